@@ -1,0 +1,2 @@
+// Package discovery is being written; see its issue.
+package discovery

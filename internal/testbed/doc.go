@@ -1,0 +1,2 @@
+// Package testbed is being written; see its issue.
+package testbed

@@ -1,0 +1,17 @@
+package join
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is everything `swarm join` needs; the CLI fills it and validates it.
+type Config struct {
+	Discovery     string            // discovery URL, e.g. consul://10.0.0.1:8500/swarm
+	DiscoveryOpts map[string]string // --discovery-opt k=v
+	Advertise     string            // host:port of the engine to register
+	Heartbeat     time.Duration     // registration period
+	TTL           time.Duration     // lifetime of a registration
+	Delay         time.Duration     // random delay, in [0,Delay), before the first registration
+	Logger        *slog.Logger
+}

@@ -1,0 +1,2 @@
+// Package join is being written; see its issue.
+package join

@@ -1,0 +1,2 @@
+// Package list is being written; see its issue.
+package list

@@ -1,0 +1,2 @@
+// Package manage is being written; see its issue.
+package manage

@@ -1,0 +1,2 @@
+// Package pipework is being written; see its issue.
+package pipework

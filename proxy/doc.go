@@ -1,0 +1,2 @@
+// Package proxy is being written; see its issue.
+package proxy

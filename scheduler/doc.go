@@ -1,0 +1,2 @@
+// Package scheduler is being written; see its issue.
+package scheduler

@@ -34,6 +34,8 @@ type Config struct {
 	RefreshOnNodeFilter        bool
 	ContainerNameRefreshFilter string
 
+	Pprof bool // serve /debug/pprof
+
 	Experimental bool
 	Debug        bool
 	Logger       *slog.Logger

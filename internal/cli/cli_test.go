@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -198,5 +199,14 @@ func TestReferenceListsEveryFlag(t *testing.T) {
 				t.Errorf("reference lacks %s %s", c.Name, d.name())
 			}
 		}
+	}
+}
+
+func TestReferenceFileIsCurrent(t *testing.T) {
+	var b bytes.Buffer
+	Reference(&b)
+	got, err := os.ReadFile("../../docs/reference.md")
+	if err != nil || !bytes.Equal(got, b.Bytes()) {
+		t.Fatalf("docs/reference.md is stale or missing (%v): run `make docs`", err)
 	}
 }

@@ -1,0 +1,61 @@
+# swarm: build, test, run a local cluster, build the image.
+GO        ?= go
+COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X swarm/internal/version.Commit=$(COMMIT)
+BIN       := bin
+# The engine `make image` builds on: $DOCKER_HOST, else node-0 of `make cluster`.
+IMAGE_HOST ?= $(or $(DOCKER_HOST),tcp://10.99.0.10:2375)
+INTEGRATION_TIMEOUT ?= 70m
+
+.PHONY: all build deps test unit integration cluster cluster-down image docs fmt vet bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/swarm ./cmd/swarm
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/swarm-testbed ./cmd/swarm-testbed
+
+# Installs what the test bed needs (Debian packages, the Consul agent, a busybox rootfs); quick when all is there.
+deps:
+	bash scripts/testbed-deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+# Unit tests with the race detector, then integration tests on real engines and Consul.
+test: vet unit integration
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+integration: deps
+	$(GO) test -tags integration -count=1 -timeout $(INTEGRATION_TIMEOUT) ./...
+
+# A local cluster: Consul, 3 engines (node-0..2), a join per engine and a manager on 127.0.0.1:2377.
+cluster: build deps
+	$(BIN)/swarm-testbed up --slot 0 --engines 3 --consul --swarm $(abspath $(BIN)/swarm)
+
+cluster-down:
+	@test -x $(BIN)/swarm-testbed || CGO_ENABLED=0 $(GO) build -o $(BIN)/swarm-testbed ./cmd/swarm-testbed
+	$(BIN)/swarm-testbed down --slot 0
+
+# The swarm image, FROM scratch, built on a test bed engine without any registry.
+image: build
+	rm -rf $(BIN)/image && mkdir -p $(BIN)/image
+	cp $(BIN)/swarm Dockerfile $(BIN)/image/
+	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/image/
+	docker -H $(IMAGE_HOST) build -t swarm:latest -t swarm:$(COMMIT) $(BIN)/image
+
+docs:
+	$(GO) run ./cmd/swarm-docs > docs/reference.md
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)

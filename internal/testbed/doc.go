@@ -1,2 +1,0 @@
-// Package testbed is being written; see its issue.
-package testbed

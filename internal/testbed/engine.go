@@ -1,0 +1,157 @@
+package testbed
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type engineOpts struct {
+	labels     []string
+	registries []string
+}
+
+func (b *Bed) newEngine(i int) (*Engine, error) {
+	e := &Engine{
+		Name:  fmt.Sprintf("node-%d", i),
+		IP:    fmt.Sprintf("10.99.%d.%d", b.Slot, 10+i),
+		Netns: fmt.Sprintf("%s-%d", b.Bridge, i),
+		dir:   filepath.Join(b.Dir, fmt.Sprintf("node-%d", i)),
+		opts:  engineOpts{labels: b.opts.EngineLabels[i], registries: b.opts.InsecureRegistries},
+	}
+	e.Addr = e.IP + ":2375"
+	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{"deprecated-key-path": filepath.Join(e.dir, "key.json")}
+	if len(e.opts.labels) > 0 {
+		cfg["labels"] = e.opts.labels
+	}
+	if len(e.opts.registries) > 0 {
+		cfg["insecure-registries"] = e.opts.registries
+	}
+	data, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(e.dir, "daemon.json"), data, 0o644); err != nil {
+		return nil, err
+	}
+	return e, b.hostNamespace(e.Netns, fmt.Sprintf("swtb%dv%d", b.Slot, i), e.IP)
+}
+
+// bootEngine starts dockerd, waits for it and loads the busybox image.
+func (b *Bed) bootEngine(ctx context.Context, e *Engine) error {
+	if err := e.start(ctx); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "docker", "-H", "tcp://"+e.Addr, "import", "-c", `CMD ["sh"]`, BusyboxTar, "busybox:latest").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("loading busybox into %s: %v: %s", e.Name, err, out)
+	}
+	return nil
+}
+
+// start runs dockerd in the engine's namespace with its own hostname, and waits until it answers.
+func (e *Engine) start(ctx context.Context) error {
+	logf, err := os.OpenFile(filepath.Join(e.dir, "dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	daemon := strings.Join([]string{"exec dockerd", "--config-file", filepath.Join(e.dir, "daemon.json"),
+		"--data-root", filepath.Join(e.dir, "data"), "--exec-root", filepath.Join(e.dir, "exec"),
+		"--pidfile", filepath.Join(e.dir, "docker.pid"), "-H", "unix://" + filepath.Join(e.dir, "docker.sock"),
+		"-H", "tcp://" + e.Addr, "--tls=false"}, " ")
+	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+e.Netns, "unshare", "--uts", "sh", "-c",
+		"hostname "+e.Name+"; "+daemon)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("starting dockerd for %s: %w", e.Name, err)
+	}
+	e.cmd = startedProc(cmd, logf)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		resp, err := http.Get("http://" + e.Addr + "/_ping")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if e.cmd.exited() {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("dockerd for %s did not answer on %s; see %s", e.Name, e.Addr, filepath.Join(e.dir, "dockerd.log"))
+}
+
+// stop ends dockerd (and the containerd it manages) and waits for them.
+func (e *Engine) stop() {
+	if e.cmd == nil {
+		return
+	}
+	e.cmd.stop(30 * time.Second)
+	killUnder(e.dir) // a containerd or shim that outlived dockerd
+	e.cmd = nil
+}
+
+// proc is a started child process whose exit is awaited once, in the background.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startedProc(cmd *exec.Cmd, log *os.File) *proc {
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); log.Close(); close(p.done) }()
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after grace, and waits for the exit.
+func (p *proc) stop(grace time.Duration) {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// StopEngine stops engine i's dockerd (its containers stop with it); StartEngine starts it again with the same
+// data, image included.
+func (b *Bed) StopEngine(t testing.TB, i int) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.Engines[i].stop()
+}
+
+// StartEngine restarts engine i after StopEngine.
+func (b *Bed) StartEngine(t testing.TB, i int) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Engines[i].start(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,140 @@
+package testbed
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// takeSlot locks the slot asked for, or the first free one in 1..9 (slot 0 is only taken after UseSlotZero).
+func (b *Bed) takeSlot(slot int) error {
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		return err
+	}
+	candidates := []int{slot}
+	switch {
+	case explicitZero:
+		candidates = []int{0}
+	case slot == 0:
+		candidates = []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	}
+	for _, k := range candidates {
+		f, err := os.OpenFile(filepath.Join(lockDir, fmt.Sprintf("slot-%d.lock", k)), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		b.Slot, b.lock = k, f
+		return nil
+	}
+	return fmt.Errorf("no free test bed slot (all of %v are in use)", candidates)
+}
+
+// explicitZero is set by the swarm-testbed command, which owns slot 0 (`make cluster`).
+var explicitZero bool
+
+// UseSlotZero makes Up take slot 0 when Options.Slot is 0 (for `make cluster`).
+func UseSlotZero() { explicitZero = true }
+
+func (b *Bed) releaseSlot() {
+	if b.lock != nil {
+		syscall.Flock(int(b.lock.Fd()), syscall.LOCK_UN)
+		b.lock.Close()
+		b.lock = nil
+	}
+}
+
+// cleanSlot removes everything a bed of this slot may have left: processes, mounts, namespaces, bridge, rule, files.
+func cleanSlot(k int) error {
+	dir := filepath.Join(stateRoot, fmt.Sprint(k))
+	stopPidfiles(dir)
+	killUnder(dir)
+	unmountUnder(dir)
+	bridge := fmt.Sprintf("swtb%d", k)
+	if out, err := os.ReadDir("/run/netns"); err == nil {
+		for _, ns := range out {
+			if strings.HasPrefix(ns.Name(), bridge+"-") {
+				run("ip", "netns", "del", ns.Name())
+			}
+		}
+	}
+	if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
+		run("ip", "link", "del", bridge)
+	}
+	for run("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT") == nil {
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		unmountUnder(dir)
+		return os.RemoveAll(dir)
+	}
+	return nil
+}
+
+// killUnder ends every process whose command line names dir (dockerd, containerd, shims, consul of the slot).
+func killUnder(dir string) {
+	for attempt := 0; attempt < 2; attempt++ {
+		pids := pidsUnder(dir)
+		if len(pids) == 0 {
+			return
+		}
+		sig := syscall.SIGTERM
+		if attempt > 0 {
+			sig = syscall.SIGKILL
+		}
+		for _, p := range pids {
+			syscall.Kill(p, sig)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) && len(pidsUnder(dir)) > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func pidsUnder(dir string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(cmd), dir+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Mounts under dir, deepest first.
+func mountsUnder(dir string) []string {
+	data, _ := os.ReadFile("/proc/self/mounts")
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 1 && (f[1] == dir || strings.HasPrefix(f[1], dir+"/")) {
+			out = append(out, f[1])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+func unmountUnder(dir string) {
+	for _, m := range mountsUnder(dir) {
+		if syscall.Unmount(m, 0) != nil {
+			syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+	}
+}

@@ -1,11 +1,129 @@
+// Package join runs `swarm join`: it keeps one engine registered in discovery (Consul) with a TTL, renewed every
+// heartbeat, and deregisters it at once when stopped.
+//
+// Beyond the original it registers the engine as a Consul service (swarm-node) with a TTL check passed every
+// heartbeat, so the Consul UI shows every node and its health; it checks that the advertised address answers
+// the Docker API and warns (never fails) when it does not; and through a Consul outage it keeps retrying,
+// logging each change of state once rather than every heartbeat.
 package join
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"swarm/discovery"
 )
 
-// Run registers cfg.Advertise in discovery until ctx ends.
+// Run registers cfg.Advertise until ctx ends, then deregisters it.
 func Run(ctx context.Context, cfg Config) error {
-	return errors.New("join: not implemented yet")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("advertise", cfg.Advertise)
+	b, err := discovery.New(cfg.Discovery, discovery.Options{Heartbeat: cfg.Heartbeat, TTL: cfg.TTL, Opts: cfg.DiscoveryOpts, Logger: log})
+	if err != nil {
+		return err
+	}
+	reg, ok := b.(discovery.Registrar)
+	if !ok {
+		return fmt.Errorf("%w (got %s)", discovery.ErrNotSupported, cfg.Discovery)
+	}
+	svc := newService(b, cfg, log)
+	if cfg.Delay > 0 {
+		if !sleep(ctx, rand.N(cfg.Delay)) {
+			return nil
+		}
+	}
+	checkEngine(ctx, cfg.Advertise, log)
+	j := &joiner{reg: reg, svc: svc, cfg: cfg, log: log}
+	j.loop(ctx)
+	dctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = reg.Deregister(dctx, cfg.Advertise)
+	svc.deregister()
+	if err != nil {
+		return err
+	}
+	log.Info("deregistered")
+	return nil
+}
+
+type joiner struct {
+	reg     discovery.Registrar
+	svc     *service
+	cfg     Config
+	log     *slog.Logger
+	healthy bool
+	lastErr string
+}
+
+// loop registers every heartbeat until ctx ends; it never gives up.
+func (j *joiner) loop(ctx context.Context) {
+	t := time.NewTicker(j.cfg.Heartbeat)
+	defer t.Stop()
+	first := true
+	for {
+		j.once(ctx, first)
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// once registers and logs only changes of state.
+func (j *joiner) once(ctx context.Context, first bool) {
+	rctx, cancel := context.WithTimeout(ctx, max(j.cfg.Heartbeat, 5*time.Second))
+	defer cancel()
+	err := j.reg.Register(rctx, j.cfg.Advertise)
+	if err == nil {
+		j.svc.pass(rctx)
+	}
+	switch {
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+	case err == nil && !j.healthy:
+		if first {
+			j.log.Info("registered", "discovery", j.cfg.Discovery, "heartbeat", j.cfg.Heartbeat, "ttl", j.cfg.TTL)
+		} else {
+			j.log.Info("registered again")
+			checkEngine(ctx, j.cfg.Advertise, j.log)
+		}
+		j.healthy, j.lastErr = true, ""
+	case err != nil && (j.healthy || first || err.Error() != j.lastErr):
+		j.log.Warn("cannot register; retrying every heartbeat", "err", err)
+		j.healthy, j.lastErr = false, err.Error()
+	}
+}
+
+// checkEngine warns when the advertised address does not answer the Docker API.
+func checkEngine(ctx context.Context, addr string, log *slog.Logger) {
+	c := http.Client{Timeout: 3 * time.Second}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/_ping", nil)
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		err = fmt.Errorf("GET /_ping answered %s", resp.Status)
+	}
+	log.Warn("the advertised engine does not answer the Docker API (registering anyway)", "err", err)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

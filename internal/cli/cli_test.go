@@ -136,6 +136,10 @@ func TestManageDefaultsAndEnvironment(t *testing.T) {
 		m.Advertise != "10.0.0.5:4000" || !m.Replication || m.Strategy != "spread" || len(m.Filters) != 7 || m.Overcommit != 0.05 {
 		t.Fatalf("unexpected config %+v", m)
 	}
+	c, _, _ = runLine(t, map[string]string{"SWARM_HOST": ":2375"}, "m", "h:1")
+	if !reflect.DeepEqual(c.manage.Hosts, []string{"tcp://:2375"}) {
+		t.Fatalf("SWARM_HOST=:2375 gave %v", c.manage.Hosts)
+	}
 	c, _, _ = runLine(t, nil, "m", "h:1")
 	if !reflect.DeepEqual(c.manage.Hosts, []string{"tcp://127.0.0.1:2375"}) || c.manage.Heartbeat != time.Minute {
 		t.Fatalf("defaults: %+v", c.manage)

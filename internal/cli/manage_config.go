@@ -54,8 +54,8 @@ func manageHosts(cfg *manage.Config, fv values) error {
 	for _, h := range fv.List("host") {
 		switch {
 		case strings.HasPrefix(h, "unix://") && len(h) > len("unix://"):
-		case strings.HasPrefix(h, "tcp://") && validAdvertise(strings.TrimPrefix(h, "tcp://")):
-		case !strings.Contains(h, "://") && validAdvertise(h):
+		case strings.HasPrefix(h, "tcp://") && validListen(strings.TrimPrefix(h, "tcp://")):
+		case !strings.Contains(h, "://") && validListen(h):
 			h = "tcp://" + h
 		default:
 			return usagef("invalid --host %q: use tcp://host:port or unix:///path", h)
@@ -170,4 +170,12 @@ func manageClusterOpts(cfg *manage.Config, fv values) error {
 		}
 	}
 	return nil
+}
+
+// validListen accepts host:port and :port (all interfaces), as the original's -H did.
+func validListen(addr string) bool {
+	if strings.HasPrefix(addr, ":") {
+		return validAdvertise("0.0.0.0" + addr)
+	}
+	return validAdvertise(addr)
 }

@@ -1,2 +1,0 @@
-// Package discovery is being written; see its issue.
-package discovery

@@ -1,2 +1,0 @@
-// Package join is being written; see its issue.
-package join

@@ -1,2 +1,0 @@
-// Package list is being written; see its issue.
-package list

@@ -1,2 +1,16 @@
-// Package scheduler is being written; see its issue.
+// Package scheduler places containers on nodes, with classic swarm's filters, strategies and expressions.
+//
+// Place runs one pipeline per request:
+//
+//	nodes ─▶ health ─▶ port ─▶ containerslots ─▶ dependency ─▶ affinity ─▶ constraint ─▶ whitelist ─▶ resources ─▶ strategy ─▶ node
+//
+// (the filters and their order come from Config.Filters). Each filter rejects a node with a reason; a node is
+// counted once, under the first filter that rejects it, and when nothing fits the error (*NoNodeError) reads
+// e.g. `no suitable node (1 node unhealthy; constraint "region==eu" not met on 2 nodes; port 80 in use on 3 nodes)`.
+// Soft expressions (==~, !=~) are applied on a first pass and dropped on a second when the first finds nothing.
+// The strategy (spread, binpack, random) ranks what is left, deterministically for the same input.
+//
+// Placements in flight are reserved (ports, a container slot, CPUs and memory) until Placement.Done, so
+// concurrent requests never double-book. Place is safe for concurrent use. ParseRequest moves the expressions
+// of a create (env constraint:, affinity:, whitelist:, reschedule:) into swarm's labels and validates them.
 package scheduler

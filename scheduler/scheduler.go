@@ -1,0 +1,187 @@
+package scheduler
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+)
+
+// Node is one engine as the scheduler sees it: a read-only snapshot built by the manager.
+type Node struct {
+	ID, Name, Addr  string
+	Labels          map[string]string // engine labels, built-ins (storagedriver, kernelversion, ...) included
+	HealthIndicator int64             // 0 = unhealthy .. 100 = perfect
+	TotalCPUs       int64             // NCPU, before overcommit
+	TotalMemory     int64             // MemTotal bytes, before overcommit
+	Containers      []*Container      // every container, all states
+	Images          []*Image
+}
+
+// Container is a container on a node, as the filters need it.
+type Container struct {
+	ID         string
+	Names      []string // without the leading "/"
+	Image      string
+	Labels     map[string]string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	Ports      nat.PortMap // NetworkSettings.Ports
+	Running    bool
+	CPUs       int64 // reserved CPUs
+	Memory     int64 // reserved memory, bytes
+}
+
+// Image is an image on a node.
+type Image struct {
+	ID          string
+	RepoTags    []string
+	RepoDigests []string
+}
+
+// Config configures a Scheduler.
+type Config struct {
+	Strategy   string   // spread (default), binpack ("binpacking"), random
+	Filters    []string // nil: health, port, containerslots, dependency, affinity, constraint, whitelist
+	Overcommit float64  // swarm.overcommit: 0.05 lets 5% more be reserved than a node has
+	Seed       int64    // random strategy seed; 0 = time-based
+}
+
+// Scheduler places containers. It is safe for concurrent use.
+type Scheduler struct {
+	filters  []filter
+	strategy string
+	pct      int64 // overcommit as the original's integer percent
+
+	mu      sync.Mutex
+	rng     *rand.Rand
+	pending map[string][]*Container // node key -> containers being created there
+}
+
+// Request is one container to place.
+type Request struct {
+	Name       string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+}
+
+// New validates the configuration. It starts nothing.
+func New(cfg Config) (*Scheduler, error) {
+	s := &Scheduler{strategy: cfg.Strategy, pct: int64(cfg.Overcommit * 100), pending: map[string][]*Container{}}
+	switch s.strategy {
+	case "":
+		s.strategy = "spread"
+	case "binpacking":
+		s.strategy = "binpack"
+	case "spread", "binpack", "random":
+	default:
+		return nil, fmt.Errorf("strategy %q not supported: use spread, binpack or random", cfg.Strategy)
+	}
+	names := cfg.Filters
+	if names == nil {
+		names = filterOrder
+	}
+	for _, n := range names {
+		f, ok := filtersByName[n]
+		if !ok {
+			return nil, fmt.Errorf("filter %q not supported: use %s", n, strings.Join(filterOrder, ", "))
+		}
+		s.filters = append(s.filters, f)
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	s.rng = rand.New(rand.NewPCG(uint64(seed), uint64(seed>>1)))
+	return s, nil
+}
+
+// Placement is a chosen node with the request reserved on it until Done.
+type Placement struct {
+	Node *Node
+	s    *Scheduler
+	key  string
+	c    *Container
+	once sync.Once
+}
+
+// Done releases the reservation; call it once the container is in the manager's cache or the create failed.
+func (p *Placement) Done() {
+	p.once.Do(func() {
+		p.s.mu.Lock()
+		defer p.s.mu.Unlock()
+		list := p.s.pending[p.key]
+		for i, c := range list {
+			if c == p.c {
+				p.s.pending[p.key] = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(p.s.pending[p.key]) == 0 {
+			delete(p.s.pending, p.key)
+		}
+	})
+}
+
+func nodeKey(n *Node) string { return n.Addr + "|" + n.ID }
+
+// Place picks a node for req and reserves it there (see the package doc). A *NoNodeError explains a failure;
+// an *ExprError reports a malformed expression.
+func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
+	r, err := newRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	views := make([]*nodeView, len(nodes))
+	for i, n := range nodes {
+		views[i] = &nodeView{Node: n, pending: s.pending[nodeKey(n)]}
+	}
+	n, err := s.pick(r, views, true)
+	if err != nil && r.hasSoft {
+		n, err = s.pick(r, views, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	key := nodeKey(n.Node)
+	s.pending[key] = append(s.pending[key], r.pendingContainer())
+	list := s.pending[key]
+	return &Placement{Node: n.Node, s: s, key: key, c: list[len(list)-1]}, nil
+}
+
+// pick runs the filters then the strategy; soft says whether soft expressions count.
+func (s *Scheduler) pick(r *request, views []*nodeView, soft bool) (*nodeView, error) {
+	if len(views) == 0 {
+		return nil, &NoNodeError{Reasons: []string{"no nodes in the cluster"}}
+	}
+	r.soft = soft
+	var rej rejections
+	candidates := make([]*nodeView, 0, len(views))
+	for _, n := range views {
+		if reason := s.check(r, n); reason != "" {
+			rej.add(reason)
+			continue
+		}
+		candidates = append(candidates, n)
+	}
+	ranked := s.rank(r, candidates, &rej)
+	if len(ranked) == 0 {
+		return nil, rej.err()
+	}
+	return ranked[0], nil
+}
+
+func (s *Scheduler) check(r *request, n *nodeView) string {
+	for _, f := range s.filters {
+		if reason := f.check(r, n); reason != "" {
+			return reason
+		}
+	}
+	return ""
+}

@@ -3,9 +3,172 @@ package manage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"swarm/discovery"
+	"swarm/internal/metrics"
+	"swarm/manage/cluster"
+	"swarm/proxy"
+	"swarm/scheduler"
 )
 
-// Run serves the cluster API until ctx ends.
+// Server timeouts: a slow client cannot pin connections, while streams (logs -f, events, attach) run unbounded.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 5 * time.Second
+)
+
+// Run serves the cluster API on every cfg.Hosts address until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
-	return errors.New("manage: not implemented yet")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger
+	sched, err := scheduler.New(scheduler.Config{Strategy: cfg.Strategy, Filters: cfg.Filters, Overcommit: cfg.Overcommit})
+	if err != nil {
+		return err
+	}
+	disc, err := discovery.New(cfg.Discovery, discovery.Options{Heartbeat: cfg.Heartbeat, Opts: cfg.DiscoveryOpts, Logger: log})
+	if err != nil {
+		return err
+	}
+	engineTLS, err := clientTLS(cfg)
+	if err != nil {
+		return err
+	}
+	listeners, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cl *cluster.Cluster
+	m := metrics.New(func() (map[string]int, map[string]int) { return cl.StateCounts() })
+	cl = cluster.New(ctx, cluster.Options{
+		Strategy: cfg.Strategy, Filters: cfg.Filters, Overcommit: cfg.Overcommit, CreateRetry: cfg.CreateRetry,
+		FailureRetry: cfg.EngineFailureRetry, RefreshMin: cfg.EngineRefreshMin, RefreshMax: cfg.EngineRefreshMax,
+		TLS: engineTLS, Experimental: cfg.Experimental, Debug: cfg.Debug, Metrics: m, Logger: log,
+	}, sched)
+	defer cl.Close()
+	role := &roleState{role: cluster.Role{Primary: !cfg.Replication}}
+	api := proxy.New(proxy.Config{Backend: cl, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
+		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); watchDiscovery(ctx, disc, cl, log) }()
+	go func() { defer wg.Done(); cl.RunRescheduler(ctx) }()
+	cl.SetPrimary(!cfg.Replication)
+	errc := make(chan error, 2)
+	go func() {
+		defer wg.Done()
+		if cfg.Replication {
+			if err := replicate(ctx, cfg, cl, role, m, log); err != nil {
+				errc <- err
+			}
+		}
+	}()
+	go func() { errc <- serve(ctx, cfg, listeners, api, log) }()
+	err = <-errc
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// watchDiscovery keeps the engine set equal to what discovery reports.
+func watchDiscovery(ctx context.Context, d discovery.Backend, cl *cluster.Cluster, log *slog.Logger) {
+	entries, errs := d.Watch(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case list, ok := <-entries:
+			if !ok {
+				return
+			}
+			addrs := make([]string, len(list))
+			for i, e := range list {
+				addrs[i] = e.String()
+			}
+			log.Debug("discovery update", "engines", len(addrs))
+			cl.SetEngines(addrs)
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			log.Warn("discovery error", "err", err)
+		}
+	}
+}
+
+// listen opens every -H address before anything starts, so a bad address fails fast.
+func listen(cfg Config) ([]net.Listener, error) {
+	var out []net.Listener
+	for _, h := range cfg.Hosts {
+		proto, addr, _ := strings.Cut(h, "://")
+		if proto == "unix" {
+			os.Remove(addr)
+		}
+		l, err := net.Listen(proto, addr)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, fmt.Errorf("cannot listen on %s: %w", h, err)
+		}
+		if proto == "tcp" && !cfg.TLS.Enabled && !isLoopback(l.Addr()) {
+			cfg.Logger.Warn("serving the Docker API on a non-loopback address WITHOUT TLS: anyone who can reach it "+
+				"controls every engine of the cluster; use --tlsverify outside a trusted network", "addr", h)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+func serve(ctx context.Context, cfg Config, listeners []net.Listener, h http.Handler, log *slog.Logger) error {
+	tlsCfg, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, TLSConfig: tlsCfg,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		log.Info("listening", "addr", l.Addr().String(), "tls", tlsCfg != nil)
+		go func() {
+			var err error
+			if tlsCfg != nil {
+				err = srv.ServeTLS(l, "", "")
+			} else {
+				err = srv.Serve(l)
+			}
+			errc <- err
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			srv.Close()
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	srv.Shutdown(sctx)
+	srv.Close()
+	return nil
 }

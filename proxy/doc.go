@@ -1,2 +1,10 @@
-// Package proxy is being written; see its issue.
+// Package proxy serves the Docker Remote API for a whole cluster.
+//
+// Every route is registered under /v{version} and bare (routes.go, one declarative table). Cluster-wide calls
+// (info, version, events, container list and create) are answered by the manager from the cluster state;
+// per-container calls are forwarded to the engine that owns the container, at the newest API version both the
+// client and that engine speak, with streams flushed as they come (forward.go); attach and exec start are
+// hijacked raw streams with half-close and exit codes preserved (hijack.go). Errors are Docker-style JSON
+// {"message": "..."} with the engine's status codes (errors.go). Handlers are short methods, one file per
+// resource.
 package proxy

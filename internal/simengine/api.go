@@ -1,0 +1,257 @@
+package simengine
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
+)
+
+func (e *Engine) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /_ping", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("OK")) })
+	m.HandleFunc("HEAD /_ping", func(w http.ResponseWriter, r *http.Request) {})
+	m.HandleFunc("GET /version", e.version)
+	m.HandleFunc("GET /info", e.info)
+	m.HandleFunc("GET /events", e.events)
+	m.HandleFunc("GET /containers/json", e.list)
+	m.HandleFunc("POST /containers/create", e.createHandler)
+	m.HandleFunc("GET /containers/{id}/json", e.inspect)
+	m.HandleFunc("POST /containers/{id}/{action}", e.action)
+	m.HandleFunc("DELETE /containers/{id}", e.remove)
+	m.HandleFunc("GET /images/json", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		writeJSON(w, 200, e.images)
+	})
+	m.HandleFunc("GET /networks", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, []network.Inspect{{Name: "bridge", ID: "bridge-" + e.opts.ID, Driver: "bridge", Scope: "local"}})
+	})
+	m.HandleFunc("GET /volumes", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, volume.ListResponse{Volumes: []*volume.Volume{}})
+	})
+	e.mux = m
+}
+
+func (e *Engine) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, types.Version{Version: e.opts.ServerVersion, APIVersion: e.opts.APIVersion, MinAPIVersion: "1.12",
+		Os: "linux", Arch: "amd64"})
+}
+
+func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
+	e.mu.RLock()
+	n := len(e.containers)
+	e.mu.RUnlock()
+	writeJSON(w, 200, system.Info{ID: e.opts.ID, Name: e.opts.Name, NCPU: e.opts.NCPU, MemTotal: e.opts.MemTotal,
+		Labels: e.opts.Labels, Containers: n, Driver: "overlay2", KernelVersion: "6.0-sim", OperatingSystem: "SimOS",
+		OSType: "linux", Architecture: "x86_64", ServerVersion: e.opts.ServerVersion})
+}
+
+func (e *Engine) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	all := q.Get("all") == "1" || q.Get("all") == "true"
+	f, _ := filters.FromJSON(q.Get("filters"))
+	e.mu.RLock()
+	out := make([]container.Summary, 0, len(e.containers))
+	for i := len(e.order) - 1; i >= 0; i-- {
+		c := e.containers[e.order[i]]
+		if c == nil || (!all && c.summary.State != "running") || (f.Contains("id") && !f.ExactMatch("id", c.summary.ID)) {
+			continue
+		}
+		out = append(out, c.summary)
+	}
+	e.mu.RUnlock()
+	writeJSON(w, 200, out)
+}
+
+func (e *Engine) lookup(ref string) *simContainer {
+	if c := e.containers[ref]; c != nil {
+		return c
+	}
+	for _, c := range e.containers {
+		if c.summary.Names[0] == "/"+ref || (len(ref) >= 12 && strings.HasPrefix(c.summary.ID, ref)) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (e *Engine) inspect(w http.ResponseWriter, r *http.Request) {
+	e.mu.RLock()
+	c := e.lookup(r.PathValue("id"))
+	var out container.InspectResponse
+	if c != nil {
+		out = c.inspect
+	}
+	e.mu.RUnlock()
+	if c == nil {
+		writeErr(w, 404, "No such container: "+r.PathValue("id"))
+		return
+	}
+	writeJSON(w, 200, out)
+}
+
+func (e *Engine) createHandler(w http.ResponseWriter, r *http.Request) {
+	var req container.CreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeErr(w, 400, err.Error())
+		return
+	}
+	if req.Config == nil || req.Config.Image == "" {
+		writeErr(w, 400, "No image specified")
+		return
+	}
+	name := r.URL.Query().Get("name")
+	e.mu.Lock()
+	if name != "" && e.lookup(name) != nil {
+		e.mu.Unlock()
+		writeErr(w, 409, fmt.Sprintf("Conflict. The container name \"/%s\" is already in use", name))
+		return
+	}
+	e.mu.Unlock()
+	if name == "" {
+		name = "sim_" + randomHex(4)
+	}
+	if req.HostConfig == nil {
+		req.HostConfig = &container.HostConfig{}
+	}
+	id := e.create(name, req.Config, req.HostConfig)
+	writeJSON(w, 201, container.CreateResponse{ID: id, Warnings: []string{}})
+}
+
+// create adds a container in state "created" and emits its event.
+func (e *Engine) create(name string, cfg *container.Config, hc *container.HostConfig) string {
+	id := randomHex(32)
+	e.mu.Lock()
+	e.clock++
+	now := e.clock
+	c := &simContainer{
+		summary: container.Summary{ID: id, Names: []string{"/" + name}, Image: cfg.Image, ImageID: e.images[0].ID,
+			Command: strings.Join(cfg.Cmd, " "), Created: now, Labels: cfg.Labels, State: "created", Status: "Created"},
+	}
+	c.inspect = container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/" + name, Image: e.images[0].ID,
+			Created: time.Unix(now, 0).UTC().Format(time.RFC3339Nano), HostConfig: hc,
+			State: &container.State{Status: "created"}},
+		Config: cfg, NetworkSettings: &container.NetworkSettings{},
+	}
+	e.containers[id] = c
+	e.order = append(e.order, id)
+	e.mu.Unlock()
+	e.emit("container", "create", id, name, cfg.Image)
+	return id
+}
+
+func (e *Engine) setState(id, state string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.containers[id]
+	if c == nil {
+		return
+	}
+	nc := *c
+	nc.summary.State = state
+	st := *c.inspect.State
+	st.Status, st.Running, st.Paused = state, state == "running" || state == "paused", state == "paused"
+	base := *c.inspect.ContainerJSONBase
+	base.State = &st
+	nc.inspect.ContainerJSONBase = &base
+	switch state {
+	case "running":
+		nc.summary.Status = "Up 1 second"
+	case "paused":
+		nc.summary.Status = "Up 1 second (Paused)"
+	default:
+		nc.summary.Status = "Exited (0) 1 second ago"
+	}
+	e.containers[id] = &nc
+}
+
+func (e *Engine) action(w http.ResponseWriter, r *http.Request) {
+	e.mu.RLock()
+	c := e.lookup(r.PathValue("id"))
+	e.mu.RUnlock()
+	if c == nil {
+		writeErr(w, 404, "No such container: "+r.PathValue("id"))
+		return
+	}
+	id, act := c.summary.ID, r.PathValue("action")
+	states := map[string]string{"start": "running", "restart": "running", "unpause": "running", "stop": "exited",
+		"kill": "exited", "pause": "paused"}
+	switch {
+	case act == "wait":
+		writeJSON(w, 200, container.WaitResponse{StatusCode: 0})
+		return
+	case states[act] != "":
+		e.setState(id, states[act])
+		e.emit("container", act, id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image)
+		w.WriteHeader(204)
+	default:
+		writeErr(w, 404, "page not found")
+	}
+}
+
+func (e *Engine) remove(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	c := e.lookup(r.PathValue("id"))
+	if c != nil {
+		delete(e.containers, c.summary.ID)
+	}
+	e.mu.Unlock()
+	if c == nil {
+		writeErr(w, 404, "No such container: "+r.PathValue("id"))
+		return
+	}
+	e.emit("container", "destroy", c.summary.ID, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image)
+	w.WriteHeader(204)
+}
+
+// events streams what the engine does until the client leaves.
+func (e *Engine) events(w http.ResponseWriter, r *http.Request) {
+	ch := make(chan events.Message, 256)
+	e.mu.Lock()
+	e.subs[ch] = struct{}{}
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.subs, ch)
+		e.mu.Unlock()
+	}()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	w.(http.Flusher).Flush()
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case m := <-ch:
+			enc.Encode(m)
+			w.(http.Flusher).Flush()
+		}
+	}
+}
+
+func (e *Engine) emit(typ, action, id, name, image string) {
+	now := time.Now()
+	m := events.Message{Type: events.Type(typ), Action: events.Action(action), Status: action, ID: id, From: image,
+		Actor: events.Actor{ID: id, Attributes: map[string]string{"name": name, "image": image}},
+		Time:  now.Unix(), TimeNano: now.UnixNano()}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for ch := range e.subs {
+		select {
+		case ch <- m:
+		default:
+		}
+	}
+}

@@ -1,0 +1,120 @@
+// Package simengine is a simulated Docker engine for tests and benchmarks: an in-memory implementation of the
+// part of the Engine API the manager uses (ping, version, info, containers, images, networks, volumes, events),
+// served over HTTP, with optional per-request latency. It is a test tool: nothing runs.
+package simengine
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/image"
+)
+
+// Options shape one simulated engine.
+type Options struct {
+	Name          string        // hostname, e.g. "sim-0"
+	ID            string        // engine ID; random when empty
+	NCPU          int           // default 4
+	MemTotal      int64         // default 8 GiB
+	Labels        []string      // daemon labels, k=v
+	APIVersion    string        // default "1.41"
+	Latency       time.Duration // added to every request
+	Containers    int           // pre-created running containers
+	ServerVersion string        // default "20.10.24-sim"
+}
+
+// Engine is one simulated engine. It is safe for concurrent use.
+type Engine struct {
+	opts Options
+
+	mu         sync.RWMutex
+	containers map[string]*simContainer
+	order      []string // creation order
+	images     []image.Summary
+	subs       map[chan events.Message]struct{}
+	mux        *http.ServeMux
+	clock      int64
+}
+
+type simContainer struct {
+	summary container.Summary
+	inspect container.InspectResponse
+}
+
+// New builds an engine with opts.Containers running busybox containers.
+func New(opts Options) *Engine {
+	if opts.ID == "" {
+		opts.ID = strings.ToUpper(randomHex(16))
+	}
+	if opts.NCPU == 0 {
+		opts.NCPU = 4
+	}
+	if opts.MemTotal == 0 {
+		opts.MemTotal = 8 << 30
+	}
+	if opts.APIVersion == "" {
+		opts.APIVersion = "1.41"
+	}
+	if opts.ServerVersion == "" {
+		opts.ServerVersion = "20.10.24-sim"
+	}
+	e := &Engine{opts: opts, containers: map[string]*simContainer{}, subs: map[chan events.Message]struct{}{},
+		clock: time.Now().Unix()}
+	e.images = []image.Summary{{ID: "sha256:" + randomHex(32), RepoTags: []string{"busybox:latest"}, Created: e.clock,
+		Size: 2 << 20, Containers: -1}}
+	for i := 0; i < opts.Containers; i++ {
+		id := e.create(fmt.Sprintf("%s-c%d", opts.Name, i), &container.Config{Image: "busybox", Cmd: []string{"sleep", "1d"}},
+			&container.HostConfig{})
+		e.setState(id, "running")
+	}
+	e.routes()
+	return e
+}
+
+// Name is the engine's hostname.
+func (e *Engine) Name() string { return e.opts.Name }
+
+// ServeHTTP serves the Engine API, with or without a /vX.Y prefix.
+func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.opts.Latency > 0 {
+		time.Sleep(e.opts.Latency)
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1.") {
+		if i := strings.Index(r.URL.Path[1:], "/"); i > 0 {
+			r.URL.Path = r.URL.Path[i+1:]
+		}
+	}
+	w.Header().Set("Api-Version", e.opts.APIVersion)
+	e.mux.ServeHTTP(w, r)
+}
+
+// ContainerCount is the number of containers the engine holds.
+func (e *Engine) ContainerCount() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.containers)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}

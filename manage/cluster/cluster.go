@@ -1,0 +1,266 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/errdefs"
+
+	"swarm/internal/metrics"
+	"swarm/scheduler"
+)
+
+// Options configure a Cluster.
+type Options struct {
+	Strategy     string   // for /info
+	Filters      []string // for /info
+	Overcommit   float64
+	CreateRetry  int
+	FailureRetry int
+	RefreshMin   time.Duration
+	RefreshMax   time.Duration
+	TLS          *tls.Config // client TLS towards engines; nil for plain TCP
+	Experimental bool
+	Debug        bool
+	Metrics      *metrics.Metrics
+	Logger       *slog.Logger
+}
+
+// Cluster is the set of engines discovery reports, with their caches, the scheduler and the event hub.
+type Cluster struct {
+	log    *slog.Logger
+	set    *engineSettings
+	sched  *scheduler.Scheduler
+	events *eventHub
+	cfg    Options
+
+	mu      sync.RWMutex
+	engines map[string]*Engine // by address
+	ctx     context.Context    // parent of every engine's goroutines
+
+	createMu sync.Mutex
+	pending  map[string]bool // names of containers being created
+
+	resched *rescheduler
+}
+
+// New builds a cluster that places containers with sched; engines are added by SetEngines, and their
+// goroutines live until ctx ends or they leave. New itself starts no goroutines.
+func New(ctx context.Context, cfg Options, sched *scheduler.Scheduler) *Cluster {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.FailureRetry <= 0 {
+		cfg.FailureRetry = 3
+	}
+	set := &engineSettings{failureRetry: cfg.FailureRetry, refreshMin: cfg.RefreshMin, refreshMax: cfg.RefreshMax,
+		tls: cfg.TLS, overcommit: cfg.Overcommit, transport: newTransport(cfg.TLS), connecting: make(chan struct{}, maxConnecting)}
+	c := &Cluster{log: cfg.Logger, set: set, sched: sched, events: newEventHub(), cfg: cfg,
+		engines: map[string]*Engine{}, ctx: ctx, pending: map[string]bool{}, resched: newRescheduler()}
+	set.hooks.event = func(_ *Engine, ev Event) { c.events.publish(ev) }
+	set.hooks.connected = c.engineConnected
+	return c
+}
+
+// SetEngines makes the engine set equal to addrs: new addresses are connected, missing ones disconnected.
+func (c *Cluster) SetEngines(addrs []string) {
+	want := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		want[a] = true
+	}
+	var gone []*Engine
+	c.mu.Lock()
+	for addr, e := range c.engines {
+		if !want[addr] {
+			gone = append(gone, e)
+			delete(c.engines, addr)
+		}
+	}
+	for addr := range want {
+		if c.engines[addr] != nil {
+			continue
+		}
+		e, err := newEngine(addr, c.set)
+		if err != nil {
+			c.log.Warn("ignoring engine address", "addr", addr, "err", err)
+			continue
+		}
+		ectx, cancel := context.WithCancel(c.ctx)
+		e.cancel = cancel
+		c.engines[addr] = e
+		c.log.Info("engine added", "addr", addr)
+		go e.run(ectx)
+	}
+	c.mu.Unlock()
+	for _, e := range gone {
+		c.log.Info("engine removed from discovery", "addr", e.addr, "name", e.Name())
+		if c.resched.active.Load() {
+			c.adoptOrphans(e)
+		}
+		e.stop()
+	}
+}
+
+// engineConnected warns about engines sharing an ID (cloned VMs): both keep working, keyed by address.
+func (c *Cluster) engineConnected(e *Engine) {
+	c.log.Info("engine connected", "name", e.Name(), "addr", e.addr, "id", e.ID())
+	for _, o := range c.Engines() {
+		if o != e && o.ID() == e.ID() && o.ID() != "" {
+			c.log.Warn("two engines share one engine ID (cloned machine?); both are used, told apart by address",
+				"id", e.ID(), "addr", e.addr, "other", o.addr)
+		}
+	}
+}
+
+// Engines returns every engine, sorted by name then address.
+func (c *Cluster) Engines() []*Engine {
+	c.mu.RLock()
+	out := make([]*Engine, 0, len(c.engines))
+	for _, e := range c.engines {
+		out = append(out, e)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		ni, nj := out[i].Name(), out[j].Name()
+		if ni != nj {
+			return ni < nj
+		}
+		return out[i].addr < out[j].addr
+	})
+	return out
+}
+
+// Close disconnects every engine.
+func (c *Cluster) Close() { c.SetEngines(nil) }
+
+// Containers returns every cached container of every engine.
+func (c *Cluster) Containers() []*Container {
+	var out []*Container
+	for _, e := range c.Engines() {
+		out = append(out, e.Containers()...)
+	}
+	return out
+}
+
+// Engine finds an engine by name, ID or address.
+func (c *Cluster) Engine(ref string) *Engine {
+	for _, e := range c.Engines() {
+		if e.Name() == ref || e.ID() == ref || e.addr == ref {
+			return e
+		}
+	}
+	return nil
+}
+
+// Container finds a container the way the original did: full or short ID, swarm ID, name (with or without the
+// leading slash, or prefixed by its engine's name or ID), then a unique prefix of an ID or a swarm ID.
+func (c *Cluster) Container(ref string) (*Container, error) {
+	if ref == "" {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("no container name or ID given"))
+	}
+	all := c.Containers()
+	name := strings.TrimPrefix(ref, "/")
+	for _, match := range []func(*Container) bool{
+		func(x *Container) bool { return x.ID == ref || x.SwarmID() == ref },
+		func(x *Container) bool { return x.Name() == name },
+		func(x *Container) bool {
+			node, n, ok := strings.Cut(name, "/")
+			return ok && x.Name() == n && (x.Engine.Name() == node || x.Engine.ID() == node)
+		},
+		func(x *Container) bool { return strings.HasPrefix(x.ID, ref) },
+		func(x *Container) bool { return x.SwarmID() != "" && strings.HasPrefix(x.SwarmID(), ref) },
+	} {
+		var found []*Container
+		for _, x := range all {
+			if match(x) {
+				found = append(found, x)
+			}
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		default:
+			return nil, errdefs.InvalidParameter(fmt.Errorf("container name or ID %q is ambiguous: it matches %d containers; use the ID or node/name", ref, len(found)))
+		}
+	}
+	return nil, errdefs.NotFound(fmt.Errorf("No such container: %s", ref))
+}
+
+// ExecEngine finds the engine running an exec instance: from what this manager recorded at exec create, else
+// by asking the healthy engines (an exec created through another manager, or before a restart).
+func (c *Cluster) ExecEngine(ctx context.Context, execID string) (*Engine, error) {
+	engines := c.Engines()
+	for _, e := range engines {
+		e.mu.RLock()
+		_, ok := e.execs[execID]
+		e.mu.RUnlock()
+		if ok {
+			return e, nil
+		}
+	}
+	found := make(chan *Engine, len(engines))
+	var wg sync.WaitGroup
+	for _, e := range engines {
+		if !e.Healthy() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var in struct{ ContainerID string }
+			if _, err := e.Do(ctx, "GET", "", "/exec/"+execID+"/json", nil, nil, nil, &in); err == nil {
+				e.mu.Lock()
+				e.execs[execID] = in.ContainerID
+				e.mu.Unlock()
+				found <- e
+			}
+		}()
+	}
+	wg.Wait()
+	close(found)
+	if e, ok := <-found; ok {
+		return e, nil
+	}
+	return nil, errdefs.NotFound(fmt.Errorf("No such exec instance: %s", execID))
+}
+
+// RecordExec remembers which container (and so which engine) an exec instance belongs to.
+func (c *Cluster) RecordExec(ct *Container, execID string) {
+	ct.Engine.mu.Lock()
+	ct.Engine.execs[execID] = ct.ID
+	ct.Engine.mu.Unlock()
+}
+
+// Refresh re-reads one container after a call that changed it.
+func (c *Cluster) Refresh(ctx context.Context, ct *Container) {
+	ct.Engine.refreshContainer(ctx, ct.ID)
+}
+
+// Subscribe returns past events since a time (none for the zero time) and a channel of new ones; see
+// eventHub.Subscribe.
+func (c *Cluster) Subscribe(since time.Time) ([]Event, <-chan Event, func()) {
+	return c.events.Subscribe(since)
+}
+
+// Publish emits an event of swarm's own (e.g. a reschedule step) to every subscriber.
+func (c *Cluster) Publish(ev Event) { c.events.publish(ev) }
+
+// StateCounts counts engines and containers by state, for the metrics.
+func (c *Cluster) StateCounts() (engines, containers map[string]int) {
+	engines, containers = map[string]int{}, map[string]int{}
+	for _, e := range c.Engines() {
+		engines[e.State().String()]++
+		for _, ct := range e.Containers() {
+			containers[ct.State]++
+		}
+	}
+	return engines, containers
+}

@@ -1,0 +1,189 @@
+package cluster
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/errdefs"
+)
+
+// testCluster builds a cluster whose engines are filled by hand (no network).
+func testCluster(t *testing.T, engines map[string][]*container.Summary) *Cluster {
+	t.Helper()
+	c := New(t.Context(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	i := 0
+	for name, cts := range engines {
+		e, err := newEngine("10.0.0."+string(rune('1'+i))+":2375", c.set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i++
+		e.id, e.name, e.state = "ID-"+name, name, StateHealthy
+		for _, s := range cts {
+			e.containers[s.ID] = &Container{Summary: *s, Engine: e, Info: &container.InspectResponse{
+				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}}
+		}
+		c.engines[e.addr] = e
+	}
+	return c
+}
+
+func summary(id, name, state string, created int64, labels map[string]string) *container.Summary {
+	return &container.Summary{ID: id, Names: []string{"/" + name}, State: state, Created: created, Labels: labels, Image: "busybox"}
+}
+
+func TestContainerLookup(t *testing.T) {
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary("aaaa1111", "web", "running", 1, map[string]string{LabelSwarmID: "swarm0001"})},
+		"node-1": {summary("aaaa2222", "db", "running", 2, nil), summary("bbbb3333", "web2", "exited", 3, nil)},
+		"node-2": {summary("cccc4444", "dup", "running", 4, nil)},
+		"node-3": {summary("dddd5555", "dup", "running", 5, nil)},
+	})
+	for _, tt := range []struct{ ref, want, err string }{
+		{"aaaa1111", "aaaa1111", ""},
+		{"web", "aaaa1111", ""},
+		{"/web", "aaaa1111", ""},
+		{"node-0/web", "aaaa1111", ""},
+		{"ID-node-0/web", "aaaa1111", ""},
+		{"swarm0001", "aaaa1111", ""},
+		{"swarm", "aaaa1111", ""},
+		{"bbbb", "bbbb3333", ""},
+		{"node-3/dup", "dddd5555", ""},
+		{"aaaa", "", "ambiguous: it matches 2 containers"},
+		{"dup", "", "ambiguous"},
+		{"node-1/web", "", "No such container: node-1/web"},
+		{"zzz", "", "No such container: zzz"},
+	} {
+		got, err := c.Container(tt.ref)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err %v, want %q", tt.ref, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got.ID != tt.want {
+			t.Errorf("%s: got %v %v, want %s", tt.ref, got, err, tt.want)
+		}
+	}
+	if _, err := c.Container("zzz"); !errdefs.IsNotFound(err) {
+		t.Errorf("missing container is not a not-found error: %v", err)
+	}
+}
+
+func TestListContainers(t *testing.T) {
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary("a1", "web", "running", 10, map[string]string{"tier": "front"}), summary("a2", "old", "exited", 5, nil)},
+		"node-1": {summary("b1", "db", "running", 20, nil), summary("b2", "paused", "paused", 15, nil)},
+	})
+	names := func(opts ListOptions) string {
+		list, err := c.ListContainers(opts)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var out []string
+		for _, s := range list {
+			out = append(out, s.Names[0])
+		}
+		return strings.Join(out, " ")
+	}
+	args := func(kv ...string) filters.Args {
+		f := filters.NewArgs()
+		for i := 0; i < len(kv); i += 2 {
+			f.Add(kv[i], kv[i+1])
+		}
+		return f
+	}
+	for _, tt := range []struct {
+		opts ListOptions
+		want string
+	}{
+		{ListOptions{}, "/node-1/db /node-1/paused /node-0/web"},
+		{ListOptions{All: true}, "/node-1/db /node-1/paused /node-0/web /node-0/old"},
+		{ListOptions{Limit: 2}, "/node-1/db /node-1/paused"},
+		{ListOptions{Filters: args("node", "node-0")}, "/node-0/web"},
+		{ListOptions{Filters: args("status", "exited")}, "/node-0/old"},
+		{ListOptions{Filters: args("label", "tier=front")}, "/node-0/web"},
+		{ListOptions{Filters: args("name", "node-1/d")}, "/node-1/db"},
+		{ListOptions{Filters: args("id", "b")}, "/node-1/db /node-1/paused"},
+		{ListOptions{All: true, Before: "db"}, "/node-1/paused /node-0/web /node-0/old"},
+		{ListOptions{Filters: args("bogus", "1")}, "error: invalid filter 'bogus'"},
+		{ListOptions{Filters: args("status", "sleeping")}, "error: invalid filter 'status=sleeping'"},
+	} {
+		if got := names(tt.opts); got != tt.want {
+			t.Errorf("%+v: got %q, want %q", tt.opts, got, tt.want)
+		}
+	}
+	c.Engines()[0].state = StateUnhealthy
+	list, _ := c.ListContainers(ListOptions{All: true, Filters: args("node", "node-0")})
+	if len(list) != 2 || list[0].Status != "Host Down" {
+		t.Errorf("containers of an unhealthy node: %+v", list)
+	}
+}
+
+func TestEngineCreateBodyKeepsUnknownFields(t *testing.T) {
+	raw := []byte(`{"Image":"busybox","Env":["A=1","constraint:node==x"],"FutureField":{"x":1},"HostConfig":{"CpuShares":2,"Memory":5}}`)
+	var cr container.CreateRequest
+	json.Unmarshal(raw, &cr)
+	cr.Config.Env = []string{"A=1"}
+	cr.Config.Labels = map[string]string{"com.docker.swarm.constraints": `["node==x"]`}
+	out, err := engineCreateBody(raw, &cr, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(out, &m)
+	hc := m["HostConfig"].(map[string]any)
+	if m["FutureField"] == nil || hc["CpuShares"].(float64) != 256 || hc["Memory"].(float64) != 5 ||
+		len(m["Env"].([]any)) != 1 || m["Labels"].(map[string]any)["com.docker.swarm.constraints"] == nil {
+		t.Fatalf("body %s", out)
+	}
+}
+
+func TestCPUShares(t *testing.T) {
+	for _, tt := range []struct{ cpus, ncpu, shares int64 }{{1, 4, 256}, {2, 4, 512}, {1, 3, 342}, {4, 4, 1024}, {0, 4, 0}} {
+		if got := cpusToShares(tt.cpus, tt.ncpu); got != tt.shares {
+			t.Errorf("cpusToShares(%d,%d) = %d, want %d", tt.cpus, tt.ncpu, got, tt.shares)
+		}
+		if tt.cpus > 0 && sharesToCPUs(tt.shares, tt.ncpu) != tt.cpus {
+			t.Errorf("sharesToCPUs(%d,%d) != %d", tt.shares, tt.ncpu, tt.cpus)
+		}
+	}
+}
+
+func TestEventHubSinceAndSlowSubscriber(t *testing.T) {
+	h := newEventHub()
+	base := time.Now()
+	for i := 0; i < 5; i++ {
+		h.publish(Event{Message: events.Message{Action: events.Action("a" + string(rune('0'+i))), TimeNano: base.Add(time.Duration(i) * time.Second).UnixNano()}})
+	}
+	past, ch, cancel := h.Subscribe(base.Add(2 * time.Second))
+	if len(past) != 3 || past[0].Action != "a2" {
+		t.Fatalf("past %+v", past)
+	}
+	h.publish(Event{Message: events.Message{Action: "new"}})
+	if ev := <-ch; ev.Action != "new" {
+		t.Fatalf("got %+v", ev)
+	}
+	cancel()
+	if _, ok := <-ch; ok {
+		t.Fatal("channel open after cancel")
+	}
+	_, slow, _ := h.Subscribe(time.Time{})
+	for i := 0; i < subscriberBuff+1; i++ {
+		h.publish(Event{})
+	}
+	n := 0
+	for range slow {
+		n++
+	}
+	if n != subscriberBuff || h.Listeners() != 0 {
+		t.Fatalf("slow subscriber got %d events, %d listeners left", n, h.Listeners())
+	}
+}

@@ -1,0 +1,37 @@
+package cluster
+
+import (
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// Swarm's own container labels (the original's names, so containers move between the two).
+const (
+	LabelSwarmID    = "com.docker.swarm.id"
+	LabelReschedule = "com.docker.swarm.reschedule-policies"
+)
+
+// Container is a cached container: the engine's list entry and its full inspect. A *Container is immutable
+// once published; a change replaces it.
+type Container struct {
+	container.Summary
+	Info   *container.InspectResponse
+	Engine *Engine
+}
+
+// Name is the container's name without the leading slash.
+func (c *Container) Name() string {
+	if len(c.Names) == 0 {
+		return ""
+	}
+	return strings.TrimPrefix(c.Names[0], "/")
+}
+
+// SwarmID is the identity swarm gave the container at create; it survives rescheduling.
+func (c *Container) SwarmID() string { return c.Labels[LabelSwarmID] }
+
+// Running reports whether the container is running (or paused or restarting, which hold resources too).
+func (c *Container) Running() bool {
+	return c.State == "running" || c.State == "paused" || c.State == "restarting"
+}

@@ -1,0 +1,283 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
+
+	"swarm/scheduler"
+)
+
+// CreateRequest is one container create as the API received it.
+type CreateRequest struct {
+	Name         string // requested name, "" for a generated one
+	Body         []byte // the request body, forwarded with swarm's changes and nothing else lost
+	Version      string // the client's API version
+	Platform     string
+	RegistryAuth string // X-Registry-Auth, for pulling the image on the chosen node
+}
+
+// CreateResponse is the engine's answer plus the node the container landed on.
+type CreateResponse struct {
+	container.CreateResponse
+	Engine *Engine
+}
+
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// CreateContainer schedules and creates a container. The name is unique cluster-wide (409 otherwise),
+// swarm's expressions are validated (400), the container gets a swarm ID, and the image is pulled on the
+// chosen node when that node lacks it. A failed create leaves no container and no reservation behind.
+func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*CreateResponse, error) {
+	var cr container.CreateRequest
+	if err := json.Unmarshal(req.Body, &cr); err != nil {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("invalid container create body: %w", err))
+	}
+	if cr.Config == nil {
+		cr.Config = &container.Config{}
+	}
+	if cr.HostConfig == nil {
+		cr.HostConfig = &container.HostConfig{}
+	}
+	if err := scheduler.ParseRequest(cr.Config); err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	if req.Name != "" && !validName.MatchString(req.Name) {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name))
+	}
+	name := strings.TrimPrefix(req.Name, "/")
+	if err := c.reserveName(name); err != nil {
+		return nil, err
+	}
+	defer c.releaseName(name)
+	if cr.Config.Labels == nil {
+		cr.Config.Labels = map[string]string{}
+	}
+	if cr.Config.Labels[LabelSwarmID] == "" {
+		cr.Config.Labels[LabelSwarmID] = newSwarmID()
+	}
+	var err error
+	for attempt := 0; attempt <= c.cfg.CreateRetry; attempt++ {
+		var resp *CreateResponse
+		if resp, err = c.createOnce(ctx, req, name, &cr); err == nil {
+			return resp, nil
+		}
+		var nn *scheduler.NoNodeError
+		if errors.As(err, &nn) || errdefs.IsInvalidParameter(err) || errdefs.IsConflict(err) {
+			break
+		}
+	}
+	return nil, err
+}
+
+// createOnce places the container and creates it on the chosen engine.
+func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest) (*CreateResponse, error) {
+	start := time.Now()
+	p, err := c.sched.Place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig}, c.schedNodes())
+	if err != nil {
+		c.cfg.Metrics.Placement(time.Since(start), "no_suitable_node")
+		return nil, err
+	}
+	c.cfg.Metrics.Placement(time.Since(start), "")
+	defer p.Done()
+	e := c.engineForNode(p.Node)
+	if e == nil {
+		return nil, fmt.Errorf("node %s left the cluster during scheduling; try again", p.Node.Name)
+	}
+	body, err := engineCreateBody(req.Body, cr, int64(p.Node.TotalCPUs))
+	if err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	swarmID := cr.Config.Labels[LabelSwarmID]
+	done := e.creating(swarmID)
+	resp, err := c.createOn(ctx, e, req, name, body)
+	if isNoSuchImage(err) {
+		if perr := e.pullImage(ctx, cr.Config.Image, req.Platform, req.RegistryAuth); perr != nil {
+			done("")
+			return nil, perr
+		}
+		resp, err = c.createOn(ctx, e, req, name, body)
+	}
+	if err != nil {
+		done("")
+		if isAmbiguous(err) {
+			// The engine may have created it before the connection broke: make sure such a copy goes away.
+			c.doom(e, swarmID)
+		}
+		return nil, err
+	}
+	done(resp.ID)
+	if _, rerr := e.refreshContainer(ctx, resp.ID); rerr != nil {
+		c.log.Warn("created container not yet in cache", "id", resp.ID, "node", e.Name(), "err", rerr)
+	}
+	return &CreateResponse{CreateResponse: *resp, Engine: e}, nil
+}
+
+func (c *Cluster) createOn(ctx context.Context, e *Engine, req CreateRequest, name string, body []byte) (*container.CreateResponse, error) {
+	q := url.Values{}
+	if name != "" {
+		q.Set("name", name)
+	}
+	if req.Platform != "" {
+		q.Set("platform", req.Platform)
+	}
+	var out container.CreateResponse
+	_, err := e.Do(ctx, http.MethodPost, req.Version, "/containers/create", q, nil, bytes.NewReader(body), &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// isAmbiguous tells a create whose outcome is unknown (the connection failed) from one the engine refused.
+func isAmbiguous(err error) bool {
+	var ee *EngineError
+	return err != nil && !errors.As(err, &ee)
+}
+
+func isNoSuchImage(err error) bool {
+	var ee *EngineError
+	return errors.As(err, &ee) && ee.Status == http.StatusNotFound && strings.Contains(strings.ToLower(ee.Msg), "image")
+}
+
+// reserveName claims a name cluster-wide until the create ends.
+func (c *Cluster) reserveName(name string) error {
+	if name == "" {
+		return nil
+	}
+	c.createMu.Lock()
+	defer c.createMu.Unlock()
+	if c.pending[name] {
+		return errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use (a container of that name is being created). You have to remove (or rename) that container to be able to reuse that name.", name))
+	}
+	for _, x := range c.Containers() {
+		if x.Name() == name {
+			return errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, x.ID, x.Engine.Name()))
+		}
+	}
+	c.pending[name] = true
+	return nil
+}
+
+func (c *Cluster) releaseName(name string) {
+	if name == "" {
+		return
+	}
+	c.createMu.Lock()
+	delete(c.pending, name)
+	c.createMu.Unlock()
+}
+
+func newSwarmID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// engineCreateBody rewrites the client's body for the engine, keeping every field it does not know about:
+// Env and Labels as parsed (swarm expressions moved into labels), CpuShares from CPUs to the engine's shares.
+func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	set := func(dst map[string]json.RawMessage, k string, v any) {
+		b, _ := json.Marshal(v)
+		dst[k] = b
+	}
+	set(m, "Env", cr.Config.Env)
+	set(m, "Labels", cr.Config.Labels)
+	if cr.HostConfig.CPUShares > 0 {
+		var hc map[string]json.RawMessage
+		if err := json.Unmarshal(m["HostConfig"], &hc); err != nil {
+			return nil, err
+		}
+		set(hc, "CpuShares", cpusToShares(cr.HostConfig.CPUShares, ncpu))
+		set(m, "HostConfig", hc)
+	}
+	return json.Marshal(m)
+}
+
+// pullImage pulls an image on this engine, draining the progress stream and returning the error it reports.
+func (e *Engine) pullImage(ctx context.Context, ref, platform, auth string) error {
+	img, tag := splitImageRef(ref)
+	q := url.Values{"fromImage": {img}, "tag": {tag}}
+	if platform != "" {
+		q.Set("platform", platform)
+	}
+	hdr := http.Header{}
+	if auth != "" {
+		hdr.Set("X-Registry-Auth", auth)
+	}
+	rc, err := e.stream(ctx, http.MethodPost, "", "/images/create", q, hdr, nil)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("pulling %s on node %s: %w", ref, e.Name(), err)
+		}
+		if msg.Error != "" {
+			return &EngineError{Node: e.Name(), Status: http.StatusNotFound, Msg: fmt.Sprintf("pulling %s on node %s: %s", ref, e.Name(), msg.Error)}
+		}
+	}
+	e.RefreshImages(ctx)
+	return nil
+}
+
+// splitImageRef splits "repo[:tag][@digest]" into what /images/create wants; a missing tag is "latest".
+func splitImageRef(ref string) (string, string) {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		return ref[:i], ref[i+1:]
+	}
+	slash := strings.LastIndex(ref, "/")
+	if i := strings.LastIndex(ref, ":"); i > slash {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, "latest"
+}
+
+// stream sends a call and returns the answer's body for the caller to read (and close).
+func (e *Engine) stream(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader) (io.ReadCloser, error) {
+	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := e.http.Do(req)
+	e.checkErr(err)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, e.readError(resp)
+	}
+	return resp.Body, nil
+}

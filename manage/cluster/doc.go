@@ -1,0 +1,13 @@
+// Package cluster is the manager's engine pool and cluster state.
+//
+// For every address discovery reports, an Engine connects with the Docker client, validates the engine
+// (/info, /version; a swarm manager posing as an engine is refused), negotiates the API version, and keeps a
+// cache of its containers, images, networks and volumes, current through the engine's /events stream and a
+// randomized refresh loop. States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
+// A broken event stream starts probes at once, so a stopped engine is Unhealthy within a few seconds.
+//
+// The Cluster answers what the API needs from that state: container lookup (ID, prefix, name, node/name,
+// swarm ID), the cluster-wide container list, /info, the merged event stream, and container creation through
+// the scheduler with cluster-wide name uniqueness. Cached objects are immutable once published, so readers
+// never hold an engine's lock while rendering.
+package cluster

@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+)
+
+// State is an engine's place in its life cycle: Pending until first validated, then Healthy or Unhealthy,
+// Disconnected once discovery drops it.
+type State int
+
+const (
+	StatePending State = iota
+	StateHealthy
+	StateUnhealthy
+	StateDisconnected
+)
+
+func (s State) String() string {
+	return [...]string{"Pending", "Healthy", "Unhealthy", "Disconnected"}[s]
+}
+
+// engineSettings are the pool-wide knobs and resources every engine shares.
+type engineSettings struct {
+	failureRetry int
+	refreshMin   time.Duration
+	refreshMax   time.Duration
+	tls          *tls.Config // nil: plain TCP
+	overcommit   float64
+	hooks        engineHooks
+	transport    *http.Transport // one pool for every engine: idle connections are capped cluster-wide
+	connecting   chan struct{}   // bounds how many engines validate and sync at once
+}
+
+// Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total (so 10,000
+// engines do not hold 10,000 idle sockets besides their event streams) and a few per engine for bursts.
+const (
+	maxIdle        = 1024
+	maxIdlePerHost = 16
+	maxConnecting  = 128
+)
+
+func newTransport(tlsCfg *tls.Config) *http.Transport {
+	return &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsCfg,
+		MaxIdleConns:        maxIdle,
+		MaxIdleConnsPerHost: maxIdlePerHost,
+		IdleConnTimeout:     60 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+}
+
+// engineHooks tell the cluster what happened to an engine; they run without the engine's lock held.
+type engineHooks struct {
+	event     func(e *Engine, ev eventMessage) // an engine event or a swarm event about the engine
+	connected func(e *Engine)                  // first validation succeeded
+}
+
+// Engine is one Docker engine: its connection, health and a cache of its objects. All exported methods are safe
+// for concurrent use; the cached objects it hands out are never modified afterwards (copy on write).
+type Engine struct {
+	addr   string
+	ip     string
+	set    *engineSettings
+	client *client.Client
+	http   *http.Client
+	scheme string
+
+	mu         sync.RWMutex
+	id, name   string
+	state      State
+	failures   int
+	lastErr    string
+	updatedAt  time.Time
+	info       system.Info
+	version    types.Version
+	labels     map[string]string
+	containers map[string]*Container // by full ID
+	images     []image.Summary
+	networks   []network.Inspect
+	volumes    []*volume.Volume
+	execs      map[string]string          // exec ID -> container ID
+	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
+	inflight   map[string]int             // swarm ID -> creates in flight on this engine
+	node       nodeCache                  // scheduler view, rebuilt when containers change
+
+	wake   chan struct{} // nudges the refresh loop
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newEngine(addr string, set *engineSettings) (*Engine, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	scheme := "http"
+	if set.tls != nil {
+		scheme = "https"
+	}
+	hc := &http.Client{Transport: set.transport}
+	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(hc),
+		client.WithScheme(scheme), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{
+		addr: addr, ip: host, set: set, client: cli, http: hc, scheme: scheme,
+		containers: map[string]*Container{}, execs: map[string]string{}, labels: map[string]string{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}, nil
+}
+
+// Addr is the host:port the engine was discovered at.
+func (e *Engine) Addr() string { return e.addr }
+
+// IP is the engine's host part, used where a container publishes on all interfaces.
+func (e *Engine) IP() string { return e.ip }
+
+// Scheme is "http" or "https".
+func (e *Engine) Scheme() string { return e.scheme }
+
+// HTTPClient is the engine's pooled client, for forwarding requests.
+func (e *Engine) HTTPClient() *http.Client { return e.http }
+
+// Client is the typed Docker client of the engine.
+func (e *Engine) Client() *client.Client { return e.client }
+
+// Dial opens a raw connection (TLS when configured) for hijacked streams.
+func (e *Engine) Dial(ctx context.Context) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if e.set.tls == nil {
+		return d.DialContext(ctx, "tcp", e.addr)
+	}
+	td := &tls.Dialer{NetDialer: d, Config: e.set.tls}
+	return td.DialContext(ctx, "tcp", e.addr)
+}
+
+// ID is the engine's ID (docker info .ID); empty while Pending.
+func (e *Engine) ID() string { e.mu.RLock(); defer e.mu.RUnlock(); return e.id }
+
+// Name is the engine's name (docker info .Name, its hostname); the address while Pending.
+func (e *Engine) Name() string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.name == "" {
+		return e.addr
+	}
+	return e.name
+}
+
+// State is the engine's current state.
+func (e *Engine) State() State { e.mu.RLock(); defer e.mu.RUnlock(); return e.state }
+
+// Healthy reports whether calls may be sent to the engine.
+func (e *Engine) Healthy() bool { return e.State() == StateHealthy }
+
+// APIVersion is the newest API version the engine supports.
+func (e *Engine) APIVersion() string { e.mu.RLock(); defer e.mu.RUnlock(); return e.version.APIVersion }
+
+// LastError is the last connection error seen, empty when the last call succeeded.
+func (e *Engine) LastError() string { e.mu.RLock(); defer e.mu.RUnlock(); return e.lastErr }
+
+// healthIndicator is 0 for an unusable engine, else 100 minus a share per recent failure (the original's formula).
+func (e *Engine) healthIndicator() int64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.state != StateHealthy || e.failures >= e.set.failureRetry {
+		return 0
+	}
+	return int64(100 - e.failures*100/e.set.failureRetry)
+}
+
+func (e *Engine) nudge() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) ncpu() int64 { e.mu.RLock(); defer e.mu.RUnlock(); return int64(e.info.NCPU) }

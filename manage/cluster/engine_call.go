@@ -1,0 +1,104 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// EngineError is an error answer from an engine, relayed with its status and the node it came from.
+type EngineError struct {
+	Node   string
+	Status int
+	Msg    string
+}
+
+func (e *EngineError) Error() string {
+	if e.Status >= 500 {
+		return fmt.Sprintf("%s (node %s)", e.Msg, e.Node)
+	}
+	return e.Msg
+}
+
+// HTTPStatus is the status to answer with.
+func (e *EngineError) HTTPStatus() int { return e.Status }
+
+// NegotiatedVersion is the API version to use with this engine for a client speaking want: the older of the two.
+// An empty want means the engine's own default.
+func (e *Engine) NegotiatedVersion(want string) string {
+	have := e.APIVersion()
+	if want == "" || have == "" {
+		return have
+	}
+	if versionLess(have, want) {
+		return have
+	}
+	return want
+}
+
+// Do sends one API call to the engine at the negotiated version and decodes a JSON answer into out (if not nil).
+// Non-2xx answers become *EngineError. Connection failures count against the engine's health.
+func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader, out any) (int, error) {
+	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.http.Do(req)
+	e.checkErr(err)
+	if err != nil {
+		return 0, fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, e.readError(resp)
+	}
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, err
+	}
+	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+}
+
+// readError turns an engine's error answer into *EngineError.
+func (e *Engine) readError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var m struct {
+		Message string `json:"message"`
+	}
+	msg := strings.TrimSpace(string(data))
+	if json.Unmarshal(data, &m) == nil && m.Message != "" {
+		msg = m.Message
+	}
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	return &EngineError{Node: e.Name(), Status: resp.StatusCode, Msg: msg}
+}
+
+// versionLess compares API versions "1.41" < "1.47".
+func versionLess(a, b string) bool {
+	var am, an, bm, bn int
+	fmt.Sscanf(a, "%d.%d", &am, &an)
+	fmt.Sscanf(b, "%d.%d", &bm, &bn)
+	if am != bm {
+		return am < bm
+	}
+	return an < bn
+}
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
+}

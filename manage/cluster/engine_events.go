@@ -1,0 +1,222 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+)
+
+// Probe timing while an engine's event stream is broken: a stopped engine is Unhealthy after
+// failureRetry probes, i.e. within a few seconds, not at the next refresh.
+const (
+	probeInterval    = time.Second
+	probeTimeout     = 3 * time.Second
+	maxProbeInterval = 10 * time.Second
+)
+
+// run drives the engine until ctx ends: validate (retrying with backoff while Pending), fill the cache, then
+// follow its event stream, probing and re-syncing whenever the stream breaks.
+func (e *Engine) run(ctx context.Context) {
+	defer close(e.done)
+	if !e.connect(ctx) {
+		return
+	}
+	go e.refreshLoop(ctx)
+	for ctx.Err() == nil {
+		e.followEvents(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		e.probeUntilBack(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err := e.validate(ctx); err == nil {
+			e.refreshAll(ctx)
+		}
+	}
+}
+
+// connect validates the engine and loads its cache; it retries with backoff until it works or ctx ends.
+func (e *Engine) connect(ctx context.Context) bool {
+	backoff := time.Second
+	for {
+		select {
+		case e.set.connecting <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		err := e.validate(ctx)
+		if err == nil {
+			err = e.refreshAll(ctx)
+		}
+		<-e.set.connecting
+		if err == nil {
+			break
+		}
+		e.mu.Lock()
+		e.lastErr, e.updatedAt = err.Error(), time.Now()
+		e.mu.Unlock()
+		if !sleepCtx(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, maxProbeInterval)
+	}
+	e.mu.Lock()
+	e.state, e.failures, e.lastErr = StateHealthy, 0, ""
+	e.node.dirty = true
+	e.mu.Unlock()
+	e.swarmEvent("engine_connect")
+	if e.set.hooks.connected != nil {
+		e.set.hooks.connected(e)
+	}
+	return true
+}
+
+// followEvents reads the engine's event stream until it breaks, keeping the cache current.
+func (e *Engine) followEvents(ctx context.Context) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	msgs, errs := e.client.Events(sctx, events.ListOptions{})
+	for {
+		select {
+		case m := <-msgs:
+			e.checkErr(nil)
+			e.handleEvent(ctx, m)
+		case err := <-errs:
+			if ctx.Err() == nil {
+				e.mu.Lock()
+				e.lastErr = "event stream: " + err.Error()
+				e.mu.Unlock()
+			}
+			return
+		}
+	}
+}
+
+// probeUntilBack pings the engine until it answers, counting each failure against its health.
+func (e *Engine) probeUntilBack(ctx context.Context) {
+	wait := probeInterval
+	for {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		_, err := e.client.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && !isConnectionError(err) {
+			err = nil // the engine answered, even if with an error: it is up
+		}
+		e.checkErr(err)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if !sleepCtx(ctx, wait) {
+			return
+		}
+		if e.State() == StateUnhealthy {
+			wait = min(wait*2, maxProbeInterval/2)
+		}
+	}
+}
+
+// handleEvent updates the cache for one engine event, then passes it on.
+func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
+	switch m.Type {
+	case events.ContainerEventType:
+		e.containerEvent(ctx, m)
+	case events.ImageEventType:
+		e.RefreshImages(ctx)
+	case events.NetworkEventType:
+		e.refreshNetworks(ctx)
+	case events.VolumeEventType:
+		e.refreshVolumes(ctx)
+	case events.DaemonEventType:
+		if m.Action == events.ActionReload {
+			e.validate(ctx)
+		}
+	}
+	if e.set.hooks.event != nil {
+		e.set.hooks.event(e, e.decorate(m))
+	}
+}
+
+func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
+	id := m.Actor.ID
+	switch m.Action {
+	case events.ActionTop, events.ActionResize, events.ActionExport, events.ActionAttach, events.ActionDetach,
+		events.ActionExtractToDir, events.ActionCopy, events.ActionArchivePath, events.ActionExecCreate,
+		events.ActionExecDetach, events.ActionExecDie:
+		return
+	case events.ActionDestroy:
+		e.mu.Lock()
+		delete(e.containers, id)
+		for x, cid := range e.execs {
+			if cid == id {
+				delete(e.execs, x)
+			}
+		}
+		e.node.dirty = true
+		e.mu.Unlock()
+		return
+	case events.ActionCommit:
+		e.RefreshImages(ctx)
+	}
+	if len(m.Action) > 11 && m.Action[:11] == "exec_start:" {
+		return
+	}
+	e.refreshContainer(ctx, id)
+}
+
+// swarmEvent emits one of swarm's own events about this engine (engine_connect, engine_disconnect, ...).
+func (e *Engine) swarmEvent(action string) {
+	if e.set.hooks.event == nil {
+		return
+	}
+	now := time.Now()
+	m := events.Message{
+		Status: action, ID: "", From: "swarm", Type: "swarm", Action: events.Action(action),
+		Actor: events.Actor{ID: e.ID(), Attributes: map[string]string{}},
+		Time:  now.Unix(), TimeNano: now.UnixNano(),
+	}
+	e.set.hooks.event(e, e.decorate(m))
+}
+
+// decorate adds the node to an event as the original did: attributes, "from" suffix and a top-level node object.
+func (e *Engine) decorate(m events.Message) eventMessage {
+	name, id := e.Name(), e.ID()
+	attrs := make(map[string]string, len(m.Actor.Attributes)+4)
+	for k, v := range m.Actor.Attributes {
+		attrs[k] = v
+	}
+	attrs["node.name"], attrs["node.id"], attrs["node.addr"], attrs["node.ip"] = name, id, e.addr, e.ip
+	m.Actor.Attributes = attrs
+	if m.From != "" {
+		m.From += " node:" + name
+	}
+	return eventMessage{Message: m, Node: &EventNode{Name: name, ID: id, Addr: e.addr, IP: e.ip}}
+}
+
+// stop ends the engine's goroutines and marks it Disconnected.
+func (e *Engine) stop() {
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+	}
+	e.mu.Lock()
+	was := e.state
+	e.state = StateDisconnected
+	e.mu.Unlock()
+	if was == StateHealthy {
+		e.swarmEvent("engine_disconnect")
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

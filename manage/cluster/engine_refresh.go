@@ -1,0 +1,201 @@
+package cluster
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/errdefs"
+)
+
+const callTimeout = 30 * time.Second
+
+// refreshLoop refreshes the whole cache at a random moment between the min and max intervals (so thousands of
+// engines do not refresh together), or at once when nudged. It backs off while the engine keeps failing.
+func (e *Engine) refreshLoop(ctx context.Context) {
+	for {
+		spread := e.set.refreshMax - e.set.refreshMin
+		wait := e.set.refreshMin
+		if spread > 0 {
+			wait += rand.N(spread)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-e.wake:
+			t.Stop()
+		}
+		if e.State() != StateHealthy {
+			continue // the event monitor probes an unhealthy engine and refreshes when it is back
+		}
+		e.refreshAll(ctx)
+	}
+}
+
+// refreshAll re-reads containers, images, networks and volumes.
+func (e *Engine) refreshAll(ctx context.Context) error {
+	if err := e.refreshContainers(ctx); err != nil {
+		return err
+	}
+	e.RefreshImages(ctx)
+	e.refreshNetworks(ctx)
+	e.refreshVolumes(ctx)
+	e.removeDoomed(ctx)
+	return nil
+}
+
+// refreshContainers lists all containers and inspects the new ones and those whose state changed.
+func (e *Engine) refreshContainers(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true})
+	e.checkErr(err)
+	if err != nil {
+		return err
+	}
+	e.mu.RLock()
+	old := e.containers
+	e.mu.RUnlock()
+	next := make(map[string]*Container, len(list))
+	for _, s := range list {
+		prev := old[s.ID]
+		if prev != nil && prev.State == s.State && prev.Info != nil {
+			next[s.ID] = &Container{Summary: s, Info: prev.Info, Engine: e}
+			continue
+		}
+		info, err := e.client.ContainerInspect(cctx, s.ID)
+		if err != nil {
+			e.checkErr(err)
+			if errdefs.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		next[s.ID] = &Container{Summary: s, Info: &info, Engine: e}
+	}
+	e.mu.Lock()
+	e.containers = next
+	for id, cid := range e.execs {
+		if next[cid] == nil {
+			delete(e.execs, id)
+		}
+	}
+	e.node.dirty = true
+	e.updatedAt = time.Now()
+	e.mu.Unlock()
+	return nil
+}
+
+// refreshContainer re-reads one container; it is dropped from the cache when the engine no longer has it.
+func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("id", id))})
+	e.checkErr(err)
+	if err != nil {
+		return nil, err
+	}
+	var c *Container
+	for _, s := range list {
+		if s.ID != id {
+			continue
+		}
+		info, err := e.client.ContainerInspect(cctx, id)
+		e.checkErr(err)
+		if err != nil && !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+		if err == nil {
+			c = &Container{Summary: s, Info: &info, Engine: e}
+		}
+	}
+	e.mu.Lock()
+	if c == nil {
+		delete(e.containers, id)
+		for x, cid := range e.execs {
+			if cid == id {
+				delete(e.execs, x)
+			}
+		}
+	} else {
+		e.containers[id] = c
+	}
+	e.node.dirty = true
+	doomed := c != nil && e.doomed[c.SwarmID()] != nil
+	e.mu.Unlock()
+	if doomed {
+		e.removeDoomed(ctx)
+	}
+	return c, nil
+}
+
+func (e *Engine) RefreshImages(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	imgs, err := e.client.ImageList(cctx, image.ListOptions{})
+	e.checkErr(err)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	e.images = imgs
+	e.node.dirty = true
+	e.mu.Unlock()
+}
+
+func (e *Engine) refreshNetworks(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	nets, err := e.client.NetworkList(cctx, network.ListOptions{})
+	e.checkErr(err)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	e.networks = nets
+	e.mu.Unlock()
+}
+
+func (e *Engine) refreshVolumes(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	vols, err := e.client.VolumeList(cctx, volume.ListOptions{})
+	e.checkErr(err)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	e.volumes = vols.Volumes
+	e.mu.Unlock()
+}
+
+// Containers returns the cached containers (all states).
+func (e *Engine) Containers() []*Container {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*Container, 0, len(e.containers))
+	for _, c := range e.containers {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Images returns the cached images.
+func (e *Engine) Images() []image.Summary { e.mu.RLock(); defer e.mu.RUnlock(); return e.images }
+
+// Networks returns the cached networks.
+func (e *Engine) Networks() []network.Inspect { e.mu.RLock(); defer e.mu.RUnlock(); return e.networks }
+
+// Volumes returns the cached volumes.
+func (e *Engine) Volumes() []*volume.Volume { e.mu.RLock(); defer e.mu.RUnlock(); return e.volumes }
+
+// RefreshContainersAsync asks the refresh loop to re-read everything soon (after a bulk change like prune).
+func (e *Engine) RefreshContainersAsync() { e.nudge() }

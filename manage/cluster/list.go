@@ -1,0 +1,227 @@
+package cluster
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/errdefs"
+)
+
+// ListOptions is GET /containers/json's query.
+type ListOptions struct {
+	All     bool
+	Limit   int
+	Before  string
+	Since   string
+	Filters filters.Args
+}
+
+var listFilterKeys = map[string]bool{
+	"name": true, "id": true, "label": true, "status": true, "node": true, "health": true, "exited": true,
+	"volume": true, "network": true, "ancestor": true, "is-task": true, "before": true, "since": true,
+}
+
+var validStates = map[string]bool{"created": true, "running": true, "paused": true, "restarting": true,
+	"removing": true, "exited": true, "dead": true}
+
+// ListContainers renders the cached containers as the engine's list would, for the whole cluster: names carry
+// the node ("/node-1/web"), published 0.0.0.0 ports show the node's IP, and containers on an unhealthy node
+// read "Host Down". Newest first.
+func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) {
+	if err := opts.Filters.Validate(listFilterKeys); err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	for _, s := range opts.Filters.Get("status") {
+		if !validStates[s] {
+			return nil, errdefs.InvalidParameter(fmt.Errorf("invalid filter 'status=%s'", s))
+		}
+	}
+	if opts.Filters.Contains("status") || opts.Filters.Contains("exited") {
+		opts.All = true
+	}
+	all := c.Containers()
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Created != all[j].Created {
+			return all[i].Created > all[j].Created
+		}
+		return all[i].ID < all[j].ID
+	})
+	all, err := applyBeforeSince(all, opts, c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]container.Summary, 0, len(all))
+	for _, ct := range all {
+		healthy := ct.Engine.Healthy()
+		if !opts.All && opts.Limit <= 0 && (!ct.Running() || !healthy) {
+			continue
+		}
+		if !matchContainer(ct, opts.Filters) {
+			continue
+		}
+		out = append(out, render(ct, healthy))
+		if opts.Limit > 0 && len(out) >= opts.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Container, error) {
+	before, since := opts.Before, opts.Since
+	if v := opts.Filters.Get("before"); len(v) > 0 {
+		before = v[0]
+	}
+	if v := opts.Filters.Get("since"); len(v) > 0 {
+		since = v[0]
+	}
+	if before != "" {
+		b, err := c.Container(before)
+		if err != nil {
+			return nil, err
+		}
+		var kept []*Container
+		for _, x := range all {
+			if x.Created < b.Created {
+				kept = append(kept, x)
+			}
+		}
+		all = kept
+	}
+	if since != "" {
+		s, err := c.Container(since)
+		if err != nil {
+			return nil, err
+		}
+		var kept []*Container
+		for _, x := range all {
+			if x.Created > s.Created {
+				kept = append(kept, x)
+			}
+		}
+		all = kept
+	}
+	return all, nil
+}
+
+func matchContainer(ct *Container, f filters.Args) bool {
+	if f.Len() == 0 {
+		return true
+	}
+	if f.Contains("name") && !anyName(ct, func(n string) bool { return f.Match("name", n) }) {
+		return false
+	}
+	if f.Contains("id") && !f.Match("id", ct.ID) {
+		return false
+	}
+	if !f.MatchKVList("label", ct.Labels) {
+		return false
+	}
+	if f.Contains("status") && !f.ExactMatch("status", ct.State) {
+		return false
+	}
+	if f.Contains("node") && !f.ExactMatch("node", ct.Engine.Name()) && !f.ExactMatch("node", ct.Engine.ID()) {
+		return false
+	}
+	if f.Contains("is-task") {
+		_, task := ct.Labels["com.docker.swarm.task"]
+		if !f.ExactMatch("is-task", strconv.FormatBool(task)) {
+			return false
+		}
+	}
+	return matchDetails(ct, f)
+}
+
+func matchDetails(ct *Container, f filters.Args) bool {
+	if f.Contains("ancestor") && !f.ExactMatch("ancestor", ct.Image) && !f.ExactMatch("ancestor", ct.ImageID) &&
+		!f.ExactMatch("ancestor", strings.Split(ct.Image, ":")[0]) {
+		return false
+	}
+	if f.Contains("exited") {
+		if ct.State != "exited" || ct.Info == nil || ct.Info.State == nil ||
+			!f.ExactMatch("exited", strconv.Itoa(ct.Info.State.ExitCode)) {
+			return false
+		}
+	}
+	if f.Contains("health") {
+		h := "none"
+		if ct.Info != nil && ct.Info.State != nil && ct.Info.State.Health != nil {
+			h = ct.Info.State.Health.Status
+		}
+		if !f.ExactMatch("health", h) {
+			return false
+		}
+	}
+	if f.Contains("volume") && !matchAny(f, "volume", mountNames(ct)) {
+		return false
+	}
+	if f.Contains("network") && !matchAny(f, "network", networkNames(ct)) {
+		return false
+	}
+	return true
+}
+
+func anyName(ct *Container, ok func(string) bool) bool {
+	for _, n := range ct.Names {
+		if ok(trimSlash(n)) || ok(ct.Engine.Name()+"/"+trimSlash(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(f filters.Args, key string, vals []string) bool {
+	for _, v := range vals {
+		if f.ExactMatch(key, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func mountNames(ct *Container) []string {
+	var out []string
+	for _, m := range ct.Mounts {
+		out = append(out, m.Name, m.Destination, m.Source)
+	}
+	return out
+}
+
+func networkNames(ct *Container) []string {
+	var out []string
+	if ct.NetworkSettings != nil {
+		for n, ep := range ct.NetworkSettings.Networks {
+			out = append(out, n)
+			if ep != nil {
+				out = append(out, ep.NetworkID)
+			}
+		}
+	}
+	return out
+}
+
+// render copies a cached container into what the list answers.
+func render(ct *Container, healthy bool) container.Summary {
+	s := ct.Summary
+	node := ct.Engine.Name()
+	s.Names = make([]string, len(ct.Names))
+	for i, n := range ct.Names {
+		s.Names[i] = "/" + node + "/" + trimSlash(n)
+	}
+	if len(ct.Ports) > 0 {
+		s.Ports = append([]container.Port(nil), ct.Ports...)
+		for i := range s.Ports {
+			if s.Ports[i].IP == "0.0.0.0" {
+				s.Ports[i].IP = ct.Engine.IP()
+			}
+		}
+	}
+	if !healthy {
+		s.Status = "Host Down"
+	}
+	return s
+}

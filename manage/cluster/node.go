@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"swarm/scheduler"
+)
+
+// nodeCache holds the engine's scheduler view; dirty means it must be rebuilt before use.
+type nodeCache struct {
+	dirty bool
+	node  *scheduler.Node
+}
+
+// schedNode returns the engine as the scheduler sees it, rebuilding the snapshot only after a change.
+func (e *Engine) schedNode() *scheduler.Node {
+	health := e.healthIndicator()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.node.dirty && e.node.node != nil {
+		return e.node.node
+	}
+	n := &scheduler.Node{
+		ID: e.id, Name: e.name, Addr: e.addr, Labels: e.labels, HealthIndicator: health,
+		TotalCPUs: int64(e.info.NCPU), TotalMemory: e.info.MemTotal,
+		Containers: make([]*scheduler.Container, 0, len(e.containers)),
+		Images:     make([]*scheduler.Image, 0, len(e.images)),
+	}
+	if n.Name == "" {
+		n.Name = e.addr
+	}
+	for _, c := range e.containers {
+		n.Containers = append(n.Containers, e.schedContainer(c))
+	}
+	for _, im := range e.images {
+		n.Images = append(n.Images, &scheduler.Image{ID: im.ID, RepoTags: im.RepoTags, RepoDigests: im.RepoDigests})
+	}
+	e.node = nodeCache{node: n}
+	return n
+}
+
+func (e *Engine) schedContainer(c *Container) *scheduler.Container {
+	names := make([]string, len(c.Names))
+	for i, n := range c.Names {
+		names[i] = trimSlash(n)
+	}
+	sc := &scheduler.Container{ID: c.ID, Names: names, Image: c.Image, Labels: c.Labels, Running: c.Running()}
+	if c.Info != nil {
+		sc.Config, sc.HostConfig = c.Info.Config, c.Info.HostConfig
+		if c.Info.NetworkSettings != nil {
+			sc.Ports = c.Info.NetworkSettings.Ports
+		}
+		if hc := c.Info.HostConfig; hc != nil {
+			sc.Memory = hc.Memory
+			sc.CPUs = sharesToCPUs(hc.CPUShares, int64(e.info.NCPU))
+		}
+	}
+	return sc
+}
+
+// The original's meaning of CpuShares: at create it counts CPUs; the engine gets the matching share of its CPUs.
+func cpusToShares(cpus, ncpu int64) int64 {
+	if cpus <= 0 || ncpu <= 0 {
+		return 0
+	}
+	return (cpus*1024 + ncpu - 1) / ncpu
+}
+
+func sharesToCPUs(shares, ncpu int64) int64 {
+	if shares <= 0 || ncpu <= 0 {
+		return 0
+	}
+	return shares * ncpu / 1024
+}
+
+func trimSlash(s string) string {
+	if len(s) > 0 && s[0] == '/' {
+		return s[1:]
+	}
+	return s
+}
+
+// schedNodes returns the scheduler view of every engine that has been validated.
+func (c *Cluster) schedNodes() []*scheduler.Node {
+	engines := c.Engines()
+	out := make([]*scheduler.Node, 0, len(engines))
+	for _, e := range engines {
+		if s := e.State(); s == StatePending || s == StateDisconnected {
+			continue
+		}
+		out = append(out, e.schedNode())
+	}
+	return out
+}
+
+// engineByID maps a scheduler node back to its engine.
+func (c *Cluster) engineForNode(n *scheduler.Node) *Engine {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.engines[n.Addr]
+}

@@ -1,0 +1,318 @@
+//go:build integration
+
+package manage_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"swarm/internal/clustertest"
+	"swarm/internal/testbed"
+)
+
+// figures are printed by every fault and load test and copied into RELIABILITY.md.
+type figures struct {
+	name                                   string
+	faults, operations, invariants, errors int
+	extra                                  string
+}
+
+func (f figures) log(t *testing.T) {
+	t.Logf("RELIABILITY | %s | faults %d | operations %d | invariants checked %d | errors %d | %s",
+		f.name, f.faults, f.operations, f.invariants, f.errors, f.extra)
+}
+
+func apiClient(t *testing.T, addr string) *client.Client {
+	c, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// engineContainers lists every container of every engine directly (not through the manager): name -> IDs.
+func engineContainers(t *testing.T, bed *testbed.Bed) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range bed.Engines {
+		c := apiClient(t, e.Addr)
+		list, err := c.ContainerList(context.Background(), container.ListOptions{All: true})
+		if err != nil {
+			t.Fatalf("listing %s directly: %v", e.Name, err)
+		}
+		for _, s := range list {
+			name := strings.TrimPrefix(s.Names[0], "/")
+			out[name] = append(out[name], s.ID)
+		}
+	}
+	return out
+}
+
+func TestCreatesUnderEngineAndConsulFaults(t *testing.T) {
+	bed, m := cluster(t)
+	cli := apiClient(t, m.Addr)
+	var mu sync.Mutex
+	created := map[string]string{} // name -> ID the API returned
+	var failed []string
+	var ops atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("fault-%d-%d", w, i)
+				ops.Add(1)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				resp, err := cli.ContainerCreate(ctx, &container.Config{Image: "busybox", Cmd: []string{"true"}}, nil, nil, nil, name)
+				cancel()
+				mu.Lock()
+				if err != nil {
+					failed = append(failed, name)
+				} else {
+					created[name] = resp.ID
+				}
+				mu.Unlock()
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+	}
+	faults := 0
+	time.Sleep(2 * time.Second)
+	bed.StopEngine(t, 0)
+	faults++
+	time.Sleep(4 * time.Second)
+	bed.StartEngine(t, 0)
+	time.Sleep(2 * time.Second)
+	bed.StopConsul(t)
+	faults++
+	time.Sleep(3 * time.Second)
+	bed.StartConsul(t)
+	time.Sleep(2 * time.Second)
+	bed.StopEngine(t, 2)
+	faults++
+	time.Sleep(3 * time.Second)
+	bed.StartEngine(t, 2)
+	close(stop)
+	wg.Wait()
+	if err := m.WaitHealthy(3, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // let the manager remove doomed copies on engines that came back
+	all := engineContainers(t, bed)
+	invariants, bad := 0, 0
+	for name, id := range created {
+		invariants++
+		if ids := all[name]; len(ids) != 1 || ids[0] != id {
+			bad++
+			t.Errorf("created %s (%s) exists as %v", name, id[:12], ids)
+		}
+	}
+	for _, name := range failed {
+		invariants++
+		if ids := all[name]; len(ids) != 0 {
+			bad++
+			t.Errorf("failed create %s left %v behind", name, ids)
+		}
+	}
+	figures{name: "creates under engine stops and a Consul restart", faults: faults, operations: int(ops.Load()),
+		invariants: invariants, errors: bad, extra: fmt.Sprintf("%d created, %d refused", len(created), len(failed))}.log(t)
+}
+
+func TestHostCutOffAndBack(t *testing.T) {
+	bed, m := cluster(t)
+	d := dockerFor(t, m, nil)
+	for i := 0; i < 3; i++ {
+		d.ok("run", "-d", "--name", fmt.Sprintf("cut%d", i), "-e", "constraint:node==node-1", "busybox", "sleep", "1000")
+	}
+	d.ok("run", "-d", "--name", "cutmove", "-e", "reschedule:on-node-failure", "-e", "constraint:node==~node-1", "busybox", "sleep", "1000")
+	link := func(state string) {
+		out, err := exec.Command("nsenter", "--net=/var/run/netns/"+bed.Engines[1].Netns, "ip", "link", "set", "eth0", state).CombinedOutput()
+		if err != nil {
+			t.Fatalf("link %s: %v %s", state, err, out)
+		}
+	}
+	link("down")
+	waitStatus(t, m, "node-1", "Unhealthy", 15*time.Second)
+	time.Sleep(5 * time.Second)
+	link("up")
+	waitStatus(t, m, "node-1", "Healthy", 30*time.Second)
+	time.Sleep(3 * time.Second)
+	all := engineContainers(t, bed)
+	invariants, bad := 0, 0
+	for i := 0; i < 3; i++ {
+		invariants++
+		if n := len(all[fmt.Sprintf("cut%d", i)]); n != 1 {
+			bad++
+			t.Errorf("cut%d exists %d times", i, n)
+		}
+	}
+	invariants++
+	if n := len(all["cutmove"]); n != 1 {
+		bad++
+		t.Errorf("rescheduled cutmove exists %d times", n)
+	}
+	figures{name: "host cut off (link down 5 s) and back", faults: 1, operations: 4, invariants: invariants, errors: bad}.log(t)
+}
+
+func waitStatus(t *testing.T, m *clustertest.Manager, node, want string, timeout time.Duration) {
+	t.Helper()
+	err := clustertest.WaitFor(timeout, func() error {
+		st, err := m.NodeStatus()
+		if err == nil && st[node] != want {
+			err = fmt.Errorf("%s is %q", node, st[node])
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s not %s within %s: %v", node, want, timeout, err)
+	}
+}
+
+func TestManagerRestartRebuildsState(t *testing.T) {
+	bed, m := cluster(t)
+	d := dockerFor(t, m, nil)
+	for i := 0; i < 6; i++ {
+		d.ok("run", "-d", "--name", fmt.Sprintf("keepme%d", i), "busybox", "sleep", "1000")
+	}
+	d.ok("run", "--name", "exited", "busybox", "true")
+	before := d.ok("ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}}")
+	m.Cmd.Process.Kill()
+	m.Cmd.Wait()
+	m2 := clustertest.StartManager(t, testbed.SwarmBinary(t), "consul://"+bed.ConsulAddr+"/swarm", "--heartbeat=1s")
+	if err := m2.WaitHealthy(3, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	after, err := m2.Docker(nil, "ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := func(s string) string { // statuses age ("Up 3 seconds"): compare IDs and names
+		var out []string
+		for _, l := range strings.Split(s, "\n") {
+			f := strings.Fields(l)
+			out = append(out, f[0]+" "+f[1])
+		}
+		return strings.Join(out, "\n")
+	}
+	if norm(before) != norm(after) {
+		t.Fatalf("ps -a differs after a manager restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	figures{name: "manager killed (-9) and restarted", faults: 1, operations: 7, invariants: strings.Count(before, "\n") + 1}.log(t)
+}
+
+func TestLoad200Clients(t *testing.T) {
+	if os.Getenv("SWARM_LOAD_SECONDS") == "0" {
+		t.Skip("load test disabled by SWARM_LOAD_SECONDS=0")
+	}
+	_, m := cluster(t, "--pprof")
+	seconds := 60
+	fmt.Sscan(os.Getenv("SWARM_LOAD_SECONDS"), &seconds)
+	d := dockerFor(t, m, nil)
+	d.ok("run", "-d", "--name", "loadlog", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.1; done")
+	cli := apiClient(t, m.Addr)
+	g0, rss0 := goroutines(t, m), rssMiB(m)
+	var ops, unexpected atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	var wg sync.WaitGroup
+	for c := 0; c < 200; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				err := loadOp(cli, rand.IntN(10))
+				ops.Add(1)
+				if err != nil {
+					unexpected.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(2 * time.Second)
+	g1, rss1 := goroutines(t, m), rssMiB(m)
+	fe, _ := firstErr.Load().(string)
+	figures{name: fmt.Sprintf("200 clients for %d s (ps, inspect, logs, run --rm)", seconds), operations: int(ops.Load()),
+		invariants: 2, errors: int(unexpected.Load()),
+		extra: fmt.Sprintf("%.0f ops/s, goroutines %d -> %d, RSS %.0f -> %.0f MiB (peak %.0f) %s", float64(ops.Load())/float64(seconds),
+			g0, g1, rss0, rss1, peakMiB(m), fe)}.log(t)
+	if unexpected.Load() > 0 {
+		t.Errorf("%d unexpected errors, first: %s", unexpected.Load(), fe)
+	}
+	if g1 > g0+50 {
+		t.Errorf("goroutines grew from %d to %d", g0, g1)
+	}
+}
+
+func loadOp(cli *client.Client, kind int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	switch {
+	case kind < 4:
+		_, err := cli.ContainerList(ctx, container.ListOptions{All: true})
+		return err
+	case kind < 7:
+		_, err := cli.ContainerInspect(ctx, "loadlog")
+		return err
+	case kind < 9:
+		rc, err := cli.ContainerLogs(ctx, "loadlog", container.LogsOptions{ShowStdout: true, Tail: "20"})
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, err = io.Copy(io.Discard, rc)
+		return err
+	default:
+		resp, err := cli.ContainerCreate(ctx, &container.Config{Image: "busybox", Cmd: []string{"true"}},
+			&container.HostConfig{AutoRemove: true}, nil, nil, "")
+		if err != nil {
+			return err
+		}
+		wait, errc := cli.ContainerWait(ctx, resp.ID, container.WaitConditionRemoved)
+		if err := cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+			return err
+		}
+		select {
+		case <-wait:
+			return nil
+		case err := <-errc:
+			return err
+		}
+	}
+}
+
+func rssMiB(m *clustertest.Manager) float64 { return procStatus(m, "VmRSS:") }
+
+func peakMiB(m *clustertest.Manager) float64 { return procStatus(m, "VmHWM:") }
+
+func procStatus(m *clustertest.Manager, key string) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.Cmd.Process.Pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, key) {
+			var kb float64
+			fmt.Sscan(strings.Fields(l)[1], &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,229 @@
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/go-connections/nat"
+	"github.com/gorilla/mux"
+
+	"swarm/manage/cluster"
+)
+
+// maxJSONBody bounds request bodies the manager decodes itself.
+const maxJSONBody = 4 << 20
+
+func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, err := filters.FromJSON(q.Get("filters"))
+	if err != nil {
+		writeError(w, badRequest("invalid filters: %w", err))
+		return
+	}
+	opts := cluster.ListOptions{All: boolParam(q.Get("all")), Before: q.Get("before"), Since: q.Get("since"), Filters: f}
+	if l := q.Get("limit"); l != "" {
+		if opts.Limit, err = strconv.Atoi(l); err != nil {
+			writeError(w, badRequest("invalid limit: %w", err))
+			return
+		}
+	}
+	list, err := s.b.ListContainers(opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func boolParam(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b || v == "yes"
+}
+
+func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+	if err != nil {
+		writeError(w, badRequest("reading the request body: %w", err))
+		return
+	}
+	if len(body) > maxJSONBody {
+		writeError(w, errdefs.InvalidParameter(fmt.Errorf("container create body larger than %d bytes", maxJSONBody)))
+		return
+	}
+	resp, err := s.b.CreateContainer(r.Context(), cluster.CreateRequest{
+		Name: r.URL.Query().Get("name"), Body: body, Version: apiVersion(r), Platform: r.URL.Query().Get("platform"),
+		RegistryAuth: r.Header.Get("X-Registry-Auth"),
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if resp.Warnings == nil {
+		resp.Warnings = []string{}
+	}
+	writeJSON(w, http.StatusCreated, resp.CreateResponse)
+}
+
+// container resolves the {name} of the route; on failure the error has been written.
+func (s *Server) container(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
+	ct, err := s.b.Container(mux.Vars(r)["name"])
+	if err != nil {
+		writeError(w, err)
+		return nil, false
+	}
+	return ct, true
+}
+
+// containerPath is the request's path for the engine, without version prefix: the container reference
+// replaced by the full ID.
+func containerPath(r *http.Request, ct *cluster.Container) string {
+	p := r.URL.Path
+	if v := apiVersion(r); v != "" {
+		p = strings.TrimPrefix(p, "/v"+v)
+	}
+	return "/containers/" + ct.ID + strings.TrimPrefix(p, "/containers/"+mux.Vars(r)["name"])
+}
+
+// passContainer forwards a call that does not change the container.
+func (s *Server) passContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.container(w, r)
+	if !ok {
+		return
+	}
+	if !ct.Engine.Healthy() {
+		writeError(w, unhealthy(ct))
+		return
+	}
+	s.forward(w, r, ct.Engine, containerPath(r, ct))
+}
+
+// changeContainer forwards a call that changes the container, then refreshes the cache so the next list is right.
+func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.container(w, r)
+	if !ok {
+		return
+	}
+	if !ct.Engine.Healthy() {
+		writeError(w, unhealthy(ct))
+		return
+	}
+	s.forward(w, r, ct.Engine, containerPath(r, ct))
+	s.b.Refresh(r.Context(), ct)
+}
+
+func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.container(w, r)
+	if !ok {
+		return
+	}
+	if !ct.Engine.Healthy() {
+		writeError(w, unhealthy(ct))
+		return
+	}
+	s.forward(w, r, ct.Engine, "/containers/"+ct.ID)
+	s.b.Refresh(r.Context(), ct)
+}
+
+func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.container(w, r)
+	if !ok {
+		return
+	}
+	if !ct.Engine.Healthy() {
+		writeError(w, unhealthy(ct))
+		return
+	}
+	s.hijack(w, r, ct.Engine, "/containers/"+ct.ID+"/attach")
+}
+
+// inspectContainer reads the container from its engine and adds the node, as the original did.
+func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.container(w, r)
+	if !ok {
+		return
+	}
+	if !ct.Engine.Healthy() {
+		writeError(w, unhealthy(ct))
+		return
+	}
+	var raw map[string]json.RawMessage
+	q := r.URL.Query()
+	path := "/containers/" + ct.ID + "/json"
+	if _, err := ct.Engine.Do(r.Context(), http.MethodGet, apiVersion(r), path, q, nil, nil, &raw); err != nil {
+		writeError(w, err)
+		return
+	}
+	node, _ := json.Marshal(nodeOf(ct.Engine))
+	raw["Node"] = node
+	publishedOnNode(raw, ct.Engine.IP())
+	writeJSON(w, http.StatusOK, raw)
+}
+
+// publishedOnNode shows ports published on all interfaces at the node's IP, where clients can reach them.
+func publishedOnNode(raw map[string]json.RawMessage, ip string) {
+	var ns map[string]json.RawMessage
+	if json.Unmarshal(raw["NetworkSettings"], &ns) != nil || ns == nil {
+		return
+	}
+	var ports nat.PortMap
+	if json.Unmarshal(ns["Ports"], &ports) != nil || len(ports) == 0 {
+		return
+	}
+	for p, bs := range ports {
+		for i := range bs {
+			if bs[i].HostIP == "0.0.0.0" {
+				bs[i].HostIP = ip
+			}
+		}
+		ports[p] = bs
+	}
+	ns["Ports"], _ = json.Marshal(ports)
+	raw["NetworkSettings"], _ = json.Marshal(ns)
+}
+
+type nodeJSON struct {
+	ID     string            `json:"ID"`
+	IP     string            `json:"IP"`
+	Addr   string            `json:"Addr"`
+	Name   string            `json:"Name"`
+	Labels map[string]string `json:"Labels,omitempty"`
+}
+
+func nodeOf(e *cluster.Engine) nodeJSON {
+	return nodeJSON{ID: e.ID(), IP: e.IP(), Addr: e.Addr(), Name: e.Name()}
+}
+
+// renameContainer keeps names unique across the cluster, then renames on the engine.
+func (s *Server) renameContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.container(w, r)
+	if !ok {
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if other, err := s.b.Container(name); err == nil && other.Name() == name {
+		writeError(w, errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, other.ID, other.Engine.Name())))
+		return
+	}
+	s.forward(w, r, ct.Engine, "/containers/"+ct.ID+"/rename")
+	s.b.Refresh(r.Context(), ct)
+}
+
+// commit forwards to the engine owning the container named in the query.
+func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ct, err := s.b.Container(q.Get("container"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q.Set("container", ct.ID)
+	r.URL.RawQuery = q.Encode()
+	s.forward(w, r, ct.Engine, "/commit")
+	ct.Engine.RefreshImages(r.Context())
+}

@@ -1,0 +1,58 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+
+	"swarm/manage/cluster"
+)
+
+// forward relays the request to an engine at path (without version prefix), keeping the query, headers and
+// body, at the newest API version both sides speak. Answers are streamed and flushed as they come, so logs -f,
+// stats, events of wait and websocket attach work unchanged.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, e *cluster.Engine, path string) {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = e.Scheme()
+			pr.Out.URL.Host = e.Addr()
+			pr.Out.URL.Path = "/v" + e.NegotiatedVersion(apiVersion(r)) + path
+			pr.Out.URL.RawPath = ""
+			pr.Out.Host = e.Addr()
+		},
+		Transport:     e.HTTPClient().Transport,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away
+			}
+			writeError(w, &engineDown{node: e.Name(), addr: e.Addr(), err: err})
+		},
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// engineDown is a failure to reach the engine owning the object of a request.
+type engineDown struct {
+	node, addr string
+	err        error
+}
+
+func (e *engineDown) Error() string {
+	return fmt.Sprintf("cannot reach node %s (%s): %v", e.node, e.addr, e.err)
+}
+
+func (e *engineDown) HTTPStatus() int { return http.StatusBadGateway }
+
+// unhealthy is the error for a call to a container whose engine is not healthy.
+func unhealthy(ct *cluster.Container) error {
+	return &engineDown{node: ct.Engine.Name(), addr: ct.Engine.Addr(),
+		err: fmt.Errorf("container %s is on an unhealthy node (%s)", shortID(ct.ID), ct.Engine.State())}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

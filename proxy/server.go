@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/errdefs"
+	"github.com/gorilla/mux"
+
+	"swarm/internal/metrics"
+	"swarm/internal/version"
+	"swarm/manage/cluster"
+)
+
+// Backend is the cluster state the API is served from (*cluster.Cluster in production).
+type Backend interface {
+	Engines() []*cluster.Engine
+	Container(ref string) (*cluster.Container, error)
+	ListContainers(opts cluster.ListOptions) ([]container.Summary, error)
+	CreateContainer(ctx context.Context, req cluster.CreateRequest) (*cluster.CreateResponse, error)
+	Refresh(ctx context.Context, ct *cluster.Container)
+	RecordExec(ct *cluster.Container, execID string)
+	ExecEngine(ctx context.Context, execID string) (*cluster.Engine, error)
+	Info(role cluster.Role) system.Info
+	Subscribe(since time.Time) ([]cluster.Event, <-chan cluster.Event, func())
+}
+
+// Config configures the API server.
+type Config struct {
+	Backend      Backend
+	Role         func() cluster.Role // primary or replica, for /info; nil means primary
+	CORS         bool
+	Pprof        bool
+	Experimental bool
+	Advertise    string      // this manager's address, to recognise itself as the primary
+	Primary      PrimaryLink // how replicas reach the primary
+	Metrics      *metrics.Metrics
+	Logger       *slog.Logger
+}
+
+// Server is the cluster's Docker API.
+type Server struct {
+	b      Backend
+	cfg    Config
+	log    *slog.Logger
+	router *mux.Router
+
+	primaryMu sync.Mutex
+	primaryTr http.RoundTripper
+}
+
+// New builds the API handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Role == nil {
+		cfg.Role = func() cluster.Role { return cluster.Role{Primary: true} }
+	}
+	s := &Server{b: cfg.Backend, cfg: cfg, log: cfg.Logger, router: mux.NewRouter()}
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errdefs.NotFound(fmt.Errorf("page not found: %s %s is not served by swarm", r.Method, r.URL.Path)))
+	})
+	s.router.MethodNotAllowedHandler = s.router.NotFoundHandler
+	for _, rt := range s.routes() {
+		s.router.Handle("/v{version:[0-9]+\\.[0-9]+}"+rt.path, rt.handler).Methods(rt.method)
+		s.router.Handle(rt.path, rt.handler).Methods(rt.method)
+	}
+	s.router.Use(s.observe)
+	if cfg.Metrics != nil {
+		s.router.Handle("/metrics", cfg.Metrics.Handler()).Methods("GET")
+	}
+	if cfg.Pprof {
+		s.router.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
+	}
+	return s
+}
+
+// ServeHTTP adds the API headers, checks the version prefix and turns a panic into a 500.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic in API handler", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			writeError(w, fmt.Errorf("internal error serving %s %s: %v", r.Method, r.URL.Path, p))
+		}
+	}()
+	h := w.Header()
+	h.Set("Api-Version", version.APIVersion)
+	h.Set("Docker-Experimental", fmt.Sprint(s.cfg.Experimental))
+	h.Set("Ostype", "linux")
+	h.Set("Server", "swarm/"+version.Version)
+	if s.cfg.CORS {
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth")
+		h.Set("Access-Control-Allow-Methods", "HEAD, GET, POST, DELETE, PUT, OPTIONS")
+	}
+	if err := checkVersion(r.URL.Path); err != nil {
+		writeError(w, err)
+		return
+	}
+	if s.replicaServe(w, r) {
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
+
+// checkVersion refuses a /vX.Y prefix outside what the manager speaks, with the engine's wording.
+func checkVersion(path string) error {
+	if !strings.HasPrefix(path, "/v") {
+		return nil
+	}
+	v, _, _ := strings.Cut(path[2:], "/")
+	if v == "" || !strings.Contains(v, ".") || strings.Trim(v, "0123456789.") != "" {
+		return nil
+	}
+	if versionLess(v, version.MinAPIVersion) {
+		return errdefs.InvalidParameter(fmt.Errorf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", v, version.MinAPIVersion))
+	}
+	if versionLess(version.APIVersion, v) {
+		return errdefs.InvalidParameter(fmt.Errorf("client version %s is too new. Maximum supported API version is %s", v, version.APIVersion))
+	}
+	return nil
+}
+
+// apiVersion is the version the client asked for ("" when the path had no prefix).
+func apiVersion(r *http.Request) string { return mux.Vars(r)["version"] }
+
+func versionLess(a, b string) bool {
+	var am, an, bm, bn int
+	fmt.Sscanf(a, "%d.%d", &am, &an)
+	fmt.Sscanf(b, "%d.%d", &bm, &bn)
+	if am != bm {
+		return am < bm
+	}
+	return an < bn
+}
+
+func wrapf(format string, err error) error { return fmt.Errorf(format, err) }

@@ -1,0 +1,49 @@
+package proxy
+
+import (
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types"
+
+	"swarm/internal/version"
+)
+
+func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Length", "0")
+		return
+	}
+	w.Write([]byte("OK"))
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.b.Info(s.cfg.Role()))
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	v := types.Version{
+		Platform:      struct{ Name string }{Name: "Docker Swarm (classic API)"},
+		Version:       "swarm/" + version.Version,
+		APIVersion:    version.APIVersion,
+		MinAPIVersion: version.MinAPIVersion,
+		GitCommit:     version.Commit,
+		GoVersion:     runtime.Version(),
+		Os:            runtime.GOOS,
+		Arch:          runtime.GOARCH,
+		KernelVersion: strings.TrimSpace(string(kernel)),
+		Experimental:  s.cfg.Experimental,
+		BuildTime:     time.Now().UTC().Format(time.RFC3339),
+	}
+	v.Components = []types.ComponentVersion{{Name: "Swarm", Version: v.Version, Details: map[string]string{
+		"ApiVersion": v.APIVersion, "MinAPIVersion": v.MinAPIVersion, "GitCommit": v.GitCommit,
+		"GoVersion": v.GoVersion, "Os": v.Os, "Arch": v.Arch, "KernelVersion": v.KernelVersion,
+	}}}
+	writeJSON(w, http.StatusOK, v)
+}

@@ -1,0 +1,169 @@
+// Command swarm-bench measures the manager at scale on a simulated engine fleet (cmd/swarm-sim) and prints one
+// table per fleet size, plus JSON for tooling. It reports; it never fails on a time.
+//
+//	swarm-bench --swarm bin/swarm --sim bin/swarm-sim --sizes 1000,10000 --containers 30 [--json out.json]
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+type result struct {
+	Engines    int     `json:"engines"`
+	Containers int     `json:"containers_per_engine"`
+	HealthySec float64 `json:"all_healthy_seconds"`
+	PeakRSSMiB float64 `json:"manager_peak_rss_mib"`
+	Measures   []stats `json:"measures"`
+	Error      string  `json:"error,omitempty"`
+}
+
+func main() {
+	swarm := flag.String("swarm", "bin/swarm", "swarm binary")
+	sim := flag.String("sim", "bin/swarm-sim", "swarm-sim binary")
+	sizes := flag.String("sizes", "1000,10000", "fleet sizes (engines)")
+	containers := flag.Int("containers", 30, "containers per engine")
+	jsonOut := flag.String("json", "", "also write the results as JSON here")
+	flag.Parse()
+	var results []result
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bad --sizes:", err)
+			os.Exit(2)
+		}
+		r := runSize(*swarm, *sim, n, *containers)
+		printResult(r)
+		results = append(results, r)
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(results, "", "  ")
+		os.WriteFile(*jsonOut, b, 0o644)
+	}
+}
+
+func runSize(swarm, sim string, n, containers int) result {
+	r := result{Engines: n, Containers: containers}
+	dir, _ := os.MkdirTemp("", "swarm-bench")
+	defer os.RemoveAll(dir)
+	fleet, disc, err := startFleet(sim, dir, n, containers)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	defer fleet.stop()
+	addr := freeAddr()
+	start := time.Now()
+	mgr, err := startManager(swarm, disc, addr, dir+"/manage.log")
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	defer func() { mgr.Process.Signal(os.Interrupt); mgr.Wait() }()
+	if err := waitHealthy(addr, n, 5*time.Minute); err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.HealthySec = time.Since(start).Seconds()
+	base := "http://" + addr
+	get := func(path string) func(int) (int64, error) {
+		return func(int) (int64, error) { return call("GET", base+path, "") }
+	}
+	listN := 20
+	if n >= 5000 {
+		listN = 8
+	}
+	r.Measures = append(r.Measures,
+		sample("GET /info", 200, 1, get("/info")),
+		sample("GET /containers/json?all=1", listN, 1, get("/containers/json?all=1")),
+		sample("GET /containers/json?filters=name", 200, 1, get(`/containers/json?all=1&filters={"name":["sim-7-c3"]}`)),
+	)
+	for _, c := range []struct{ n, conc int }{{200, 1}, {1000, 16}, {2000, 64}} {
+		r.Measures = append(r.Measures, sample(fmt.Sprintf("create+start, concurrency %d", c.conc), c.n, c.conc, createStart(base)))
+	}
+	r.PeakRSSMiB = peakRSS(mgr.Process.Pid)
+	return r
+}
+
+func createStart(base string) func(int) (int64, error) {
+	return func(int) (int64, error) {
+		resp, err := postJSON(base+"/containers/create", `{"Image":"busybox","Cmd":["sleep","1d"]}`)
+		if err != nil {
+			return 0, err
+		}
+		_, err = call("POST", base+"/containers/"+resp+"/start", "")
+		return 0, err
+	}
+}
+
+func postJSON(url, body string) (string, error) {
+	resp, err := httpClient.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID      string `json:"Id"`
+		Message string `json:"message"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 201 {
+		return "", fmt.Errorf("create: %s: %s", resp.Status, out.Message)
+	}
+	return out.ID, nil
+}
+
+func waitHealthy(addr string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	healthy := 0
+	for time.Now().Before(deadline) {
+		resp, err := httpClient.Get("http://" + addr + "/info")
+		if err == nil {
+			var info struct{ SystemStatus [][2]string }
+			json.NewDecoder(resp.Body).Decode(&info)
+			resp.Body.Close()
+			healthy = 0
+			for _, kv := range info.SystemStatus {
+				if strings.TrimSpace(kv[0]) == "└ Status" && kv[1] == "Healthy" {
+					healthy++
+				}
+			}
+			if healthy == n {
+				return nil
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("only %d of %d engines healthy after %s", healthy, n, timeout)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func printResult(r result) {
+	fmt.Printf("\n== %d engines x %d containers ==\n", r.Engines, r.Containers)
+	if r.Error != "" {
+		fmt.Printf("ERROR: %s\n", r.Error)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "all engines Healthy after start\t%.1f s\n", r.HealthySec)
+	fmt.Fprintf(tw, "manager peak RSS\t%.0f MiB\n", r.PeakRSSMiB)
+	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\tbytes\terrors\n")
+	for _, m := range r.Measures {
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Bytes, m.Errors, m.FirstError)
+	}
+	tw.Flush()
+}

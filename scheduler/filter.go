@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -19,18 +20,21 @@ var filtersByName = map[string]filter{
 	"affinity": affinityFilter{}, "constraint": constraintFilter{}, "whitelist": whitelistFilter{},
 }
 
-// rejections counts, in order of first appearance, how many nodes each reason rejected.
+// rejections counts how many nodes each reason rejected; reasons are reported in pipeline order (the stage
+// that gave them), then in order of first appearance.
 type rejections struct {
 	order  []string
+	stage  map[string]int
 	counts map[string]int
 }
 
-func (r *rejections) add(reason string) {
+func (r *rejections) add(stage int, reason string) {
 	if r.counts == nil {
-		r.counts = map[string]int{}
+		r.counts, r.stage = map[string]int{}, map[string]int{}
 	}
 	if r.counts[reason] == 0 {
 		r.order = append(r.order, reason)
+		r.stage[reason] = stage
 	}
 	r.counts[reason]++
 }
@@ -45,6 +49,7 @@ func (e *NoNodeError) Error() string {
 }
 
 func (r *rejections) err() *NoNodeError {
+	sort.SliceStable(r.order, func(i, j int) bool { return r.stage[r.order[i]] < r.stage[r.order[j]] })
 	e := &NoNodeError{}
 	for _, reason := range r.order {
 		e.Reasons = append(e.Reasons, fmt.Sprintf(reason, nodes(r.counts[reason])))

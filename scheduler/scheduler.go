@@ -164,8 +164,8 @@ func (s *Scheduler) pick(r *request, views []*nodeView, soft bool) (*nodeView, e
 	var rej rejections
 	candidates := make([]*nodeView, 0, len(views))
 	for _, n := range views {
-		if reason := s.check(r, n); reason != "" {
-			rej.add(reason)
+		if stage, reason := s.check(r, n); reason != "" {
+			rej.add(stage, reason)
 			continue
 		}
 		candidates = append(candidates, n)
@@ -177,11 +177,12 @@ func (s *Scheduler) pick(r *request, views []*nodeView, soft bool) (*nodeView, e
 	return ranked[0], nil
 }
 
-func (s *Scheduler) check(r *request, n *nodeView) string {
-	for _, f := range s.filters {
+// check returns the first filter (its index) that rejects the node, and why.
+func (s *Scheduler) check(r *request, n *nodeView) (int, string) {
+	for i, f := range s.filters {
 		if reason := f.check(r, n); reason != "" {
-			return reason
+			return i, reason
 		}
 	}
-	return ""
+	return 0, ""
 }

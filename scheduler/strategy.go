@@ -26,7 +26,7 @@ func (s *Scheduler) rank(r *request, nodes []*nodeView, rej *rejections) []*node
 	for _, n := range nodes {
 		cpu, mem, reason := s.scores(r, n)
 		if reason != "" {
-			rej.add(reason)
+			rej.add(len(s.filters), reason)
 			continue
 		}
 		ws = append(ws, weighted{n: n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()})

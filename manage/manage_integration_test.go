@@ -131,7 +131,9 @@ func runCommands(t *testing.T, d *docker, sfx string) {
 	if err := d.fails("run", "--name", "web-"+sfx, "busybox", "true"); !strings.Contains(err.Error(), "Conflict") {
 		t.Fatalf("duplicate name: %v", err)
 	}
-	d.ok("run", "--name", "exit3-"+sfx, "busybox", "sh", "-c", "exit 3")
+	if _, err := d.m.Docker(d.env, "run", "--name", "exit3-"+sfx, "busybox", "sh", "-c", "exit 3"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("run exiting 3: %v", err)
+	}
 	expectContains(t, "ps -a status=exited", d.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}", "--filter", "status=exited",
 		"--filter", "name=exit3-"+sfx), "Exited (3)")
 	if err := d.fails("inspect", "no-such-container-"+sfx); !strings.Contains(err.Error(), "No such") {

@@ -49,19 +49,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	enc := json.NewEncoder(w)
-	send := func(ev cluster.Event) bool {
-		if !until.IsZero() && ev.TimeNano > until.UnixNano() {
-			return false
-		}
-		if matchEvent(ev, f) {
+	// Events reach the hub in arrival order, which may differ slightly from their timestamps across engines:
+	// each one is checked against the window; the stream itself ends at `until`.
+	send := func(ev cluster.Event) {
+		if (until.IsZero() || ev.TimeNano <= until.UnixNano()) && matchEvent(ev, f) {
 			enc.Encode(ev)
 		}
-		return true
 	}
 	for _, ev := range past {
-		if !send(ev) {
-			return
-		}
+		send(ev)
 	}
 	if flusher != nil {
 		flusher.Flush()
@@ -82,9 +78,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-deadline:
 			return
 		case ev, ok := <-ch:
-			if !ok || !send(ev) {
+			if !ok {
 				return
 			}
+			send(ev)
 			if flusher != nil {
 				flusher.Flush()
 			}

@@ -15,6 +15,7 @@ type expr struct {
 	soft  bool
 	value string
 	re    *regexp.Regexp
+	exact bool // value has no wildcard nor regexp: compare strings, which is much faster
 }
 
 // ExprError is a malformed expression; the manager answers it with 400.
@@ -56,8 +57,9 @@ func parseExpr(kind, text string) (*expr, error) {
 	}
 	e.value = value
 	pattern := "^" + strings.ReplaceAll(regexp.QuoteMeta(value), `\*`, ".*") + "$"
+	e.exact = !strings.Contains(value, "*")
 	if len(value) > 1 && strings.HasPrefix(value, "/") && strings.HasSuffix(value, "/") {
-		pattern = value[1 : len(value)-1]
+		pattern, e.exact = value[1:len(value)-1], false
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
@@ -71,11 +73,28 @@ func parseExpr(kind, text string) (*expr, error) {
 // them must match, with != none may.
 func (e *expr) match(vals ...string) bool {
 	for _, v := range vals {
-		if e.re.MatchString(v) {
+		if e.is(v) {
 			return !e.neg
 		}
 	}
 	return e.neg
+}
+
+func (e *expr) is(v string) bool {
+	if e.exact {
+		return v == e.value
+	}
+	return e.re.MatchString(v)
+}
+
+// matchEach is match over values produced by each (which stops when yield returns false), without collecting.
+func (e *expr) matchEach(each func(yield func(string) bool)) bool {
+	found := false
+	each(func(v string) bool {
+		found = e.is(v)
+		return !found
+	})
+	return found != e.neg
 }
 
 // String is the expression without the soft marker, as messages quote it.

@@ -15,41 +15,56 @@ func (affinityFilter) check(r *request, n *nodeView) string {
 		if e.soft && !r.soft {
 			continue
 		}
-		if !e.match(affinityValues(e.key, n)...) {
+		if !e.matchEach(affinityValues(e.key, n)) {
 			return fmt.Sprintf("affinity %q not met on %%s", escape(e.String()))
 		}
 	}
 	return ""
 }
 
-func affinityValues(key string, n *nodeView) []string {
-	var vals []string
-	switch key {
-	case "container":
-		n.each(func(c *Container) bool {
-			if c.ID != "" {
-				vals = append(vals, c.ID, shortID(c.ID))
-			}
-			vals = append(vals, c.Names...)
-			return true
-		})
-	case "image":
-		for _, im := range n.Images {
-			vals = append(vals, im.ID, shortID(strings.TrimPrefix(im.ID, "sha256:")))
-			for _, t := range im.RepoTags {
-				vals = append(vals, t, repoOf(t))
-			}
-			vals = append(vals, im.RepoDigests...)
+// affinityValues yields what an affinity key is matched against on a node.
+func affinityValues(key string, n *nodeView) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		switch key {
+		case "container":
+			n.each(func(c *Container) bool {
+				if c.ID != "" && (!yield(c.ID) || !yield(shortID(c.ID))) {
+					return false
+				}
+				for _, name := range c.Names {
+					if !yield(name) {
+						return false
+					}
+				}
+				return true
+			})
+		case "image":
+			eachImageValue(n, yield)
+		default:
+			n.each(func(c *Container) bool {
+				v, ok := c.Labels[key]
+				return !ok || yield(v)
+			})
 		}
-	default:
-		n.each(func(c *Container) bool {
-			if v, ok := c.Labels[key]; ok {
-				vals = append(vals, v)
-			}
-			return true
-		})
 	}
-	return vals
+}
+
+func eachImageValue(n *nodeView, yield func(string) bool) {
+	for _, im := range n.Images {
+		if !yield(im.ID) || !yield(shortID(strings.TrimPrefix(im.ID, "sha256:"))) {
+			return
+		}
+		for _, t := range im.RepoTags {
+			if !yield(t) || !yield(repoOf(t)) {
+				return
+			}
+		}
+		for _, d := range im.RepoDigests {
+			if !yield(d) {
+				return
+			}
+		}
+	}
 }
 
 func shortID(id string) string {

@@ -245,8 +245,8 @@ func TestParallelPortPlacementsNeverDoubleBook(t *testing.T) {
 func TestPortClashRules(t *testing.T) {
 	for _, tt := range []struct {
 		existing, want func(*Container)
-		wantIP   string
-		clash    bool
+		wantIP         string
+		clash          bool
 	}{
 		{withPort("", "80"), nil, "", true},
 		{withPort("10.0.0.1", "80"), nil, "10.0.0.2", false},

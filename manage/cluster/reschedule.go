@@ -115,7 +115,7 @@ func (c *Cluster) moveOne(ctx context.Context, ct *Container) {
 	if err == nil {
 		resp, err = c.CreateContainer(ctx, CreateRequest{Name: ct.Name(), Body: body})
 	}
-	if err == nil && ct.Running() {
+	if err == nil && (ct.Running() || stoppedByOutage(ct)) {
 		_, err = resp.Engine.Do(ctx, http.MethodPost, "", "/containers/"+resp.ID+"/start", nil, nil, nil, nil)
 		resp.Engine.refreshContainer(ctx, resp.ID)
 	}
@@ -138,6 +138,21 @@ func (c *Cluster) moveOne(ctx context.Context, ct *Container) {
 	c.log.Info("container rescheduled", "container", ct.Name(), "from", from.Name(), "to", resp.Engine.Name(), "id", resp.ID)
 	c.swarmEventf("reschedule_done", ct, from.Name(), resp.Engine.Name())
 }
+
+// stoppedByOutage tells a container that was stopped by its engine going down (SIGTERM or SIGKILL from a
+// stopping daemon, shortly before the engine was lost) from one that had exited by itself: the former was
+// running as far as its owner is concerned and is started again elsewhere.
+func stoppedByOutage(ct *Container) bool {
+	if ct.Info == nil || ct.Info.State == nil {
+		return false
+	}
+	st := ct.Info.State
+	finished, err := time.Parse(time.RFC3339Nano, st.FinishedAt)
+	return err == nil && (st.ExitCode == 143 || st.ExitCode == 137) && time.Since(finished) < outageWindow
+}
+
+// outageWindow bounds how long before its rescheduling a container may have been stopped by the outage.
+const outageWindow = 2 * time.Minute
 
 // removeStale removes, from engines that came back, copies of containers that were moved elsewhere.
 func (c *Cluster) removeStale(ctx context.Context) {

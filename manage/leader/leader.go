@@ -66,7 +66,7 @@ func New(o Options) (*Candidate, error) {
 	if o.CheckTTL <= 0 {
 		o.CheckTTL = DefaultCheckTTL
 	}
-	if o.LockDelay < 0 {
+	if o.LockDelay <= 0 { // never leave it unset: Consul's own default is 15 s
 		o.LockDelay = DefaultLockDelay
 	}
 	if o.SessionTTL < minSessionTTL {

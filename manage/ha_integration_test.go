@@ -195,9 +195,9 @@ func TestRescheduleOnNodeFailure(t *testing.T) {
 	for _, c := range []string{"keep", "keeplabel"} {
 		ids[c] = d.ok("inspect", "-f", `{{index .Config.Labels "com.docker.swarm.id"}}`, c)
 	}
-	start := time.Now()
 	bed.StopEngine(t, 1)
 	joins[1].Process.Kill()
+	start := time.Now()
 	for c, swarmID := range ids {
 		err := clustertest.WaitFor(15*time.Second-time.Since(start), func() error {
 			out, err := m.Docker(nil, "inspect", "-f", "{{.Node.Name}} {{.State.Running}} {{index .Config.Labels \"com.docker.swarm.id\"}}", c)

@@ -249,8 +249,8 @@ func TestEngineFailureAndRecovery(t *testing.T) {
 			idx = i
 		}
 	}
-	start := time.Now()
 	bed.StopEngine(t, idx)
+	start := time.Now()
 	err := clustertest.WaitFor(10*time.Second, func() error {
 		st, err := m.NodeStatus()
 		if err == nil && st[victim] != "Unhealthy" {

@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/errdefs"
@@ -113,8 +115,28 @@ func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, unhealthy(ct))
 		return
 	}
-	s.forward(w, r, ct.Engine, containerPath(r, ct))
-	s.b.Refresh(r.Context(), ct)
+	rw := &refreshFirst{ResponseWriter: w, refresh: func() { s.b.Refresh(context.WithoutCancel(r.Context()), ct) }}
+	s.forward(rw, r, ct.Engine, containerPath(r, ct))
+	rw.once.Do(rw.refresh)
+}
+
+// refreshFirst refreshes the cache before the first byte of the answer's body reaches the client, so a client
+// that acts on the answer (docker run after its wait returns) sees the new state in the next list.
+type refreshFirst struct {
+	http.ResponseWriter
+	refresh func()
+	once    sync.Once
+}
+
+func (r *refreshFirst) Write(b []byte) (int, error) {
+	r.once.Do(r.refresh)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *refreshFirst) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) {

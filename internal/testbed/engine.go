@@ -31,7 +31,8 @@ func (b *Bed) newEngine(i int) (*Engine, error) {
 	if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := map[string]any{"deprecated-key-path": filepath.Join(e.dir, "key.json")}
+	// A short shutdown timeout: StopEngine is a host going away, not a polite drain (busybox sleep ignores SIGTERM).
+	cfg := map[string]any{"deprecated-key-path": filepath.Join(e.dir, "key.json"), "shutdown-timeout": 2}
 	if len(e.opts.labels) > 0 {
 		cfg["labels"] = e.opts.labels
 	}

@@ -118,8 +118,12 @@ func (e *Engine) probeUntilBack(ctx context.Context) {
 	}
 }
 
-// handleEvent updates the cache for one engine event, then passes it on.
+// handleEvent passes one engine event on, then updates the cache for it. Publishing first keeps
+// `docker events` prompt even when an engine is busy; calls through the manager refresh the cache themselves.
 func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
+	if e.set.hooks.event != nil {
+		e.set.hooks.event(e, e.decorate(m))
+	}
 	switch m.Type {
 	case events.ContainerEventType:
 		e.containerEvent(ctx, m)
@@ -133,9 +137,6 @@ func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
 		if m.Action == events.ActionReload {
 			e.validate(ctx)
 		}
-	}
-	if e.set.hooks.event != nil {
-		e.set.hooks.event(e, e.decorate(m))
 	}
 }
 

@@ -323,25 +323,24 @@ func TestHijackedSessionsLeakNothing(t *testing.T) {
 		}
 		ar.Close()
 	}
-	for i := 0; i < 10; i++ { // warm the connection pools
+	for i := 0; i < 50; i++ { // warm the manager's connection pools to the engines
 		session(i)
 	}
-	time.Sleep(time.Second)
-	g0, f0 := goroutines(t, m), fds(t, m)
-	for i := 0; i < 200; i++ {
+	settle := func() (int, int) { time.Sleep(time.Second); return goroutines(t, m), fds(t, m) }
+	g0, f0 := settle()
+	for i := 0; i < 100; i++ {
 		session(i)
 	}
-	var g1, f1 int
-	err = clustertest.WaitFor(10*time.Second, func() error {
-		g1, f1 = goroutines(t, m), fds(t, m)
-		if g1 > g0+5 || f1 > f0+5 {
-			return fmt.Errorf("goroutines %d -> %d, fds %d -> %d", g0, g1, f0, f1)
-		}
-		return nil
-	})
-	t.Logf("after 200 exec + 200 attach sessions: goroutines %d -> %d, fds %d -> %d", g0, g1, f0, f1)
-	if err != nil {
-		t.Fatalf("sessions leaked: %v", err)
+	g1, f1 := settle()
+	for i := 0; i < 100; i++ {
+		session(i)
+	}
+	g2, f2 := settle()
+	t.Logf("goroutines %d -> %d -> %d, fds %d -> %d -> %d (after 50 warm-up, then 100 and 100 exec + attach sessions)",
+		g0, g1, g2, f0, f1, f2)
+	// Idle keep-alive connections may still be opened by the first hundred; a leak grows with every session.
+	if g2 > g1+2 || f2 > f1+1 || g2 > g0+10 || f2 > f0+5 {
+		t.Fatalf("sessions leaked: goroutines %d -> %d -> %d, fds %d -> %d -> %d", g0, g1, g2, f0, f1, f2)
 	}
 }
 

@@ -151,7 +151,9 @@ func TestHostCutOffAndBack(t *testing.T) {
 		}
 	}
 	link("down")
-	waitStatus(t, m, "node-1", "Unhealthy", 15*time.Second)
+	cut := time.Now()
+	waitStatus(t, m, "node-1", "Unhealthy", 30*time.Second)
+	t.Logf("node-1 Unhealthy %.1fs after its link went down", time.Since(cut).Seconds())
 	time.Sleep(5 * time.Second)
 	link("up")
 	waitStatus(t, m, "node-1", "Healthy", 30*time.Second)

@@ -1,2 +1,24 @@
-// Package pipework is being written; see its issue.
+// Package pipework gives a running container an extra network interface with a fixed IP on a host bridge
+// or interface, with netlink (no ip/brctl scripts), keeping the original pipework's command line:
+//
+//	pipework HOSTIF [-i CIF] [-l LOCALIF] [-a 4|6] CONTAINER IP/LEN[@GW] [MAC][@VLAN]
+//	pipework HOSTIF [-i CIF] [-l LOCALIF] CONTAINER dhcp[:OPTS] [MAC][@VLAN]
+//	pipework route|rule CONTAINER ARGS...          pipework --wait [-i CIF] [--timeout 60s]
+//	pipework detach CONTAINER [-i CIF]
+//
+// HOSTIF may be mac:HOSTMAC; MAC may be U:STRING (a stable MAC derived from STRING). Options --direct-phys
+// (move the physical interface itself), --mode ipvlan (instead of macvlan) and --docker-host come first.
+//
+// Done right (see ../shared/spec/pipework.md §2, §4): Parse validates everything before anything is touched;
+// Plan turns a Spec and the observed state into steps; Apply runs them through the Netlink interface and undoes
+// every step already done if a later one fails. The container end is created directly inside the container's
+// namespace with its final name, so a name clash fails before the host changes. The same call twice changes
+// nothing. Interface names are derived from the container ID and are at most 15 characters. The default route
+// is replaced only when a gateway is given, and the previous one is kept for detach. The container is found
+// through the Docker API (one inspect for PID and state, checked again once its namespace is open).
+//
+// Exit codes (every failure is one line on stderr):
+//
+//	1 bad arguments          2 container not found or not running    3 host interface problem
+//	4 applying failed (rolled back)    5 --wait timed out    6 DHCP failed    7 not permitted (run as root)
 package pipework

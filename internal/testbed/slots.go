@@ -61,12 +61,16 @@ func cleanSlot(k int) error {
 	if out, err := os.ReadDir("/run/netns"); err == nil {
 		for _, ns := range out {
 			if strings.HasPrefix(ns.Name(), bridge+"-") {
+				killInNetns(filepath.Join("/run/netns", ns.Name()))
 				run("ip", "netns", "del", ns.Name())
 			}
 		}
 	}
-	if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
-		run("ip", "link", "del", bridge)
+	links, _ := os.ReadDir("/sys/class/net")
+	for _, l := range links { // the bridge and any host end of a veth that outlived its namespace
+		if l.Name() == bridge || strings.HasPrefix(l.Name(), bridge+"v") {
+			run("ip", "link", "del", l.Name())
+		}
 	}
 	for run("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT") == nil {
 	}
@@ -135,6 +139,26 @@ func unmountUnder(dir string) {
 	for _, m := range mountsUnder(dir) {
 		if syscall.Unmount(m, 0) != nil {
 			syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+	}
+}
+
+// killInNetns kills every process living in the network namespace bound at path (docker-proxy and the like,
+// whose command lines do not name the bed), so the namespace really goes away when its name is deleted.
+func killInNetns(path string) {
+	var want syscall.Stat_t
+	if syscall.Stat(path, &want) != nil {
+		return
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join("/proc", e.Name(), "ns", "net"), &st) == nil && st.Ino == want.Ino && st.Dev == want.Dev {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }

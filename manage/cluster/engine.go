@@ -51,9 +51,14 @@ const (
 	maxConnecting  = 128
 )
 
+// dialer probes idle connections often, so an engine that vanishes without closing them (host cut off, link
+// down) breaks its event stream within seconds rather than after the kernel's two hours.
+var dialer = &net.Dialer{Timeout: 10 * time.Second,
+	KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 3 * time.Second, Interval: time.Second, Count: 3}}
+
 func newTransport(tlsCfg *tls.Config) *http.Transport {
 	return &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dialer.DialContext,
 		TLSClientConfig:     tlsCfg,
 		MaxIdleConns:        maxIdle,
 		MaxIdleConnsPerHost: maxIdlePerHost,
@@ -140,11 +145,10 @@ func (e *Engine) Client() *client.Client { return e.client }
 
 // Dial opens a raw connection (TLS when configured) for hijacked streams.
 func (e *Engine) Dial(ctx context.Context) (net.Conn, error) {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if e.set.tls == nil {
-		return d.DialContext(ctx, "tcp", e.addr)
+		return dialer.DialContext(ctx, "tcp", e.addr)
 	}
-	td := &tls.Dialer{NetDialer: d, Config: e.set.tls}
+	td := &tls.Dialer{NetDialer: dialer, Config: e.set.tls}
 	return td.DialContext(ctx, "tcp", e.addr)
 }
 

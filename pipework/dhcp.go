@@ -1,0 +1,62 @@
+package pipework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// dhcpScript is run by udhcpc for each lease event. It only configures the container's interface through
+// `ip` in the container's network namespace: it never writes the host's (or the container's) resolv.conf.
+const dhcpScript = `#!/bin/sh
+case "$1" in
+deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+bound|renew)
+  ip addr flush dev "$interface"
+  ip addr add "$ip/$subnet" dev "$interface"
+  if [ -n "$router" ]; then set -- $router; ip route replace default via "$1" dev "$interface"; fi ;;
+esac
+`
+
+// dhcp runs busybox udhcpc in the foreground of a detached process inside the container's network namespace,
+// so it renews the lease for as long as the container lives, and waits for the first lease.
+func dhcp(ctx context.Context, s *Spec, c *target, n *nl) error {
+	dir := filepath.Join(stateDir, c.id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(ExitDHCP, "%v", err)
+	}
+	script := filepath.Join(dir, "udhcpc.sh")
+	if err := os.WriteFile(script, []byte(dhcpScript), 0o755); err != nil {
+		return fail(ExitDHCP, "%v", err)
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		return fail(ExitDHCP, "DHCP needs busybox on the host (Debian: busybox-static)")
+	}
+	args := []string{fmt.Sprintf("--net=/proc/%d/ns/net", c.pid), busybox, "udhcpc", "-f", "-i", s.ContainerIf,
+		"-x", "hostname:" + c.name, "-s", script, "-p", filepath.Join(dir, s.ContainerIf+".pid")}
+	if s.DHCPOpts != "" {
+		args = append(args, strings.Fields(s.DHCPOpts)...)
+	}
+	cmd := exec.Command("nsenter", args...)
+	logf, _ := os.Create(filepath.Join(dir, s.ContainerIf+".log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fail(ExitDHCP, "starting udhcpc: %v", err)
+	}
+	cmd.Process.Release()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, err := n.observe(c.id); err == nil && len(st.ContainerLinks[s.ContainerIf].Addrs) > 0 {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fail(ExitDHCP, "no DHCP lease for %s within 30s (see %s)", s.ContainerIf, filepath.Join(dir, s.ContainerIf+".log"))
+}

@@ -115,25 +115,49 @@ func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, unhealthy(ct))
 		return
 	}
-	rw := &refreshFirst{ResponseWriter: w, refresh: func() { s.b.Refresh(context.WithoutCancel(r.Context()), ct) }}
-	s.forward(rw, r, ct.Engine, containerPath(r, ct))
-	rw.once.Do(rw.refresh)
+	s.forwardThenRefresh(w, r, ct, containerPath(r, ct))
 }
 
-// refreshFirst refreshes the cache before the first byte of the answer's body reaches the client, so a client
-// that acts on the answer (docker run after its wait returns) sees the new state in the next list.
+// forwardThenRefresh forwards a call that changes a container and refreshes the cache before the answer
+// reaches the client (headers included), so a client acting on the answer (a list after stop, a restart
+// after rename, docker run after its wait) sees the new state.
+func (s *Server) forwardThenRefresh(w http.ResponseWriter, r *http.Request, ct *cluster.Container, path string) {
+	rw := &refreshFirst{ResponseWriter: w, refresh: func() { s.b.Refresh(context.WithoutCancel(r.Context()), ct) }}
+	s.forward(rw, r, ct.Engine, path)
+	rw.release()
+}
+
+// refreshFirst holds the status line and flushes until the refresh has run (at the first body byte, or at
+// the end of an answer without body).
 type refreshFirst struct {
 	http.ResponseWriter
 	refresh func()
 	once    sync.Once
+	code    int
+	sent    bool
+}
+
+func (r *refreshFirst) WriteHeader(code int) { r.code = code }
+
+func (r *refreshFirst) release() {
+	r.once.Do(r.refresh)
+	if !r.sent {
+		r.sent = true
+		if r.code != 0 {
+			r.ResponseWriter.WriteHeader(r.code)
+		}
+	}
 }
 
 func (r *refreshFirst) Write(b []byte) (int, error) {
-	r.once.Do(r.refresh)
+	r.release()
 	return r.ResponseWriter.Write(b)
 }
 
 func (r *refreshFirst) Flush() {
+	if !r.sent {
+		return
+	}
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -148,8 +172,7 @@ func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, unhealthy(ct))
 		return
 	}
-	s.forward(w, r, ct.Engine, "/containers/"+ct.ID)
-	s.b.Refresh(r.Context(), ct)
+	s.forwardThenRefresh(w, r, ct, "/containers/"+ct.ID)
 }
 
 func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
@@ -232,8 +255,7 @@ func (s *Server) renameContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, other.ID, other.Engine.Name())))
 		return
 	}
-	s.forward(w, r, ct.Engine, "/containers/"+ct.ID+"/rename")
-	s.b.Refresh(r.Context(), ct)
+	s.forwardThenRefresh(w, r, ct, "/containers/"+ct.ID+"/rename")
 }
 
 // commit forwards to the engine owning the container named in the query.

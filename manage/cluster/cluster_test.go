@@ -133,7 +133,7 @@ func TestEngineCreateBodyKeepsUnknownFields(t *testing.T) {
 	json.Unmarshal(raw, &cr)
 	cr.Config.Env = []string{"A=1"}
 	cr.Config.Labels = map[string]string{"com.docker.swarm.constraints": `["node==x"]`}
-	out, err := engineCreateBody(raw, &cr, 8)
+	out, err := engineCreateBody(raw, &cr, 8, false)
 	if err != nil {
 		t.Fatal(err)
 	}

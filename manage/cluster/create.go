@@ -55,6 +55,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 	if err := scheduler.ParseRequest(cr.Config); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
+	pinned := c.pinToNodes(&cr)
 	if req.Name != "" && !validName.MatchString(req.Name) {
 		return nil, errdefs.InvalidParameter(fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name))
 	}
@@ -72,7 +73,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 	var err error
 	for attempt := 0; attempt <= c.cfg.CreateRetry; attempt++ {
 		var resp *CreateResponse
-		if resp, err = c.createOnce(ctx, req, name, &cr); err == nil {
+		if resp, err = c.createOnce(ctx, req, name, &cr, pinned); err == nil {
 			return resp, nil
 		}
 		var nn *scheduler.NoNodeError
@@ -84,7 +85,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 }
 
 // createOnce places the container and creates it on the chosen engine.
-func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest) (*CreateResponse, error) {
+func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
 	start := time.Now()
 	p, err := c.sched.Place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig}, c.schedNodes())
 	if err != nil {
@@ -97,7 +98,7 @@ func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string
 	if e == nil {
 		return nil, fmt.Errorf("node %s left the cluster during scheduling; try again", p.Node.Name)
 	}
-	body, err := engineCreateBody(req.Body, cr, int64(p.Node.TotalCPUs))
+	body, err := engineCreateBody(req.Body, cr, int64(p.Node.TotalCPUs), pinned)
 	if err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
@@ -189,7 +190,7 @@ func newSwarmID() string {
 
 // engineCreateBody rewrites the client's body for the engine, keeping every field it does not know about:
 // Env and Labels as parsed (swarm expressions moved into labels), CpuShares from CPUs to the engine's shares.
-func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64) ([]byte, error) {
+func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64, pinned bool) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
@@ -203,12 +204,22 @@ func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64) ([]by
 	}
 	set(m, "Env", cr.Config.Env)
 	set(m, "Labels", cr.Config.Labels)
-	if cr.HostConfig.CPUShares > 0 {
+	if cr.HostConfig.CPUShares > 0 || pinned {
 		var hc map[string]json.RawMessage
 		if err := json.Unmarshal(m["HostConfig"], &hc); err != nil {
 			return nil, err
 		}
-		set(hc, "CpuShares", cpusToShares(cr.HostConfig.CPUShares, ncpu))
+		if hc == nil {
+			hc = map[string]json.RawMessage{}
+		}
+		if cr.HostConfig.CPUShares > 0 {
+			set(hc, "CpuShares", cpusToShares(cr.HostConfig.CPUShares, ncpu))
+		}
+		if pinned { // node/name references rewritten to plain names
+			set(hc, "NetworkMode", cr.HostConfig.NetworkMode)
+			set(hc, "Binds", cr.HostConfig.Binds)
+			set(m, "NetworkingConfig", cr.NetworkingConfig)
+		}
 		set(m, "HostConfig", hc)
 	}
 	return json.Marshal(m)
@@ -225,7 +236,7 @@ func (e *Engine) pullImage(ctx context.Context, ref, platform, auth string) erro
 	if auth != "" {
 		hdr.Set("X-Registry-Auth", auth)
 	}
-	rc, err := e.stream(ctx, http.MethodPost, "", "/images/create", q, hdr, nil)
+	rc, err := e.Stream(ctx, http.MethodPost, "", "/images/create", q, hdr, nil)
 	if err != nil {
 		return err
 	}
@@ -260,8 +271,8 @@ func splitImageRef(ref string) (string, string) {
 	return ref, "latest"
 }
 
-// stream sends a call and returns the answer's body for the caller to read (and close).
-func (e *Engine) stream(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader) (io.ReadCloser, error) {
+// Stream sends a call and returns the answer's body for the caller to read (and close).
+func (e *Engine) Stream(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader) (io.ReadCloser, error) {
 	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {

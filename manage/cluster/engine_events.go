@@ -130,9 +130,9 @@ func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
 	case events.ImageEventType:
 		e.RefreshImages(ctx)
 	case events.NetworkEventType:
-		e.refreshNetworks(ctx)
+		e.RefreshNetworks(ctx)
 	case events.VolumeEventType:
-		e.refreshVolumes(ctx)
+		e.RefreshVolumes(ctx)
 	case events.DaemonEventType:
 		if m.Action == events.ActionReload {
 			e.validate(ctx)

@@ -46,8 +46,8 @@ func (e *Engine) refreshAll(ctx context.Context) error {
 		return err
 	}
 	e.RefreshImages(ctx)
-	e.refreshNetworks(ctx)
-	e.refreshVolumes(ctx)
+	e.RefreshNetworks(ctx)
+	e.RefreshVolumes(ctx)
 	e.removeDoomed(ctx)
 	return nil
 }
@@ -151,7 +151,7 @@ func (e *Engine) RefreshImages(ctx context.Context) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) refreshNetworks(ctx context.Context) {
+func (e *Engine) RefreshNetworks(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	nets, err := e.client.NetworkList(cctx, network.ListOptions{})
@@ -164,7 +164,7 @@ func (e *Engine) refreshNetworks(ctx context.Context) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) refreshVolumes(ctx context.Context) {
+func (e *Engine) RefreshVolumes(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	vols, err := e.client.VolumeList(cctx, volume.ListOptions{})

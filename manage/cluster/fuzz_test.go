@@ -36,7 +36,7 @@ func FuzzCreateBody(f *testing.F) {
 			cr.HostConfig = &container.HostConfig{}
 		}
 		cr.Config.Labels = map[string]string{LabelSwarmID: "fuzz"}
-		out, err := engineCreateBody(body, &cr, 4)
+		out, err := engineCreateBody(body, &cr, 4, false)
 		if err != nil {
 			return
 		}

@@ -1,0 +1,49 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/docker/docker/errdefs"
+
+	"swarm/manage/cluster"
+)
+
+// buildPlacer chooses the node for a build from its build args (constraint:, affinity:).
+type buildPlacer interface {
+	PlaceBuild(ctx context.Context, buildArgs map[string]*string) (*cluster.Engine, func(), error)
+}
+
+// build runs `docker build` on the node the scheduler picks from --build-arg constraint:... and streams its
+// output. BuildKit sessions are not proxied: the classic builder is used (DOCKER_BUILDKIT=0).
+func (s *Server) build(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("version") == "2" || q.Get("session") != "" {
+		writeError(w, errdefs.NotImplemented(fmt.Errorf("BuildKit builds are not supported through the swarm manager: "+
+			"use the classic builder (DOCKER_BUILDKIT=0 docker build ...)")))
+		return
+	}
+	args := map[string]*string{}
+	if raw := q.Get("buildargs"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &args); err != nil {
+			writeError(w, badRequest("invalid buildargs: %w", err))
+			return
+		}
+	}
+	bp, ok := s.b.(buildPlacer)
+	if !ok {
+		writeError(w, errdefs.NotImplemented(fmt.Errorf("builds are not supported by this backend")))
+		return
+	}
+	e, done, err := bp.PlaceBuild(r.Context(), args)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer done()
+	w.Header().Set("X-Swarm-Node", e.Name())
+	s.forward(w, r, e, "/build")
+	e.RefreshImages(context.WithoutCancel(r.Context()))
+}

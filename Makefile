@@ -7,7 +7,7 @@ BIN       := bin
 IMAGE_HOST ?= $(or $(DOCKER_HOST),tcp://10.99.0.10:2375)
 INTEGRATION_TIMEOUT ?= 70m
 
-.PHONY: all build deps test unit integration cluster cluster-down image docs fmt vet bench clean
+.PHONY: all build deps test unit fuzz integration cluster cluster-down image docs fmt vet bench clean
 
 all: build
 
@@ -24,8 +24,18 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-# Unit tests with the race detector, then integration tests on real engines and Consul.
-test: vet unit integration
+# Unit tests with the race detector, short fuzzing, then integration tests on real engines and Consul.
+test: vet unit fuzz integration
+
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzCreateBody:./manage/cluster FuzzExpressions:./scheduler FuzzDiscoveryURL:./discovery FuzzPipeworkArgs:./pipework
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 unit:
 	$(GO) test -race -count=1 ./...

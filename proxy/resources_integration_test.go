@@ -1,0 +1,119 @@
+//go:build integration
+
+package proxy_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"swarm/internal/clustertest"
+	"swarm/internal/testbed"
+)
+
+func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{Engines: 3, InsecureRegistries: []string{"10.99.0.0/16"}})
+	reg := bed.Registry(t)
+	var nodes []string
+	for _, e := range bed.Engines {
+		nodes = append(nodes, e.Addr)
+	}
+	m := clustertest.StartManager(t, testbed.SwarmBinary(t), "nodes://"+strings.Join(nodes, ","))
+	if err := m.WaitHealthy(3, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d := func(args ...string) string {
+		t.Helper()
+		out, err := m.Docker([]string{"DOCKER_BUILDKIT=0"}, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	onEngine := func(i int, args ...string) string {
+		t.Helper()
+		out, err := clustertest.Docker("tcp://"+bed.Engines[i].Addr, nil, "", args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// An image in the local registry, pushed from node-0 directly.
+	img := reg + "/tools/bb:1"
+	onEngine(0, "tag", "busybox", img)
+	onEngine(0, "push", img)
+	onEngine(0, "rmi", img)
+
+	// pull lands on every engine, with per-node progress; images shows it once.
+	out := d("pull", img)
+	for _, n := range []string{"node-0", "node-1", "node-2"} {
+		if !strings.Contains(out, n) {
+			t.Errorf("pull progress does not name %s:\n%s", n, out)
+		}
+	}
+	for i := range bed.Engines {
+		onEngine(i, "image", "inspect", img)
+	}
+	if got := d("images", "--format", "{{.Repository}}:{{.Tag}}", img); got != img {
+		t.Fatalf("images shows %q, want it once", got)
+	}
+	// pulling what exists nowhere fails with the registry's message per node.
+	if _, err := m.Docker(nil, "pull", reg+"/nope:1"); err == nil || !strings.Contains(err.Error(), "failed on 3 of 3 nodes") {
+		t.Fatalf("pull of a missing image: %v", err)
+	}
+	// save | load round trip, and a corrupt archive fails on every node.
+	tar := filepath.Join(t.TempDir(), "bb.tar")
+	d("save", "-o", tar, img)
+	d("rmi", img)
+	for i := range bed.Engines {
+		if _, err := clustertest.Docker("tcp://"+bed.Engines[i].Addr, nil, "", "image", "inspect", img); err == nil {
+			t.Fatalf("rmi left the image on node-%d", i)
+		}
+	}
+	d("load", "-i", tar)
+	for i := range bed.Engines {
+		onEngine(i, "image", "inspect", img)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.tar")
+	os.WriteFile(bad, []byte("not a tarball at all"), 0o644)
+	if _, err := m.Docker(nil, "load", "-i", bad); err == nil {
+		t.Fatal("loading a corrupt archive succeeded")
+	}
+	// build with a constraint lands on node-2 only.
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM busybox\nRUN echo built > /built\n"), 0o644)
+	d("build", "--build-arg", "constraint:node==node-2", "-t", "built:1", ctx)
+	onEngine(2, "image", "inspect", "built:1")
+	for _, i := range []int{0, 1} {
+		if _, err := clustertest.Docker("tcp://"+bed.Engines[i].Addr, nil, "", "image", "inspect", "built:1"); err == nil {
+			t.Fatalf("built:1 also on node-%d", i)
+		}
+	}
+	// networks and volumes pinned to a node pull containers there.
+	d("network", "create", "node-1/n1")
+	if got := d("network", "ls", "--format", "{{.Name}}", "--filter", "name=n1"); got != "node-1/n1" {
+		t.Fatalf("network ls: %q", got)
+	}
+	d("run", "-d", "--name", "onnet", "--net", "node-1/n1", "busybox", "sleep", "1000")
+	if got := d("inspect", "-f", "{{.Node.Name}}", "onnet"); got != "node-1" {
+		t.Fatalf("--net node-1/n1 placed on %s", got)
+	}
+	d("volume", "create", "node-2/v")
+	d("run", "-d", "--name", "onvol", "-v", "node-2/v:/d", "busybox", "sleep", "1000")
+	if got := d("inspect", "-f", "{{.Node.Name}}", "onvol"); got != "node-2" {
+		t.Fatalf("-v node-2/v placed on %s", got)
+	}
+	if got := d("volume", "ls", "--format", "{{.Name}}", "--filter", "name=v"); !strings.Contains(got, "node-2/v") {
+		t.Fatalf("volume ls: %q", got)
+	}
+	d("rm", "-f", "onnet", "onvol")
+	d("network", "rm", "node-1/n1")
+	d("volume", "rm", "node-2/v")
+	t.Logf("resources OK (registry %s)", reg)
+	_ = fmt.Sprint
+	_ = exec.Command
+}

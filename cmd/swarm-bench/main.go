@@ -31,6 +31,7 @@ func main() {
 	sizes := flag.String("sizes", "1000,10000", "fleet sizes (engines)")
 	containers := flag.Int("containers", 30, "containers per engine")
 	jsonOut := flag.String("json", "", "also write the results as JSON here")
+	real := flag.Bool("real", false, "also compare the manager with direct engine access on the real test bed (root)")
 	flag.Parse()
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
@@ -43,9 +44,39 @@ func main() {
 		printResult(r)
 		results = append(results, r)
 	}
+	var realStats []stats
+	if *real {
+		var err error
+		if realStats, err = realBed(*swarm); err != nil {
+			fmt.Println("real test bed:", err)
+		}
+		printReal(realStats)
+	}
 	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(results, "", "  ")
+		b, _ := json.MarshalIndent(map[string]any{"fleet": results, "real": realStats}, "", "  ")
 		os.WriteFile(*jsonOut, b, 0o644)
+	}
+}
+
+func printReal(st []stats) {
+	fmt.Printf("\n== real engines: manager vs direct (same engine, same run) ==\n")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\terrors\n")
+	byName := map[string]stats{}
+	for _, m := range st {
+		byName[m.Name] = m
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.1f\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Errors, m.FirstError)
+	}
+	tw.Flush()
+	for _, k := range []string{"inspect", "ps -a", "exec round trip"} {
+		d, m := byName[k+" (direct)"], byName[k+" (manager)"]
+		if d.P50ms > 0 {
+			fmt.Printf("%s: manager/direct p50 = %.2fx\n", k, m.P50ms/d.P50ms)
+		}
+	}
+	d, m := byName["logs 64 MiB (direct)"], byName["logs 64 MiB (manager)"]
+	if d.P50ms > 0 && m.P50ms > 0 {
+		fmt.Printf("logs throughput: direct %.0f MB/s, manager %.0f MB/s, ratio %.2f\n", 64*1.048576/(d.P50ms/1000), 64*1.048576/(m.P50ms/1000), d.P50ms/m.P50ms)
 	}
 }
 

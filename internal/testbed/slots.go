@@ -19,6 +19,8 @@ func (b *Bed) takeSlot(slot int) error {
 	switch {
 	case explicitZero:
 		candidates = []int{0}
+	case slot == 0 && fixedSlot > 0:
+		candidates = []int{fixedSlot}
 	case slot == 0:
 		candidates = []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
 	}
@@ -42,6 +44,11 @@ var explicitZero bool
 
 // UseSlotZero makes Up take slot 0 when Options.Slot is 0 (for `make cluster`).
 func UseSlotZero() { explicitZero = true }
+
+// UseSlotNumber makes Up take slot k (1..9) when Options.Slot is 0 (for tools other than tests).
+func UseSlotNumber(k int) { fixedSlot = k }
+
+var fixedSlot int
 
 func (b *Bed) releaseSlot() {
 	if b.lock != nil {

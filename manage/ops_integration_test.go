@@ -153,3 +153,45 @@ func moduleRoot(t *testing.T) string {
 		dir = filepath.Dir(dir)
 	}
 }
+
+// The Consul UI lists every joined engine as a passing swarm-node instance (headless Chromium); the
+// screenshot is kept in artifacts/.
+func TestConsulUIShowsNodes(t *testing.T) {
+	bed, _ := cluster(t)
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is missing: run scripts/testbed-deps.sh")
+	}
+	url := "http://" + bed.ConsulAddr + "/ui/dc1/services/swarm-node/instances"
+	art := filepath.Join(moduleRoot(t), "artifacts")
+	os.MkdirAll(art, 0o755)
+	shot := filepath.Join(art, "consul-ui-swarm-node.png")
+	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=15000", "--window-size=1400,1000"}
+	var dom string
+	err = clustertest.WaitFor(60*time.Second, func() error {
+		out, err := exec.Command(chromium, append(flags, "--dump-dom", url)...).Output()
+		dom = string(out)
+		if err != nil {
+			return err
+		}
+		for _, e := range bed.Engines {
+			id := "swarm-node-" + strings.NewReplacer(":", "-", ".", "-").Replace(e.Addr)
+			if !strings.Contains(dom, id) {
+				return fmt.Errorf("the UI does not list %s yet", id)
+			}
+		}
+		if strings.Contains(dom, "critical") {
+			return fmt.Errorf("a check shows critical")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v\n%.2000s", err, dom)
+	}
+	if out, err := exec.Command(chromium, append(flags, "--screenshot="+shot, url)...).CombinedOutput(); err != nil {
+		t.Fatalf("screenshot: %v %s", err, out)
+	}
+	t.Logf("Consul UI lists the 3 nodes as passing; screenshot: %s", shot)
+}

@@ -121,8 +121,11 @@ func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 // forwardThenRefresh forwards a call that changes a container and refreshes the cache before the answer
 // reaches the client (headers included), so a client acting on the answer (a list after stop, a restart
 // after rename, docker run after its wait) sees the new state.
+// A wait is different: its status line must reach the client at once (the docker CLI waits for it before
+// starting the container), so only its body waits for the refresh.
 func (s *Server) forwardThenRefresh(w http.ResponseWriter, r *http.Request, ct *cluster.Container, path string) {
-	rw := &refreshFirst{ResponseWriter: w, refresh: func() { s.b.Refresh(context.WithoutCancel(r.Context()), ct) }}
+	rw := &refreshFirst{ResponseWriter: w, refresh: func() { s.b.Refresh(context.WithoutCancel(r.Context()), ct) },
+		passHeader: strings.HasSuffix(path, "/wait")}
 	s.forward(rw, r, ct.Engine, path)
 	rw.release()
 }
@@ -131,13 +134,21 @@ func (s *Server) forwardThenRefresh(w http.ResponseWriter, r *http.Request, ct *
 // the end of an answer without body).
 type refreshFirst struct {
 	http.ResponseWriter
-	refresh func()
-	once    sync.Once
-	code    int
-	sent    bool
+	refresh    func()
+	once       sync.Once
+	code       int
+	sent       bool
+	passHeader bool // send the status line and flushes through at once
 }
 
-func (r *refreshFirst) WriteHeader(code int) { r.code = code }
+func (r *refreshFirst) WriteHeader(code int) {
+	if r.passHeader {
+		r.sent = true
+		r.ResponseWriter.WriteHeader(code)
+		return
+	}
+	r.code = code
+}
 
 func (r *refreshFirst) release() {
 	r.once.Do(r.refresh)

@@ -31,6 +31,9 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 			if !matchImage(im, f) {
 				continue
 			}
+			if f.Contains("reference") { // like the engine: only the tags that matched are shown
+				im.RepoTags = matchingTags(im.RepoTags, f)
+			}
 			mergeImage(byID, im)
 		}
 	}
@@ -156,4 +159,21 @@ func (s *Server) passImage(w http.ResponseWriter, r *http.Request) {
 		p = p[len("/v"+v):]
 	}
 	s.forward(w, r, e, p)
+}
+
+func matchingTags(tags []string, f filters.Args) []string {
+	var out []string
+	for _, t := range tags {
+		if f.Match("reference", t) || f.Match("reference", repoOf(t)) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func repoOf(tag string) string {
+	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
+		return tag[:i]
+	}
+	return tag
 }

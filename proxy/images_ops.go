@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 
@@ -82,7 +81,9 @@ func (m *mergedStream) finish(total int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.errs) > 0 {
-		m.enc.Encode(streamMsg{Error: fmt.Sprintf("failed on %d of %d nodes: %s", len(m.errs), total, strings.Join(m.errs, "; "))})
+		msg := fmt.Sprintf("failed on %d of %d nodes: %s", len(m.errs), total, strings.Join(m.errs, "; "))
+		detail, _ := json.Marshal(map[string]string{"message": msg}) // clients fail on errorDetail
+		m.enc.Encode(streamMsg{Error: msg, ErrorDetail: detail})
 	}
 }
 
@@ -207,7 +208,7 @@ func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err = s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
 		var items []json.RawMessage
-		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/images/"+url.PathEscape(name), r.URL.Query(), nil, nil, &items)
+		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/images/"+name, r.URL.Query(), nil, nil, &items)
 		mu.Lock()
 		out = append(out, items...)
 		mu.Unlock()
@@ -233,7 +234,7 @@ func (s *Server) tagImage(w http.ResponseWriter, r *http.Request) {
 		set[e] = true
 	}
 	_, err := s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/images/"+url.PathEscape(name)+"/tag", r.URL.Query(), nil, nil, nil)
+		_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/images/"+name+"/tag", r.URL.Query(), nil, nil, nil)
 		e.RefreshImages(ctx)
 		return err
 	})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"sync"
 
@@ -100,7 +99,7 @@ func (s *Server) inspectNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
 		return
 	}
-	s.forward(w, r, engines[0], "/networks/"+url.PathEscape(name))
+	s.forward(w, r, engines[0], "/networks/"+name)
 }
 
 func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +153,7 @@ func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request) {
 		set[e] = true
 	}
 	_, err := s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/networks/"+url.PathEscape(name), nil, nil, nil, nil)
+		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/networks/"+name, nil, nil, nil, nil)
 		e.RefreshNetworks(ctx)
 		return err
 	})
@@ -191,7 +190,7 @@ func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
 	if hasSuffix(r.URL.Path, "/disconnect") {
 		action = "/disconnect"
 	}
-	_, err = ct.Engine.Do(r.Context(), http.MethodPost, apiVersion(r), "/networks/"+url.PathEscape(name)+action, nil, nil, bytesReader(body), nil)
+	_, err = ct.Engine.Do(r.Context(), http.MethodPost, apiVersion(r), "/networks/"+name+action, nil, nil, bytesReader(body), nil)
 	s.b.Refresh(r.Context(), ct)
 	ct.Engine.RefreshNetworks(r.Context())
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"sync"
 
@@ -71,7 +70,7 @@ func (s *Server) inspectVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("get %s: no such volume", mux.Vars(r)["name"])))
 		return
 	}
-	s.forward(w, r, engines[0], "/volumes/"+url.PathEscape(name))
+	s.forward(w, r, engines[0], "/volumes/"+name)
 }
 
 func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +124,7 @@ func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request) {
 		set[e] = true
 	}
 	_, err := s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/volumes/"+url.PathEscape(name), r.URL.Query(), nil, nil, nil)
+		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/volumes/"+name, r.URL.Query(), nil, nil, nil)
 		e.RefreshVolumes(ctx)
 		return err
 	})

@@ -29,6 +29,7 @@ func main() {
 	consul := fs.Bool("consul", false, "start a Consul agent")
 	swarm := fs.String("swarm", "", "swarm binary: also start a join per engine and a manager")
 	manager := fs.String("manager", "127.0.0.1:2377", "address of the manager's API")
+	slot := fs.Int("slot", 0, "slot for down and status (0 is make cluster's; tests use 1-9)")
 	fs.Parse(os.Args[2:])
 	testbed.UseSlotZero()
 	var err error
@@ -36,9 +37,9 @@ func main() {
 	case "up":
 		err = up(*engines, *consul, *swarm, *manager)
 	case "down":
-		err = testbed.DownSlot(0)
+		err = testbed.DownSlot(*slot)
 	case "status":
-		err = testbed.PrintStatus(os.Stdout, 0)
+		err = testbed.PrintStatus(os.Stdout, *slot)
 	default:
 		err = fmt.Errorf("unknown command %q: use up, down or status", os.Args[1])
 	}

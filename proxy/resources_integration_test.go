@@ -102,17 +102,17 @@ func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
 	if got := d("inspect", "-f", "{{.Node.Name}}", "onnet"); got != "node-1" {
 		t.Fatalf("--net node-1/n1 placed on %s", got)
 	}
-	d("volume", "create", "node-2/v")
-	d("run", "-d", "--name", "onvol", "-v", "node-2/v:/d", "busybox", "sleep", "1000")
+	d("volume", "create", "node-2/vol2")
+	d("run", "-d", "--name", "onvol", "-v", "node-2/vol2:/d", "busybox", "sleep", "1000")
 	if got := d("inspect", "-f", "{{.Node.Name}}", "onvol"); got != "node-2" {
-		t.Fatalf("-v node-2/v placed on %s", got)
+		t.Fatalf("-v node-2/vol2 placed on %s", got)
 	}
-	if got := d("volume", "ls", "--format", "{{.Name}}", "--filter", "name=v"); !strings.Contains(got, "node-2/v") {
+	if got := d("volume", "ls", "--format", "{{.Name}}", "--filter", "name=vol2"); !strings.Contains(got, "node-2/vol2") {
 		t.Fatalf("volume ls: %q", got)
 	}
 	d("rm", "-f", "onnet", "onvol")
 	d("network", "rm", "node-1/n1")
-	d("volume", "rm", "node-2/v")
+	d("volume", "rm", "node-2/vol2")
 	t.Logf("resources OK (registry %s)", reg)
 	_ = fmt.Sprint
 	_ = exec.Command

@@ -154,6 +154,30 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func moduleRoot(t *testing.T) string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("no go.mod")
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
 // The Consul UI lists every joined engine as a passing swarm-node instance (headless Chromium); the
 // screenshot is kept in artifacts/.
 func TestConsulUIShowsNodes(t *testing.T) {

@@ -7,7 +7,7 @@ CACHE=/var/cache/swarm
 CONSUL_VERSION=1.20.1
 CONSUL_BIN=$CACHE/consul-$CONSUL_VERSION
 BUSYBOX_TAR=$CACHE/busybox-rootfs.tar
-PACKAGES=(docker.io busybox-static docker-compose iproute2 iptables psmisc util-linux docker-registry chromium)
+PACKAGES=(docker.io busybox-static docker-compose iproute2 iptables psmisc util-linux docker-registry)
 
 die() { echo "testbed-deps: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get, network namespaces and dockerd need it)"

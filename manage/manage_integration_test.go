@@ -201,16 +201,21 @@ func systemCommands(t *testing.T, d *docker, bed *testbed.Bed) {
 	expectContains(t, "version", d.ok("version", "--format", "{{.Server.Version}}"), "swarm/")
 	since := time.Now().Add(-time.Second).Unix()
 	d.ok("run", "--rm", "--name", "evt", "busybox", "true")
-	time.Sleep(500 * time.Millisecond)
-	until := time.Now().Unix()
-	ev := d.ok("events", "--since", fmt.Sprint(since), "--until", fmt.Sprint(until), "--filter", "container=evt",
-		"--filter", "event=start", "--format", "{{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes \"node.name\"}}")
-	if !strings.HasPrefix(ev, "start evt node-") || strings.Count(ev, "\n") != 0 {
-		t.Fatalf("events: %q", ev)
+	var ev string
+	err := clustertest.WaitFor(5*time.Second, func() error { // engine events reach the manager asynchronously
+		ev = d.ok("events", "--since", fmt.Sprint(since), "--until", fmt.Sprint(time.Now().Unix()), "--filter", "container=evt",
+			"--filter", "event=start", "--format", "{{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes \"node.name\"}}")
+		if !strings.HasPrefix(ev, "start evt node-") || strings.Count(ev, "\n") != 0 {
+			return fmt.Errorf("events: %q", ev)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	d.m.Docker(d.env, "rm", "-f", "evt") // an old CLI's own --rm may have failed to remove it
 }
 
-// scriptRun runs the docker CLI under a pseudo-terminal (util-linux script), as a person at a terminal would.
 func scriptRun(t *testing.T, d *docker, args ...string) string {
 	t.Helper()
 	line := "docker " + strings.Join(quoteArgs(args), " ")

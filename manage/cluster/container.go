@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 )
@@ -18,6 +19,7 @@ type Container struct {
 	container.Summary
 	Info   *container.InspectResponse
 	Engine *Engine
+	seen   time.Time // when this entry was read from the engine
 }
 
 // Name is the container's name without the leading slash.

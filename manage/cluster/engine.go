@@ -97,6 +97,7 @@ type Engine struct {
 	networks   []network.Inspect
 	volumes    []*volume.Volume
 	execs      map[string]string          // exec ID -> container ID
+	removed    map[string]time.Time       // containers removed since the last full refresh began
 	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
 	inflight   map[string]int             // swarm ID -> creates in flight on this engine
 	node       nodeCache                  // scheduler view, rebuilt when containers change

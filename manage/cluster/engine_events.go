@@ -150,6 +150,7 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 	case events.ActionDestroy:
 		e.mu.Lock()
 		delete(e.containers, id)
+		e.markRemoved(id)
 		for x, cid := range e.execs {
 			if cid == id {
 				delete(e.execs, x)

@@ -56,6 +56,7 @@ func (e *Engine) refreshAll(ctx context.Context) error {
 func (e *Engine) refreshContainers(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	listStart := time.Now()
 	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true})
 	e.checkErr(err)
 	if err != nil {
@@ -68,7 +69,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	for _, s := range list {
 		prev := old[s.ID]
 		if prev != nil && prev.State == s.State && prev.Info != nil {
-			next[s.ID] = &Container{Summary: s, Info: prev.Info, Engine: e}
+			next[s.ID] = &Container{Summary: s, Info: prev.Info, Engine: e, seen: prev.seen}
 			continue
 		}
 		info, err := e.client.ContainerInspect(cctx, s.ID)
@@ -79,9 +80,22 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 			}
 			return err
 		}
-		next[s.ID] = &Container{Summary: s, Info: &info, Engine: e}
+		next[s.ID] = &Container{Summary: s, Info: &info, Engine: e, seen: listStart}
 	}
 	e.mu.Lock()
+	// Changes seen by events or calls while the list was being read win over the (older) list.
+	for id, c := range e.containers {
+		if next[id] == nil && c.seen.After(listStart) {
+			next[id] = c
+		}
+	}
+	for id, at := range e.removed {
+		if at.After(listStart) {
+			delete(next, id)
+		} else {
+			delete(e.removed, id)
+		}
+	}
 	e.containers = next
 	for id, cid := range e.execs {
 		if next[cid] == nil {
@@ -114,12 +128,13 @@ func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, e
 			return nil, err
 		}
 		if err == nil {
-			c = &Container{Summary: s, Info: &info, Engine: e}
+			c = &Container{Summary: s, Info: &info, Engine: e, seen: time.Now()}
 		}
 	}
 	e.mu.Lock()
 	if c == nil {
 		delete(e.containers, id)
+		e.markRemoved(id)
 		for x, cid := range e.execs {
 			if cid == id {
 				delete(e.execs, x)
@@ -199,3 +214,12 @@ func (e *Engine) Volumes() []*volume.Volume { e.mu.RLock(); defer e.mu.RUnlock()
 
 // RefreshContainersAsync asks the refresh loop to re-read everything soon (after a bulk change like prune).
 func (e *Engine) RefreshContainersAsync() { e.nudge() }
+
+// markRemoved remembers a removal so a full refresh that listed before it does not bring the container back.
+// Callers hold e.mu.
+func (e *Engine) markRemoved(id string) {
+	if e.removed == nil {
+		e.removed = map[string]time.Time{}
+	}
+	e.removed[id] = time.Now()
+}

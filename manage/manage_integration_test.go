@@ -134,8 +134,16 @@ func runCommands(t *testing.T, d *docker, sfx string) {
 	if _, err := d.m.Docker(d.env, "run", "--name", "exit3-"+sfx, "busybox", "sh", "-c", "exit 3"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("run exiting 3: %v", err)
 	}
-	expectContains(t, "ps -a status=exited", d.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}", "--filter", "status=exited",
-		"--filter", "name=exit3-"+sfx), "Exited (3)")
+	err := clustertest.WaitFor(5*time.Second, func() error { // the exit reaches the cache through the engine's events
+		out := d.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}", "--filter", "status=exited", "--filter", "name=exit3-"+sfx)
+		if !strings.Contains(out, "Exited (3)") {
+			return fmt.Errorf("ps -a status=exited: %q", out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := d.fails("inspect", "no-such-container-"+sfx); !strings.Contains(err.Error(), "No such") {
 		t.Fatalf("inspect missing: %v", err)
 	}

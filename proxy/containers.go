@@ -215,6 +215,10 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	var st struct{ Status string }
+	if json.Unmarshal(raw["State"], &st) == nil && st.Status != "" && st.Status != ct.State {
+		s.b.Refresh(r.Context(), ct) // the engine knows better than the cache: catch up now, not at the event
+	}
 	node, _ := json.Marshal(nodeOf(ct.Engine))
 	raw["Node"] = node
 	publishedOnNode(raw, ct.Engine.IP())

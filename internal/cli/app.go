@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"swarm/discovery"
 	"swarm/internal/version"
 	"swarm/join"
 	"swarm/list"
@@ -115,8 +116,7 @@ func dispatch(ctx context.Context, env Env, app string, cmd *command, g, fv valu
 }
 
 // tokenGone is said wherever the original offered the hosted token service.
-const tokenGone = "the token:// discovery service (discovery.hub.docker.com) was shut down by Docker in 2019; " +
-	"use consul:// instead, e.g. consul://CONSUL_IP:8500/swarm (see the README)"
+var tokenGone = discovery.ErrTokenGone.Error()
 
 func appName(program string) string {
 	if program == "" {

@@ -82,6 +82,16 @@ func (s *Server) container(w http.ResponseWriter, r *http.Request) (*cluster.Con
 	return ct, true
 }
 
+// healthyContainer resolves {name} to a container whose engine is healthy; on failure the error is written.
+func (s *Server) healthyContainer(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
+	ct, ok := s.container(w, r)
+	if ok && !ct.Engine.Healthy() {
+		writeError(w, unhealthy(ct))
+		return nil, false
+	}
+	return ct, ok
+}
+
 // containerPath is the request's path for the engine, without version prefix: the container reference
 // replaced by the full ID.
 func containerPath(r *http.Request, ct *cluster.Container) string {
@@ -94,12 +104,8 @@ func containerPath(r *http.Request, ct *cluster.Container) string {
 
 // passContainer forwards a call that does not change the container.
 func (s *Server) passContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+	ct, ok := s.healthyContainer(w, r)
 	if !ok {
-		return
-	}
-	if !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
 		return
 	}
 	s.forward(w, r, ct.Engine, containerPath(r, ct))
@@ -107,12 +113,8 @@ func (s *Server) passContainer(w http.ResponseWriter, r *http.Request) {
 
 // changeContainer forwards a call that changes the container, then refreshes the cache so the next list is right.
 func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+	ct, ok := s.healthyContainer(w, r)
 	if !ok {
-		return
-	}
-	if !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
 		return
 	}
 	s.forwardThenRefresh(w, r, ct, containerPath(r, ct))
@@ -175,24 +177,16 @@ func (r *refreshFirst) Flush() {
 }
 
 func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+	ct, ok := s.healthyContainer(w, r)
 	if !ok {
-		return
-	}
-	if !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
 		return
 	}
 	s.forwardThenRefresh(w, r, ct, "/containers/"+ct.ID)
 }
 
 func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+	ct, ok := s.healthyContainer(w, r)
 	if !ok {
-		return
-	}
-	if !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
 		return
 	}
 	s.hijack(w, r, ct.Engine, "/containers/"+ct.ID+"/attach")
@@ -200,12 +194,8 @@ func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
 
 // inspectContainer reads the container from its engine and adds the node, as the original did.
 func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+	ct, ok := s.healthyContainer(w, r)
 	if !ok {
-		return
-	}
-	if !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
 		return
 	}
 	var raw map[string]json.RawMessage

@@ -13,12 +13,8 @@ import (
 
 // createExec creates the exec on the container's engine and remembers where it lives.
 func (s *Server) createExec(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+	ct, ok := s.healthyContainer(w, r)
 	if !ok {
-		return
-	}
-	if !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody))

@@ -16,6 +16,7 @@ type expr struct {
 	value string
 	re    *regexp.Regexp
 	exact bool // value has no wildcard nor regexp: compare strings, which is much faster
+	why   string
 }
 
 // ExprError is a malformed expression; the manager answers it with 400.
@@ -95,6 +96,15 @@ func (e *expr) matchEach(each func(yield func(string) bool)) bool {
 		return !found
 	})
 	return found != e.neg
+}
+
+// reason renders a filter's rejection format (one %q for the expression) once per request: the same text is
+// counted on every node the expression rejects.
+func (e *expr) reason(format string) string {
+	if e.why == "" {
+		e.why = fmt.Sprintf(format, escape(e.String()))
+	}
+	return e.why
 }
 
 // String is the expression without the soft marker, as messages quote it.

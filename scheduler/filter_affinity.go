@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -15,11 +14,24 @@ func (affinityFilter) check(r *request, n *nodeView) string {
 		if e.soft && !r.soft {
 			continue
 		}
-		if !e.matchEach(affinityValues(e.key, n)) {
-			return fmt.Sprintf("affinity %q not met on %%s", escape(e.String()))
+		if !affinityMet(e, n) {
+			return e.reason("affinity %q not met on %%s")
 		}
 	}
 	return ""
+}
+
+// affinityMet looks an exact container or label value up in the node's index (plus the in-flight containers);
+// globs, regexps and images are matched value by value.
+func affinityMet(e *expr, n *nodeView) bool {
+	if !e.exact || e.key == "image" {
+		return e.matchEach(affinityValues(e.key, n))
+	}
+	found := n.index().has(e.key, e.value)
+	if !found && len(n.pending) > 0 {
+		found = e.neg != e.matchEach(affinityValues(e.key, &nodeView{Node: &Node{}, pending: n.pending}))
+	}
+	return found != e.neg
 }
 
 // affinityValues yields what an affinity key is matched against on a node.

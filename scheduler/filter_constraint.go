@@ -1,7 +1,5 @@
 package scheduler
 
-import "fmt"
-
 // constraintFilter matches the node itself: node==X against its ID and name, any other key against the engine
 // label of that name (built-ins storagedriver, kernelversion, operatingsystem, ostype included; a missing label
 // reads as "").
@@ -19,7 +17,7 @@ func (constraintFilter) check(r *request, n *nodeView) string {
 			ok = e.match(n.Labels[e.key])
 		}
 		if !ok {
-			return fmt.Sprintf("constraint %q not met on %%s", escape(e.String()))
+			return e.reason("constraint %q not met on %%s")
 		}
 	}
 	return ""

@@ -37,9 +37,9 @@ func dependencies(r *request) []dependency {
 
 // hasContainer finds a container by name or by (a prefix of) its ID.
 func hasContainer(n *nodeView, ref string) bool {
-	found := false
-	n.each(func(c *Container) bool {
-		found = ref != "" && strings.HasPrefix(c.ID, ref)
+	found := n.index().hasRef(ref, n.Containers)
+	n.eachPending(func(c *Container) bool {
+		found = found || (ref != "" && c.ID != "" && strings.HasPrefix(c.ID, ref))
 		for _, name := range c.Names {
 			found = found || name == ref
 		}

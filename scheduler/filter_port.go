@@ -16,8 +16,8 @@ func (portFilter) check(r *request, n *nodeView) string {
 		return hostModeClash(r, n)
 	}
 	for _, want := range r.ports {
-		taken := false
-		n.each(func(c *Container) bool {
+		taken := n.index().portTaken(want.port, want.proto, want.ip)
+		n.eachPending(func(c *Container) bool {
 			bindings(c, func(p nat.Port, b nat.PortBinding) bool {
 				taken = b.HostPort == want.port && p.Proto() == want.proto && ipClash(b.HostIP, want.ip)
 				return !taken
@@ -33,8 +33,8 @@ func (portFilter) check(r *request, n *nodeView) string {
 
 func hostModeClash(r *request, n *nodeView) string {
 	for p := range r.Config.ExposedPorts {
-		taken := false
-		n.each(func(c *Container) bool {
+		taken := n.index().hostExposed[p]
+		n.eachPending(func(c *Container) bool {
 			if c.HostConfig != nil && c.HostConfig.NetworkMode == "host" && c.Config != nil {
 				_, taken = c.Config.ExposedPorts[p]
 			}

@@ -1,17 +1,11 @@
 package scheduler
 
-import "strconv"
-
 // slotsFilter honours the engine label containerslots=N: at most N containers (all states, in-flight ones
 // included). A missing or non-numeric label means no limit.
 type slotsFilter struct{}
 
 func (slotsFilter) check(_ *request, n *nodeView) string {
-	slots, err := strconv.Atoi(n.Labels["containerslots"])
-	if err != nil {
-		return ""
-	}
-	if n.count() >= slots {
+	if slots := n.index().slots; slots >= 0 && n.count() >= slots {
 		return "no container slot left on %s"
 	}
 	return ""

@@ -20,6 +20,8 @@ type Node struct {
 	TotalMemory     int64             // MemTotal bytes, before overcommit
 	Containers      []*Container      // every container, all states
 	Images          []*Image
+
+	lazy lazyIndex // built on first placement; a Node must not change once handed to Place
 }
 
 // Container is a container on a node, as the filters need it.
@@ -138,9 +140,13 @@ func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	views := make([]*nodeView, len(nodes))
+	backing, views := make([]nodeView, len(nodes)), make([]*nodeView, len(nodes))
 	for i, n := range nodes {
-		views[i] = &nodeView{Node: n, pending: s.pending[nodeKey(n)]}
+		backing[i] = nodeView{Node: n}
+		if len(s.pending) > 0 {
+			backing[i].pending = s.pending[nodeKey(n)]
+		}
+		views[i] = &backing[i]
 	}
 	n, err := s.pick(r, views, true)
 	if err != nil && r.hasSoft {
@@ -170,11 +176,10 @@ func (s *Scheduler) pick(r *request, views []*nodeView, soft bool) (*nodeView, e
 		}
 		candidates = append(candidates, n)
 	}
-	ranked := s.rank(r, candidates, &rej)
-	if len(ranked) == 0 {
-		return nil, rej.err()
+	if n := s.best(r, candidates, &rej); n != nil {
+		return n, nil
 	}
-	return ranked[0], nil
+	return nil, rej.err()
 }
 
 // check returns the first filter (its index) that rejects the node, and why.

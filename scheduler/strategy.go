@@ -1,7 +1,5 @@
 package scheduler
 
-import "sort"
-
 // Health weighs in each strategy's own direction, as in the original.
 const (
 	spreadHealthFactor  = -10
@@ -14,10 +12,11 @@ type weighted struct {
 	count  int
 }
 
-// rank drops the nodes without room for the request's CPUs and memory, then orders the rest by the strategy.
-// Spread prefers the least loaded (then fewer containers), binpack the most loaded (then more containers);
-// ties go by node name so the result is deterministic.
-func (s *Scheduler) rank(r *request, nodes []*nodeView, rej *rejections) []*nodeView {
+// best drops the nodes without room for the request's CPUs and memory, then picks by the strategy: spread
+// prefers the least loaded (then fewer containers), binpack the most loaded (then more containers); ties go by
+// node name, then by input order, so the choice is deterministic. Random picks uniformly among those with room.
+// It returns nil when no node has room.
+func (s *Scheduler) best(r *request, nodes []*nodeView, rej *rejections) *nodeView {
 	factor := int64(spreadHealthFactor)
 	if s.strategy == "binpack" {
 		factor = binpackHealthFactor
@@ -31,28 +30,31 @@ func (s *Scheduler) rank(r *request, nodes []*nodeView, rej *rejections) []*node
 		}
 		ws = append(ws, weighted{n: n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()})
 	}
-	out := make([]*nodeView, len(ws))
+	if len(ws) == 0 {
+		return nil
+	}
 	if s.strategy == "random" {
-		for i, p := range s.rng.Perm(len(ws)) {
-			out[i] = ws[p].n
-		}
-		return out
+		return ws[s.rng.IntN(len(ws))].n
 	}
+	top := 0
+	for i := 1; i < len(ws); i++ {
+		if s.before(ws[i], ws[top]) {
+			top = i
+		}
+	}
+	return ws[top].n
+}
+
+// before says whether a ranks strictly ahead of b.
+func (s *Scheduler) before(a, b weighted) bool {
 	binpack := s.strategy == "binpack"
-	sort.SliceStable(ws, func(i, j int) bool {
-		a, b := ws[i], ws[j]
-		if a.weight != b.weight {
-			return (a.weight < b.weight) != binpack
-		}
-		if a.count != b.count {
-			return (a.count < b.count) != binpack
-		}
-		return a.n.Name < b.n.Name
-	})
-	for i, w := range ws {
-		out[i] = w.n
+	if a.weight != b.weight {
+		return (a.weight < b.weight) != binpack
 	}
-	return out
+	if a.count != b.count {
+		return (a.count < b.count) != binpack
+	}
+	return a.n.Name < b.n.Name
 }
 
 // scores are the original's: reserved share (in %) of CPUs and memory once the request is added, 100 when the
@@ -64,8 +66,8 @@ func (s *Scheduler) scores(r *request, n *nodeView) (cpu, mem int64, reason stri
 	}
 	totalCPU := n.TotalCPUs + n.TotalCPUs*s.pct/100
 	totalMem := n.TotalMemory + n.TotalMemory*s.pct/100
-	var usedCPU, usedMem int64
-	n.each(func(c *Container) bool {
+	usedCPU, usedMem := n.index().usedCPU, n.index().usedMem
+	n.eachPending(func(c *Container) bool {
 		usedCPU += c.CPUs
 		usedMem += c.Memory
 		return true

@@ -27,6 +27,16 @@ func (n *nodeView) each(f func(*Container) bool) {
 	}
 }
 
+// eachPending calls f for every in-flight container of the node until f returns false; the node's own
+// containers are looked up in its index.
+func (n *nodeView) eachPending(f func(*Container) bool) {
+	for _, c := range n.pending {
+		if !f(c) {
+			return
+		}
+	}
+}
+
 func (n *nodeView) count() int { return len(n.Containers) + len(n.pending) }
 
 // request is a Request prepared for the filters.

@@ -5,6 +5,7 @@ package clustertest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -21,7 +22,8 @@ import (
 type Manager struct {
 	Addr string // host:port of its API
 	Cmd  *exec.Cmd
-	Log  string // path of its log file
+	Log  string      // path of its log file
+	TLS  *tls.Config // client TLS for Get when the manager serves TLS (nil: plain HTTP)
 	t    testing.TB
 }
 
@@ -46,6 +48,17 @@ func StartManager(t testing.TB, bin string, discovery string, args ...string) *M
 // StartManagerAt is StartManager listening on a given host:port.
 func StartManagerAt(t testing.TB, bin, addr, discovery string, args ...string) *Manager {
 	t.Helper()
+	return start(t, bin, addr, discovery, nil, args...)
+}
+
+// StartManagerTLS is StartManager for a manager started with TLS flags in args; client is what Get presents.
+func StartManagerTLS(t testing.TB, bin, discovery string, client *tls.Config, args ...string) *Manager {
+	t.Helper()
+	return start(t, bin, FreeAddr(t), discovery, client, args...)
+}
+
+func start(t testing.TB, bin, addr, discovery string, client *tls.Config, args ...string) *Manager {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "manage.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -59,7 +72,7 @@ func StartManagerAt(t testing.TB, bin, addr, discovery string, args ...string) *
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	m := &Manager{Addr: addr, Cmd: cmd, Log: logPath, t: t}
+	m := &Manager{Addr: addr, Cmd: cmd, Log: logPath, TLS: client, t: t}
 	t.Cleanup(func() {
 		m.Stop()
 		logf.Close()
@@ -92,8 +105,11 @@ func (m *Manager) Stop() {
 
 // Get fetches a path of the manager's API.
 func (m *Manager) Get(path string) ([]byte, error) {
-	c := http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get("http://" + m.Addr + path)
+	c, scheme := http.Client{Timeout: 10 * time.Second}, "http://"
+	if m.TLS != nil {
+		c.Transport, scheme = &http.Transport{TLSClientConfig: m.TLS, DisableKeepAlives: true}, "https://"
+	}
+	resp, err := c.Get(scheme + m.Addr + path)
 	if err != nil {
 		return nil, err
 	}

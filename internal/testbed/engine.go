@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 type engineOpts struct {
 	labels     []string
 	registries []string
+	tls        *TLSFiles
 }
 
 func (b *Bed) newEngine(i int) (*Engine, error) {
@@ -25,9 +27,9 @@ func (b *Bed) newEngine(i int) (*Engine, error) {
 		IP:    fmt.Sprintf("10.99.%d.%d", b.Slot, 10+i),
 		Netns: fmt.Sprintf("%s-%d", b.Bridge, i),
 		dir:   filepath.Join(b.Dir, fmt.Sprintf("node-%d", i)),
-		opts:  engineOpts{labels: b.opts.EngineLabels[i], registries: b.opts.InsecureRegistries},
+		opts:  engineOpts{labels: b.opts.EngineLabels[i], registries: b.opts.InsecureRegistries, tls: b.opts.EngineTLS},
 	}
-	e.Addr = e.IP + ":2375"
+	e.Addr, e.Sock = e.IP+":2375", filepath.Join(e.dir, "docker.sock")
 	if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -51,7 +53,7 @@ func (b *Bed) bootEngine(ctx context.Context, e *Engine) error {
 	if err := e.start(ctx); err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, "docker", "-H", "tcp://"+e.Addr, "import", "-c", `CMD ["sh"]`, BusyboxTar, "busybox:latest").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "docker", "-H", "unix://"+e.Sock, "import", "-c", `CMD ["sh"]`, BusyboxTar, "busybox:latest").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("loading busybox into %s: %v: %s", e.Name, err, out)
 	}
@@ -64,10 +66,10 @@ func (e *Engine) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	daemon := strings.Join([]string{"exec dockerd", "--config-file", filepath.Join(e.dir, "daemon.json"),
+	daemon := strings.Join(append([]string{"exec dockerd", "--config-file", filepath.Join(e.dir, "daemon.json"),
 		"--data-root", filepath.Join(e.dir, "data"), "--exec-root", filepath.Join(e.dir, "exec"),
-		"--pidfile", filepath.Join(e.dir, "docker.pid"), "-H", "unix://" + filepath.Join(e.dir, "docker.sock"),
-		"-H", "tcp://" + e.Addr, "--tls=false"}, " ")
+		"--pidfile", filepath.Join(e.dir, "docker.pid"), "-H", "unix://" + e.Sock, "-H", "tcp://" + e.Addr},
+		e.opts.tlsFlags()...), " ")
 	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+e.Netns, "unshare", "--uts", "sh", "-c",
 		"hostname "+e.Name+"; "+daemon)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -79,7 +81,7 @@ func (e *Engine) start(ctx context.Context) error {
 	e.cmd = startedProc(cmd, logf)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		resp, err := http.Get("http://" + e.Addr + "/_ping")
+		resp, err := e.unixHTTP().Get("http://engine/_ping")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -92,6 +94,21 @@ func (e *Engine) start(ctx context.Context) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("dockerd for %s did not answer on %s; see %s", e.Name, e.Addr, filepath.Join(e.dir, "dockerd.log"))
+}
+
+func (o engineOpts) tlsFlags() []string {
+	if o.tls == nil {
+		return []string{"--tls=false"}
+	}
+	return []string{"--tlsverify", "--tlscacert", o.tls.CACert, "--tlscert", o.tls.Cert, "--tlskey", o.tls.Key}
+}
+
+// unixHTTP is an HTTP client on the engine's unix socket, which needs no TLS.
+func (e *Engine) unixHTTP() *http.Client {
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", e.Sock)
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 }
 
 // stop ends dockerd (and the containerd it manages) and waits for them.

@@ -37,7 +37,11 @@ type Options struct {
 	EngineLabels        map[int][]string // dockerd --label k=v, per engine index
 	Slot                int              // 0 = pick a free slot in 1..9 (tests); `make cluster` uses 0 explicitly via Up
 	InsecureRegistries  []string         // dockerd --insecure-registry
+	EngineTLS           *TLSFiles        // engines serve TCP with --tlsverify and this material (nil: plain TCP)
 }
+
+// TLSFiles are PEM files for a TLS endpoint: its CA, certificate and key.
+type TLSFiles struct{ CACert, Cert, Key string }
 
 // Engine is one started dockerd.
 type Engine struct {
@@ -45,6 +49,7 @@ type Engine struct {
 	IP    string
 	Addr  string // IP:2375
 	Netns string
+	Sock  string // the engine's unix socket (plain even when TCP needs TLS)
 	dir   string
 	cmd   *proc
 	opts  engineOpts

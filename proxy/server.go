@@ -79,7 +79,11 @@ func New(cfg Config) *Server {
 	if cfg.Metrics != nil {
 		s.router.Handle("/metrics", cfg.Metrics.Handler()).Methods("GET")
 	}
-	if cfg.Pprof {
+	if cfg.Pprof { // Index serves the named profiles; CPU profile, trace, cmdline and symbol have their own handlers
+		s.router.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		s.router.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		s.router.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		s.router.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		s.router.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 	}
 	return s

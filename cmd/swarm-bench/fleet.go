@@ -66,13 +66,17 @@ func startFleet(sim, dir string, n, containers int) (procs, string, error) {
 	return ps, disc, nil
 }
 
-// startManager runs swarm manage on file discovery and returns its process and API address.
-func startManager(swarm, disc, addr, logPath string) (*exec.Cmd, error) {
+// startManager runs swarm manage on file discovery (with --pprof when asked) and returns its process and API address.
+func startManager(swarm, disc, addr, logPath string, pprof bool) (*exec.Cmd, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(swarm, "manage", "-H", "tcp://"+addr, "--heartbeat", "5s", "file://"+disc)
+	args := []string{"manage", "-H", "tcp://" + addr, "--heartbeat", "5s"}
+	if pprof {
+		args = append(args, "--pprof")
+	}
+	cmd := exec.Command(swarm, append(args, "file://"+disc)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, err

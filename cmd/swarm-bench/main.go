@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +35,7 @@ func main() {
 	containers := flag.Int("containers", 30, "containers per engine")
 	jsonOut := flag.String("json", "", "also write the results as JSON here")
 	real := flag.Bool("real", false, "also compare the manager with direct engine access on the real test bed (root)")
+	profiles := flag.String("profile", "", "run the manager with --pprof and save a 5 s CPU profile of each fleet measure here")
 	flag.Parse()
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
@@ -40,7 +44,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bad --sizes:", err)
 			os.Exit(2)
 		}
-		r := runSize(*swarm, *sim, n, *containers)
+		r := runSize(*swarm, *sim, n, *containers, *profiles)
 		printResult(r)
 		results = append(results, r)
 	}
@@ -80,7 +84,7 @@ func printReal(st []stats) {
 	}
 }
 
-func runSize(swarm, sim string, n, containers int) result {
+func runSize(swarm, sim string, n, containers int, profiles string) result {
 	r := result{Engines: n, Containers: containers}
 	dir, _ := os.MkdirTemp("", "swarm-bench")
 	defer os.RemoveAll(dir)
@@ -92,7 +96,7 @@ func runSize(swarm, sim string, n, containers int) result {
 	defer fleet.stop()
 	addr := freeAddr()
 	start := time.Now()
-	mgr, err := startManager(swarm, disc, addr, dir+"/manage.log")
+	mgr, err := startManager(swarm, disc, addr, dir+"/manage.log", profiles != "")
 	if err != nil {
 		r.Error = err.Error()
 		return r
@@ -111,16 +115,48 @@ func runSize(swarm, sim string, n, containers int) result {
 	if n >= 5000 {
 		listN = 8
 	}
-	r.Measures = append(r.Measures,
-		sample("GET /info", 200, 1, get("/info")),
-		sample("GET /containers/json?all=1", listN, 1, get("/containers/json?all=1")),
-		sample("GET /containers/json?filters=name", 200, 1, get(`/containers/json?all=1&filters={"name":["sim-7-c3"]}`)),
-	)
+	measure := func(name string, count, conc int, op func(int) (int64, error)) {
+		r.Measures = append(r.Measures, profiled(base, profiles, n, name, func() stats { return sample(name, count, conc, op) }))
+	}
+	measure("GET /info", 200, 1, get("/info"))
+	measure("GET /containers/json?all=1", listN, 1, get("/containers/json?all=1"))
+	measure("GET /containers/json?filters=name", 200, 1, get(`/containers/json?all=1&filters={"name":["sim-7-c3"]}`))
 	for _, c := range []struct{ n, conc int }{{200, 1}, {1000, 16}, {2000, 64}} {
-		r.Measures = append(r.Measures, sample(fmt.Sprintf("create+start, concurrency %d", c.conc), c.n, c.conc, createStart(base)))
+		measure(fmt.Sprintf("create+start, concurrency %d", c.conc), c.n, c.conc, createStart(base))
 	}
 	r.PeakRSSMiB = peakRSS(mgr.Process.Pid)
 	return r
+}
+
+// profiled runs f while the manager records a 5 s CPU profile (when dir is set), saved as
+// dir/<engines>-<measure>.pprof for `go tool pprof`.
+func profiled(base, dir string, engines int, name string, f func() stats) stats {
+	if dir == "" {
+		return f()
+	}
+	os.MkdirAll(dir, 0o755)
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(name))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get(base + "/debug/pprof/profile?seconds=5")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d-%s.pprof", engines, slug)), b, 0o644)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	st := f()
+	<-done
+	return st
 }
 
 func createStart(base string) func(int) (int64, error) {

@@ -42,6 +42,7 @@ type Cluster struct {
 
 	mu      sync.RWMutex
 	engines map[string]*Engine // by address
+	sorted  *sortedEngines     // Engines' answer, kept while the set and every identity stay the same
 	ctx     context.Context    // parent of every engine's goroutines
 
 	createMu sync.Mutex
@@ -80,6 +81,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 		if !want[addr] {
 			gone = append(gone, e)
 			delete(c.engines, addr)
+			c.sorted = nil
 		}
 	}
 	for addr := range want {
@@ -94,6 +96,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 		ectx, cancel := context.WithCancel(c.ctx)
 		e.cancel = cancel
 		c.engines[addr] = e
+		c.sorted = nil
 		c.log.Info("engine added", "addr", addr)
 		go e.run(ectx)
 	}
@@ -118,14 +121,21 @@ func (c *Cluster) engineConnected(e *Engine) {
 	}
 }
 
-// Engines returns every engine, sorted by name then address.
+// Engines returns every engine, sorted by name then address. The slice is shared: do not modify it.
 func (c *Cluster) Engines() []*Engine {
+	gen := c.set.identities.Load()
 	c.mu.RLock()
+	s := c.sorted
+	c.mu.RUnlock()
+	if s != nil && s.gen == gen {
+		return s.list
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := make([]*Engine, 0, len(c.engines))
 	for _, e := range c.engines {
 		out = append(out, e)
 	}
-	c.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
 		ni, nj := out[i].Name(), out[j].Name()
 		if ni != nj {
@@ -133,7 +143,15 @@ func (c *Cluster) Engines() []*Engine {
 		}
 		return out[i].addr < out[j].addr
 	})
+	c.sorted = &sortedEngines{gen: gen, list: out}
 	return out
+}
+
+// sortedEngines is Engines' cached answer for one generation of engine identities. Callers share the slice:
+// they must not modify it.
+type sortedEngines struct {
+	gen  uint64
+	list []*Engine
 }
 
 // Close disconnects every engine.
@@ -164,6 +182,9 @@ func (c *Cluster) Container(ref string) (*Container, error) {
 	if ref == "" {
 		return nil, errdefs.InvalidParameter(fmt.Errorf("no container name or ID given"))
 	}
+	if x := c.exactContainer(ref); x != nil {
+		return x, nil
+	}
 	all := c.Containers()
 	name := strings.TrimPrefix(ref, "/")
 	for _, match := range []func(*Container) bool{
@@ -192,6 +213,41 @@ func (c *Cluster) Container(ref string) (*Container, error) {
 		}
 	}
 	return nil, errdefs.NotFound(fmt.Errorf("No such container: %s", ref))
+}
+
+// exactContainer is Container's fast path through the engines' indexes: a full container ID, else a name held
+// by exactly one container. A ref that could be a swarm ID (64 hex digits) is left to the full search, where a
+// swarm ID outranks a name. Nil means the full search decides.
+func (c *Cluster) exactContainer(ref string) *Container {
+	engines := c.Engines()
+	for _, e := range engines {
+		if x := e.byID(ref); x != nil {
+			return x
+		}
+	}
+	if len(ref) == 64 && isHex(ref) {
+		return nil
+	}
+	name := strings.TrimPrefix(ref, "/")
+	var found *Container
+	for _, e := range engines {
+		if x := e.byName(name); x != nil {
+			if found != nil {
+				return nil
+			}
+			found = x
+		}
+	}
+	return found
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ExecEngine finds the engine running an exec instance: from what this manager recorded at exec create, else

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -41,6 +42,7 @@ type engineSettings struct {
 	hooks        engineHooks
 	transport    *http.Transport // one pool for every engine: idle connections are capped cluster-wide
 	connecting   chan struct{}   // bounds how many engines validate and sync at once
+	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
 }
 
 // Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total (so 10,000
@@ -101,6 +103,8 @@ type Engine struct {
 	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
 	inflight   map[string]int             // swarm ID -> creates in flight on this engine
 	node       nodeCache                  // scheduler view, rebuilt when containers change
+	names      map[string]*Container      // containers by name, rebuilt on use after a change (nil: stale)
+	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
 
 	wake   chan struct{} // nudges the refresh loop
 	cancel context.CancelFunc

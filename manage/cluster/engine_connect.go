@@ -44,9 +44,12 @@ func (e *Engine) validate(ctx context.Context) error {
 	labels["operatingsystem"] = info.OperatingSystem
 	labels["ostype"] = info.OSType
 	e.mu.Lock()
+	if e.id != info.ID || e.name != info.Name {
+		e.set.identities.Add(1)
+	}
 	e.id, e.name, e.info, e.version, e.labels = info.ID, info.Name, info, ver, labels
 	e.updatedAt = time.Now()
-	e.node.dirty = true
+	e.changed()
 	e.mu.Unlock()
 	return nil
 }
@@ -95,6 +98,7 @@ func (e *Engine) checkErr(err error) {
 	}
 	e.mu.Lock()
 	var ev string
+	was := [2]int{int(e.state), e.failures}
 	if err == nil {
 		e.failures, e.lastErr = 0, ""
 		if e.state == StateUnhealthy {
@@ -107,7 +111,9 @@ func (e *Engine) checkErr(err error) {
 			e.state, ev = StateUnhealthy, "engine_disconnect"
 		}
 	}
-	e.node.dirty = true
+	if was != [2]int{int(e.state), e.failures} { // the health the scheduler weighs moved
+		e.changed()
+	}
 	e.mu.Unlock()
 	if ev != "" {
 		e.swarmEvent(ev)

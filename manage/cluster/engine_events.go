@@ -65,7 +65,7 @@ func (e *Engine) connect(ctx context.Context) bool {
 	}
 	e.mu.Lock()
 	e.state, e.failures, e.lastErr = StateHealthy, 0, ""
-	e.node.dirty = true
+	e.changed()
 	e.mu.Unlock()
 	e.swarmEvent("engine_connect")
 	if e.set.hooks.connected != nil {
@@ -156,7 +156,7 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 				delete(e.execs, x)
 			}
 		}
-		e.node.dirty = true
+		e.changed()
 		e.mu.Unlock()
 		return
 	case events.ActionCommit:

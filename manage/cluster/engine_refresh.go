@@ -102,7 +102,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 			delete(e.execs, id)
 		}
 	}
-	e.node.dirty = true
+	e.changed()
 	e.updatedAt = time.Now()
 	e.mu.Unlock()
 	return nil
@@ -143,7 +143,7 @@ func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, e
 	} else {
 		e.containers[id] = c
 	}
-	e.node.dirty = true
+	e.changed()
 	doomed := c != nil && e.doomed[c.SwarmID()] != nil
 	e.mu.Unlock()
 	if doomed {
@@ -162,7 +162,7 @@ func (e *Engine) RefreshImages(ctx context.Context) {
 	}
 	e.mu.Lock()
 	e.images = imgs
-	e.node.dirty = true
+	e.changed()
 	e.mu.Unlock()
 }
 

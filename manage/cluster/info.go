@@ -62,30 +62,17 @@ func roleName(r Role) string {
 func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 	e.mu.RLock()
 	st, id, name := e.state, e.id, e.name
-	lastErr, updated, ver, einfo := e.lastErr, e.updatedAt, e.version.Version, e.info
-	labels := make([]string, 0, len(e.labels))
-	for k, v := range e.labels {
-		labels = append(labels, k+"="+v)
-	}
-	var running, paused, stopped int
-	var cpus, mem int64
-	for _, ct := range e.containers {
-		switch ct.State {
-		case "running", "restarting":
-			running++
-		case "paused":
-			paused++
-		default:
-			stopped++
-		}
-		if ct.Info != nil && ct.Info.HostConfig != nil {
-			cpus += sharesToCPUs(ct.Info.HostConfig.CPUShares, int64(einfo.NCPU))
-			mem += ct.Info.HostConfig.Memory
-		}
-	}
-	images := len(e.images)
+	lastErr, updated, ver := e.lastErr, e.updatedAt, e.version.Version
+	einfo := struct {
+		NCPU     int
+		MemTotal int64
+	}{e.info.NCPU, e.info.MemTotal}
+	images, t := len(e.images), e.tally
 	e.mu.RUnlock()
-	sort.Strings(labels)
+	if t == nil {
+		t = e.countContainers()
+	}
+	running, paused, stopped, cpus, mem := t.running, t.paused, t.stopped, t.cpus, t.mem
 	total := running + paused + stopped
 	info.Containers += total
 	info.ContainersRunning += running
@@ -111,7 +98,7 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 		{"  └ Containers", containers},
 		{"  └ Reserved CPUs", fmt.Sprintf("%d / %d", cpus, ncpu)},
 		{"  └ Reserved Memory", fmt.Sprintf("%s / %s", units.BytesSize(float64(mem)), units.BytesSize(float64(memTotal)))},
-		{"  └ Labels", strings.Join(labels, ", ")},
+		{"  └ Labels", t.labels},
 	}
 	if lastErr != "" {
 		out = append(out, [2]string{"  └ Error", lastErr})
@@ -119,6 +106,44 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 		out = append(out, [2]string{"  └ Error", "(none)"})
 	}
 	return append(out, [2]string{"  └ UpdatedAt", updated.UTC().Format(time.RFC3339)}, [2]string{"  └ ServerVersion", ver})
+}
+
+// tally is what /info sums over an engine's containers, kept until the engine's state changes.
+type tally struct {
+	running, paused, stopped int
+	cpus, mem                int64
+	labels                   string // "k=v, ..." sorted
+}
+
+func (e *Engine) countContainers() *tally {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tally != nil {
+		return e.tally
+	}
+	t := &tally{}
+	labels := make([]string, 0, len(e.labels))
+	for k, v := range e.labels {
+		labels = append(labels, k+"="+v)
+	}
+	sort.Strings(labels)
+	t.labels = strings.Join(labels, ", ")
+	for _, ct := range e.containers {
+		switch ct.State {
+		case "running", "restarting":
+			t.running++
+		case "paused":
+			t.paused++
+		default:
+			t.stopped++
+		}
+		if ct.Info != nil && ct.Info.HostConfig != nil {
+			t.cpus += sharesToCPUs(ct.Info.HostConfig.CPUShares, int64(e.info.NCPU))
+			t.mem += ct.Info.HostConfig.Memory
+		}
+	}
+	e.tally = t
+	return t
 }
 
 func kernelVersion() string {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,27 +44,30 @@ func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) 
 	if opts.Filters.Contains("status") || opts.Filters.Contains("exited") {
 		opts.All = true
 	}
+	m := newListMatcher(opts.Filters)
 	all := c.Containers()
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Created != all[j].Created {
-			return all[i].Created > all[j].Created
+	kept := all[:0]
+	for _, ct := range all {
+		if !opts.All && opts.Limit <= 0 && (!ct.Running() || !ct.Engine.Healthy()) {
+			continue
 		}
-		return all[i].ID < all[j].ID
+		if m.match(ct) {
+			kept = append(kept, ct)
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool {
+		if kept[i].Created != kept[j].Created {
+			return kept[i].Created > kept[j].Created
+		}
+		return kept[i].ID < kept[j].ID
 	})
-	all, err := applyBeforeSince(all, opts, c)
+	kept, err := applyBeforeSince(kept, opts, c)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]container.Summary, 0, len(all))
-	for _, ct := range all {
-		healthy := ct.Engine.Healthy()
-		if !opts.All && opts.Limit <= 0 && (!ct.Running() || !healthy) {
-			continue
-		}
-		if !matchContainer(ct, opts.Filters) {
-			continue
-		}
-		out = append(out, render(ct, healthy))
+	out := make([]container.Summary, 0, len(kept))
+	for _, ct := range kept {
+		out = append(out, render(ct, ct.Engine.Healthy()))
 		if opts.Limit > 0 && len(out) >= opts.Limit {
 			break
 		}
@@ -108,14 +112,50 @@ func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Contai
 	return all, nil
 }
 
-func matchContainer(ct *Container, f filters.Args) bool {
+// listMatcher applies list filters; the name and id values (regular expressions, as the engine reads them)
+// are compiled once per request rather than once per container.
+type listMatcher struct {
+	f        filters.Args
+	name, id func(string) bool
+}
+
+func newListMatcher(f filters.Args) *listMatcher {
+	return &listMatcher{f: f, name: patterns(f.Get("name")), id: patterns(f.Get("id"))}
+}
+
+// patterns matches a value equal to one of vals or matched by one of them as a regexp (an invalid regexp
+// only matches itself), as filters.Args.Match does.
+func patterns(vals []string) func(string) bool {
+	var res []*regexp.Regexp
+	exact := map[string]bool{}
+	for _, v := range vals {
+		exact[v] = true
+		if re, err := regexp.Compile(v); err == nil {
+			res = append(res, re)
+		}
+	}
+	return func(s string) bool {
+		if exact[s] {
+			return true
+		}
+		for _, re := range res {
+			if re.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (m *listMatcher) match(ct *Container) bool {
+	f := m.f
 	if f.Len() == 0 {
 		return true
 	}
-	if f.Contains("name") && !anyName(ct, func(n string) bool { return f.Match("name", n) }) {
+	if f.Contains("name") && !anyName(ct, m.name) {
 		return false
 	}
-	if f.Contains("id") && !f.Match("id", ct.ID) {
+	if f.Contains("id") && !m.id(ct.ID) {
 		return false
 	}
 	if !f.MatchKVList("label", ct.Labels) {

@@ -10,6 +10,38 @@ type nodeCache struct {
 	node  *scheduler.Node
 }
 
+// changed marks the views derived from the engine's state stale; call it with e.mu held for writing.
+func (e *Engine) changed() {
+	e.node.dirty = true
+	e.names, e.tally = nil, nil
+}
+
+// byName finds one of the engine's containers by its name (without the leading slash).
+func (e *Engine) byName(name string) *Container {
+	e.mu.RLock()
+	names := e.names
+	e.mu.RUnlock()
+	if names == nil {
+		e.mu.Lock()
+		if e.names == nil {
+			e.names = make(map[string]*Container, len(e.containers))
+			for _, c := range e.containers {
+				e.names[c.Name()] = c
+			}
+		}
+		names = e.names
+		e.mu.Unlock()
+	}
+	return names[name]
+}
+
+// byID finds one of the engine's containers by its full ID.
+func (e *Engine) byID(id string) *Container {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.containers[id]
+}
+
 // schedNode returns the engine as the scheduler sees it, rebuilding the snapshot only after a change.
 func (e *Engine) schedNode() *scheduler.Node {
 	health := e.healthIndicator()

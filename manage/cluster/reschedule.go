@@ -214,7 +214,7 @@ const errNoConfig = errString("container has no cached config to recreate it fro
 func (e *Engine) forget(id string) {
 	e.mu.Lock()
 	delete(e.containers, id)
-	e.node.dirty = true
+	e.changed()
 	e.mu.Unlock()
 }
 
@@ -223,7 +223,7 @@ func (e *Engine) remember(ct *Container) {
 	e.mu.Lock()
 	if _, ok := e.containers[ct.ID]; !ok && e.state != StateDisconnected {
 		e.containers[ct.ID] = ct
-		e.node.dirty = true
+		e.changed()
 	}
 	e.mu.Unlock()
 }

@@ -43,6 +43,7 @@ unit:
 # One package at a time (-p 1): the load and failover tests measure the manager, so they do not share the
 # machine's two cores with another package's engines.
 integration: deps
+	bash scripts/testbed-deps.sh --tests
 	$(GO) test -tags integration -count=1 -p 1 -timeout $(INTEGRATION_TIMEOUT) ./...
 
 # A local cluster: Consul, 3 engines (node-0..2), a join per engine and a manager on 127.0.0.1:2377.

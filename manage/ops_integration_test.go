@@ -153,3 +153,53 @@ func moduleRoot(t *testing.T) string {
 		dir = filepath.Dir(dir)
 	}
 }
+
+// The Consul UI, in a headless Chromium, lists every joined engine as a passing swarm-node instance and shows
+// the classic node keys and the leader key with its lock session. Screenshots go to bin/artifacts/.
+func TestConsulUIShowsTheCluster(t *testing.T) {
+	bed, _, _ := clusterWithJoins(t)
+	addr := clustertest.FreeAddr(t)
+	clustertest.StartManagerAt(t, testbed.SwarmBinary(t), addr, "consul://"+bed.ConsulAddr+"/swarm",
+		"--replication", "--advertise", addr)
+	artifacts := filepath.Join(moduleRoot(t), "bin", "artifacts")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ui := "http://" + bed.ConsulAddr + "/ui/dc1/"
+	page := func(path, shot string, ok func(string) bool) string {
+		t.Helper()
+		p := clustertest.OpenPage(t, ui+path)
+		text, err := p.WaitText(45*time.Second, ok)
+		if shot != "" {
+			if err := p.Screenshot(filepath.Join(artifacts, shot)); err != nil {
+				t.Error(err)
+			}
+		}
+		if err != nil {
+			t.Fatalf("Consul UI %s: %v; the page reads:\n%s", path, err, text)
+		}
+		return text
+	}
+	passing := func(text string) bool {
+		for _, e := range bed.Engines {
+			id := "swarm-node-" + strings.NewReplacer(".", "-", ":", "-").Replace(e.Addr)
+			if !strings.Contains(text, id+"\nAll service checks passing") {
+				return false
+			}
+		}
+		return true
+	}
+	page("services", "consul-ui-services.png", func(s string) bool { return strings.Contains(s, "swarm-node\n3 instances") })
+	page("services/swarm-node/instances", "consul-ui-swarm-node.png", passing)
+	page("kv/swarm/docker/swarm/nodes/", "consul-ui-kv-nodes.png", func(s string) bool {
+		for _, e := range bed.Engines {
+			if !strings.Contains(s, e.Addr) {
+				return false
+			}
+		}
+		return true
+	})
+	page("kv/swarm/docker/swarm/leader/edit", "consul-ui-leader.png", func(s string) bool {
+		return strings.Contains(s, addr) && strings.Contains(s, "Lock Session")
+	})
+}

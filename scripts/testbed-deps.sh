@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test bed needs, once: Debian packages, the Consul agent (built from the Go module proxy and
 # cached) and a busybox root filesystem. Quiet and quick when everything is there; loud and non-zero on failure.
+# With --tests it also installs what only the test suite uses (Chromium, for the Consul UI check).
 set -euo pipefail
 
 CACHE=/var/cache/swarm
@@ -8,6 +9,11 @@ CONSUL_VERSION=1.20.1
 CONSUL_BIN=$CACHE/consul-$CONSUL_VERSION
 BUSYBOX_TAR=$CACHE/busybox-rootfs.tar
 PACKAGES=(docker.io busybox-static docker-compose iproute2 iptables psmisc util-linux docker-registry)
+BINARIES=(dockerd containerd runc docker nsenter unshare ip iptables busybox docker-compose)
+if [ "${1:-}" = --tests ]; then
+  PACKAGES+=(chromium)
+  BINARIES+=(chromium)
+fi
 
 die() { echo "testbed-deps: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get, network namespaces and dockerd need it)"
@@ -28,7 +34,7 @@ fi
 if command -v systemctl >/dev/null && systemctl is-active -q docker 2>/dev/null; then
   systemctl stop docker docker.socket >/dev/null 2>&1 || true
 fi
-for b in dockerd containerd runc docker nsenter unshare ip iptables busybox; do
+for b in "${BINARIES[@]}"; do
   command -v "$b" >/dev/null || die "$b is missing after installing packages"
 done
 

@@ -13,5 +13,6 @@ type Config struct {
 	Heartbeat     time.Duration     // registration period
 	TTL           time.Duration     // lifetime of a registration
 	Delay         time.Duration     // random delay, in [0,Delay), before the first registration
+	Pipework      bool              // apply com.docker.swarm.pipework labels to the engine's containers on start
 	Logger        *slog.Logger
 }

@@ -40,6 +40,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	checkEngine(ctx, cfg.Advertise, log)
+	if cfg.Pipework {
+		go applyFixedAddresses(ctx, cfg.Advertise, log)
+	}
 	j := &joiner{reg: reg, svc: svc, cfg: cfg, log: log}
 	j.loop(ctx)
 	dctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -15,6 +15,7 @@ import (
 	"swarm/discovery"
 	"swarm/internal/metrics"
 	"swarm/manage/cluster"
+	"swarm/pipework/lease"
 	"swarm/proxy"
 	"swarm/scheduler"
 )
@@ -25,6 +26,18 @@ const (
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 5 * time.Second
 )
+
+// leases is the fixed-address store when discovery is Consul (nil otherwise).
+func leases(cfg Config) *lease.Store {
+	if !strings.HasPrefix(cfg.Discovery, "consul://") {
+		return nil
+	}
+	cl, prefix, err := discovery.ConsulClient(cfg.Discovery, discovery.Options{Opts: cfg.DiscoveryOpts})
+	if err != nil {
+		return nil
+	}
+	return lease.New(cl.KV(), prefix)
+}
 
 // Run serves the cluster API on every cfg.Hosts address until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
@@ -56,6 +69,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Strategy: cfg.Strategy, Filters: cfg.Filters, Overcommit: cfg.Overcommit, CreateRetry: cfg.CreateRetry,
 		FailureRetry: cfg.EngineFailureRetry, RefreshMin: cfg.EngineRefreshMin, RefreshMax: cfg.EngineRefreshMax,
 		TLS: engineTLS, Experimental: cfg.Experimental, Debug: cfg.Debug, Metrics: m, Logger: log,
+		Leases: leases(cfg),
 	}, sched)
 	defer cl.Close()
 	role := &roleState{role: cluster.Role{Primary: !cfg.Replication}}

@@ -15,6 +15,7 @@ import (
 	"swarm/list"
 	"swarm/manage"
 	"swarm/pipework"
+	"swarm/pipework/lease"
 )
 
 // Env is what a command line runs with; tests fill it with buffers and a fake environment.
@@ -66,6 +67,12 @@ func run(ctx context.Context, env Env, args []string, r runners) error {
 	cmd := findCommand(rest[0])
 	if cmd == nil {
 		return usagef("'%s' is not a %s command. See '%s --help'.", rest[0], app, app)
+	}
+	if cmd.RawArgs && len(rest) > 1 && rest[1] == "pool" {
+		if err := lease.RunPoolCLI(ctx, rest[2:], env.Stdout, env.Stderr); err != nil {
+			return &pipework.ExitError{Code: pipework.ExitUsage, Err: err} // already printed
+		}
+		return nil
 	}
 	if cmd.RawArgs {
 		return r.pipework(ctx, rest[1:], env.Stdout, env.Stderr)

@@ -69,6 +69,8 @@ var joinCmd = command{
 		{Names: []string{"heartbeat"}, Default: "60s", Usage: "period between registrations"},
 		{Names: []string{"ttl"}, Default: "180s", Usage: "lifetime of a registration"},
 		{Names: []string{"delay"}, Default: "0s", Usage: "random delay, in [0,delay), before the first registration"},
+		{Names: []string{"pipework"}, Kind: kBool, Usage: "give containers labelled com.docker.swarm.pipework their fixed address " +
+			"on start (root, in the engine's network namespace)"},
 		discoveryOptFlag,
 		helpFlag,
 	},

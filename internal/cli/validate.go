@@ -118,6 +118,7 @@ func joinConfig(app string, fv values, pos []string, getenv func(string) string)
 	if cfg.Delay < 0 {
 		return cfg, usagef(msgDelayNegative)
 	}
+	cfg.Pipework = fv.Bool("pipework")
 	cfg.DiscoveryOpts, err = keyValues(fv, "discovery-opt")
 	return cfg, err
 }

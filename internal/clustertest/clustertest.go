@@ -210,13 +210,22 @@ func tail(b []byte, n int) []byte {
 // StartJoin runs `swarm join --advertise=ADDR` against discovery until the test ends.
 func StartJoin(t testing.TB, bin, advertise, discovery string, args ...string) *exec.Cmd {
 	t.Helper()
+	return StartJoinIn(t, "", bin, advertise, discovery, args...)
+}
+
+// StartJoinIn is StartJoin inside a named network namespace (beside its engine), or the host's when netns is "".
+func StartJoinIn(t testing.TB, netns, bin, advertise, discovery string, args ...string) *exec.Cmd {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "join.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := append([]string{"join", "--advertise=" + advertise, "--heartbeat=2s", "--ttl=10s"}, args...)
-	cmd := exec.Command(bin, append(full, discovery)...)
+	full := append([]string{bin, "join", "--advertise=" + advertise, "--heartbeat=2s", "--ttl=10s"}, args...)
+	if netns != "" {
+		full = append([]string{"nsenter", "--net=/var/run/netns/" + netns}, full...)
+	}
+	cmd := exec.Command(full[0], append(full[1:], discovery)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

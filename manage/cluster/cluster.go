@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/docker/docker/api/types/events"
 	"log/slog"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"swarm/internal/metrics"
+	"swarm/pipework/lease"
 	"swarm/scheduler"
 )
 
@@ -30,6 +32,7 @@ type Options struct {
 	Debug        bool
 	Metrics      *metrics.Metrics
 	Logger       *slog.Logger
+	Leases       *lease.Store // fixed container addresses (com.docker.swarm.pipework); nil without Consul
 }
 
 // Cluster is the set of engines discovery reports, with their caches, the scheduler and the event hub.
@@ -64,7 +67,12 @@ func New(ctx context.Context, cfg Options, sched *scheduler.Scheduler) *Cluster 
 		tls: cfg.TLS, overcommit: cfg.Overcommit, transport: newTransport(cfg.TLS), connecting: make(chan struct{}, maxConnecting)}
 	c := &Cluster{log: cfg.Logger, set: set, sched: sched, events: newEventHub(), cfg: cfg,
 		engines: map[string]*Engine{}, ctx: ctx, pending: map[string]bool{}, resched: newRescheduler()}
-	set.hooks.event = func(_ *Engine, ev Event) { c.events.publish(ev) }
+	set.hooks.event = func(_ *Engine, ev Event) {
+		c.events.publish(ev)
+		if ev.Type == events.ContainerEventType && ev.Action == events.ActionDestroy && ev.Actor.Attributes[lease.Label] != "" {
+			go c.releaseAddress(ev.Actor)
+		}
+	}
 	set.hooks.connected = c.engineConnected
 	return c
 }
@@ -119,6 +127,26 @@ func (c *Cluster) engineConnected(e *Engine) {
 				"id", e.ID(), "addr", e.addr, "other", o.addr)
 		}
 	}
+}
+
+// releaseAddress gives back the fixed address of a destroyed container, unless another copy of it (same swarm
+// ID, e.g. rescheduled) still runs somewhere.
+func (c *Cluster) releaseAddress(a events.Actor) {
+	swarmID := a.Attributes[LabelSwarmID]
+	r, err := lease.ParseLabel(a.Attributes[lease.Label])
+	if err != nil || swarmID == "" || c.cfg.Leases == nil || r.IP() == nil {
+		return
+	}
+	for _, x := range c.Containers() {
+		if x.SwarmID() == swarmID && x.ID != a.ID {
+			return
+		}
+	}
+	if err := c.cfg.Leases.Release(r.IP(), swarmID); err != nil {
+		c.log.Warn("releasing a destroyed container's address", "ip", r.IP(), "container", a.ID, "err", err)
+		return
+	}
+	c.log.Info("address released", "ip", r.IP(), "container", a.Attributes["name"])
 }
 
 // Engines returns every engine, sorted by name then address. The slice is shared: do not modify it.

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
 
+	"swarm/pipework/lease"
 	"swarm/scheduler"
 )
 
@@ -70,7 +71,10 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 	if cr.Config.Labels[LabelSwarmID] == "" {
 		cr.Config.Labels[LabelSwarmID] = newSwarmID()
 	}
-	var err error
+	release, err := c.claimAddress(&cr, name)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; attempt <= c.cfg.CreateRetry; attempt++ {
 		var resp *CreateResponse
 		if resp, err = c.createOnce(ctx, req, name, &cr, pinned); err == nil {
@@ -81,7 +85,48 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 			break
 		}
 	}
+	release()
 	return nil, err
+}
+
+// claimAddress takes the fixed address a com.docker.swarm.pipework label asks for (a pool request gets the
+// pool's next free address, written back into the label for the node's join to apply). It returns how to give
+// the address back if the create fails; a taken address is a 409 that names its holder.
+func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (release func(), err error) {
+	v, ok := cr.Config.Labels[lease.Label]
+	if !ok {
+		return func() {}, nil
+	}
+	r, err := lease.ParseLabel(v)
+	if err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	if c.cfg.Leases == nil {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("the %s label needs consul:// discovery, where addresses are leased", lease.Label))
+	}
+	h := lease.Holder{SwarmID: cr.Config.Labels[LabelSwarmID], Name: name}
+	ip := r.IP()
+	if r.Pool != "" {
+		var pool *lease.Pool
+		if ip, pool, err = c.cfg.Leases.ClaimFromPool(r.Pool, h); err == nil {
+			r.Addr = pool.Spec(ip)
+			cr.Config.Labels[lease.Label] = r.String()
+		}
+	} else {
+		err = c.cfg.Leases.Claim(ip, h)
+	}
+	var held *lease.HeldError
+	switch {
+	case errors.As(err, &held):
+		return nil, errdefs.Conflict(err)
+	case err != nil:
+		return nil, errdefs.Unavailable(err)
+	}
+	return func() {
+		if err := c.cfg.Leases.Release(ip, h.SwarmID); err != nil {
+			c.log.Warn("releasing the address of a failed create", "ip", ip, "err", err)
+		}
+	}, nil
 }
 
 // createOnce places the container and creates it on the chosen engine.

@@ -44,13 +44,22 @@ func (e *Engine) byID(id string) *Container {
 
 // schedNode returns the engine as the scheduler sees it, rebuilding the snapshot only after a change.
 func (e *Engine) schedNode() *scheduler.Node {
+	e.mu.RLock()
+	n := e.node.node
+	if e.node.dirty {
+		n = nil
+	}
+	e.mu.RUnlock()
+	if n != nil {
+		return n
+	}
 	health := e.healthIndicator()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.node.dirty && e.node.node != nil {
 		return e.node.node
 	}
-	n := &scheduler.Node{
+	n = &scheduler.Node{
 		ID: e.id, Name: e.name, Addr: e.addr, Labels: e.labels, HealthIndicator: health,
 		TotalCPUs: int64(e.info.NCPU), TotalMemory: e.info.MemTotal,
 		Containers: make([]*scheduler.Container, 0, len(e.containers)),

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,7 +25,8 @@ esac
 `
 
 // dhcp runs busybox udhcpc in the foreground of a detached process inside the container's network namespace,
-// so it renews the lease for as long as the container lives, and waits for the first lease.
+// so it renews the lease for as long as the container lives, and waits for the first lease. A watcher beside it
+// ends udhcpc once the container's process is gone, so it neither lingers nor pins the namespace.
 func dhcp(ctx context.Context, s *Spec, c *target, n *nl) error {
 	dir := filepath.Join(stateDir, c.id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -38,11 +40,14 @@ func dhcp(ctx context.Context, s *Spec, c *target, n *nl) error {
 	if err != nil {
 		return fail(ExitDHCP, "DHCP needs busybox on the host (Debian: busybox-static)")
 	}
-	args := []string{fmt.Sprintf("--net=/proc/%d/ns/net", c.pid), busybox, "udhcpc", "-f", "-i", s.ContainerIf,
-		"-x", "hostname:" + c.name, "-s", script, "-p", filepath.Join(dir, s.ContainerIf+".pid")}
+	udhcpc := []string{busybox, "udhcpc", "-f", "-i", s.ContainerIf, "-x", "hostname:" + c.name, "-s", script,
+		"-p", filepath.Join(dir, s.ContainerIf+".pid")}
 	if s.DHCPOpts != "" {
-		args = append(args, strings.Fields(s.DHCPOpts)...)
+		udhcpc = append(udhcpc, strings.Fields(s.DHCPOpts)...)
 	}
+	// "$@" is udhcpc's command line; $0 is the container's PID, watched from the host's PID namespace.
+	watch := `"$@" & u=$!; while kill -0 "$0" 2>/dev/null && kill -0 $u 2>/dev/null; do sleep 2; done; kill $u 2>/dev/null; wait`
+	args := append([]string{fmt.Sprintf("--net=/proc/%d/ns/net", c.pid), busybox, "sh", "-c", watch, strconv.Itoa(c.pid)}, udhcpc...)
 	cmd := exec.Command("nsenter", args...)
 	logf, _ := os.Create(filepath.Join(dir, s.ContainerIf+".log"))
 	cmd.Stdout, cmd.Stderr = logf, logf

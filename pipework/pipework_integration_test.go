@@ -4,6 +4,7 @@ package pipework_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -147,5 +148,63 @@ func TestPipeworkOnTheBed(t *testing.T) {
 	out, err = b.pipework(0, "", br, "nosuchcontainer", "10.0.0.1/24")
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Fatalf("missing container: %v %s", err, out)
+	}
+}
+
+// DHCP against a busybox udhcpd the test runs on a host bridge: the container's interface gets a lease from the
+// pool, renews it (20 s leases), and the client ends once the container is gone.
+func TestPipeworkDHCP(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{Engines: 1})
+	b := &bedRun{t: t, bin: testbed.SwarmBinary(t), bed: bed}
+	br, net := fmt.Sprintf("brdh%d", bed.Slot), fmt.Sprintf("10.97.%d", bed.Slot)
+	for _, c := range [][]string{{"link", "add", br, "type", "bridge"}, {"addr", "add", net + ".1/24", "dev", br}, {"link", "set", br, "up"}} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", c, err, out)
+		}
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", br).Run() })
+	dir := t.TempDir()
+	conf := fmt.Sprintf("start %[1]s.100\nend %[1]s.120\ninterface %[2]s\nlease_file %[3]s/leases\npidfile %[3]s/pid\n"+
+		"min_lease 10\noption subnet 255.255.255.0\noption router %[1]s.1\noption lease 20\n", net, br, dir)
+	if err := os.WriteFile(dir+"/udhcpd.conf", []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	server := exec.Command("busybox", "udhcpd", "-f", dir+"/udhcpd.conf")
+	var serverLog strings.Builder
+	server.Stdout, server.Stderr = &serverLog, &serverLog
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Process.Kill(); server.Wait() })
+
+	id := b.docker(0, "run", "-d", "--name", "dh", "busybox", "sleep", "1d")
+	b.ok(0, "", br, "dh", "dhcp")
+	out := b.docker(0, "exec", "dh", "ip", "-4", "-o", "addr", "show", "eth1")
+	if !strings.Contains(out, " "+net+".1") { // an address from the pool, 10.97.K.100-120
+		t.Fatalf("eth1 after dhcp: %q", out)
+	}
+	if got := b.docker(0, "exec", "dh", "ip", "route", "show", "default"); !strings.Contains(got, "via "+net+".1 dev eth1") {
+		t.Fatalf("default route from the lease: %q", got)
+	}
+	clientLog := "/run/swarm-pipework/" + id + "/eth1.log"
+	err := clustertest.WaitFor(30*time.Second, func() error {
+		data, _ := os.ReadFile(clientLog)
+		if n := strings.Count(string(data), "obtained"); n < 2 {
+			return fmt.Errorf("%d leases so far:\n%s", n, data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the lease was not renewed: %v\nserver: %s", err, serverLog.String())
+	}
+	b.docker(0, "rm", "-f", "dh")
+	err = clustertest.WaitFor(10*time.Second, func() error {
+		if out, _ := exec.Command("pgrep", "-f", "udhcpc -f -i eth1 -x hostname:dh").Output(); len(out) > 0 {
+			return fmt.Errorf("udhcpc still runs: %s", out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

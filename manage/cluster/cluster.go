@@ -46,6 +46,7 @@ type Cluster struct {
 	mu      sync.RWMutex
 	engines map[string]*Engine // by address
 	sorted  *sortedEngines     // Engines' answer, kept while the set and every identity stay the same
+	ids     map[string]string  // engine ID -> address of the first engine seen with it (duplicate-ID warning)
 	ctx     context.Context    // parent of every engine's goroutines
 
 	createMu sync.Mutex
@@ -66,7 +67,7 @@ func New(ctx context.Context, cfg Options, sched *scheduler.Scheduler) *Cluster 
 	set := &engineSettings{failureRetry: cfg.FailureRetry, refreshMin: cfg.RefreshMin, refreshMax: cfg.RefreshMax,
 		tls: cfg.TLS, overcommit: cfg.Overcommit, transport: newTransport(cfg.TLS), connecting: make(chan struct{}, maxConnecting)}
 	c := &Cluster{log: cfg.Logger, set: set, sched: sched, events: newEventHub(), cfg: cfg,
-		engines: map[string]*Engine{}, ctx: ctx, pending: map[string]bool{}, resched: newRescheduler()}
+		engines: map[string]*Engine{}, ids: map[string]string{}, ctx: ctx, pending: map[string]bool{}, resched: newRescheduler()}
 	set.hooks.event = func(_ *Engine, ev Event) {
 		c.events.publish(ev)
 		if ev.Type == events.ContainerEventType && ev.Action == events.ActionDestroy && ev.Actor.Attributes[lease.Label] != "" {
@@ -120,12 +121,18 @@ func (c *Cluster) SetEngines(addrs []string) {
 
 // engineConnected warns about engines sharing an ID (cloned VMs): both keep working, keyed by address.
 func (c *Cluster) engineConnected(e *Engine) {
-	c.log.Info("engine connected", "name", e.Name(), "addr", e.addr, "id", e.ID())
-	for _, o := range c.Engines() {
-		if o != e && o.ID() == e.ID() && o.ID() != "" {
-			c.log.Warn("two engines share one engine ID (cloned machine?); both are used, told apart by address",
-				"id", e.ID(), "addr", e.addr, "other", o.addr)
-		}
+	id := e.ID()
+	c.log.Info("engine connected", "name", e.Name(), "addr", e.addr, "id", id)
+	c.mu.Lock()
+	other, seen := c.ids[id]
+	shared := seen && other != e.addr && c.engines[other] != nil && c.engines[other].ID() == id
+	if !shared {
+		c.ids[id] = e.addr
+	}
+	c.mu.Unlock()
+	if shared && id != "" {
+		c.log.Warn("two engines share one engine ID (cloned machine?); both are used, told apart by address",
+			"id", id, "addr", e.addr, "other", other)
 	}
 }
 

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -198,18 +199,41 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var raw map[string]json.RawMessage
-	q := r.URL.Query()
+	var body []byte
 	path := "/containers/" + ct.ID + "/json"
-	if _, err := ct.Engine.Do(r.Context(), http.MethodGet, apiVersion(r), path, q, nil, nil, &raw); err != nil {
+	if _, err := ct.Engine.Do(r.Context(), http.MethodGet, apiVersion(r), path, r.URL.Query(), nil, nil, &body); err != nil {
 		writeError(w, err)
 		return
 	}
-	var st struct{ Status string }
-	if json.Unmarshal(raw["State"], &st) == nil && st.Status != "" && st.Status != ct.State {
+	var st struct{ State struct{ Status string } }
+	if err := json.Unmarshal(body, &st); err != nil {
+		writeError(w, fmt.Errorf("node %s answered inspect with invalid JSON: %w", ct.Engine.Name(), err))
+		return
+	}
+	if st.State.Status != "" && st.State.Status != ct.State {
 		s.b.Refresh(r.Context(), ct) // the engine knows better than the cache: catch up now, not at the event
 	}
 	node, _ := json.Marshal(nodeOf(ct.Engine))
+	end := bytes.LastIndexByte(body, '}')
+	if end < 0 {
+		writeError(w, fmt.Errorf("node %s answered inspect with no object", ct.Engine.Name()))
+		return
+	}
+	if !bytes.Contains(body, []byte(`"HostIp":"0.0.0.0"`)) { // common case: add Node without re-encoding
+		sep := `,"Node":`
+		if head := bytes.TrimRight(body[:end], " \t\r\n"); len(head) > 0 && head[len(head)-1] == '{' {
+			sep = `"Node":`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write(body[:end])
+		w.Write([]byte(sep))
+		w.Write(node)
+		w.Write([]byte("}\n"))
+		return
+	}
+	var raw map[string]json.RawMessage
+	json.Unmarshal(body, &raw)
 	raw["Node"] = node
 	publishedOnNode(raw, ct.Engine.IP())
 	writeJSON(w, http.StatusOK, raw)

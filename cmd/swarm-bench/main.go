@@ -190,16 +190,14 @@ func postJSON(url, body string) (string, error) {
 func waitHealthy(addr string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	healthy := 0
-	for time.Now().Before(deadline) {
-		resp, err := httpClient.Get("http://" + addr + "/info")
+	for time.Now().Before(deadline) { // the engines gauge of /metrics: cheap, so polling does not slow the start
+		resp, err := httpClient.Get("http://" + addr + "/metrics")
 		if err == nil {
-			var info struct{ SystemStatus [][2]string }
-			json.NewDecoder(resp.Body).Decode(&info)
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			healthy = 0
-			for _, kv := range info.SystemStatus {
-				if strings.TrimSpace(kv[0]) == "└ Status" && kv[1] == "Healthy" {
-					healthy++
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, `swarm_engines{state="Healthy"} `); ok {
+					healthy, _ = strconv.Atoi(v)
 				}
 			}
 			if healthy == n {

@@ -167,17 +167,24 @@ func (c *Cluster) Engines() []*Engine {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*Engine, 0, len(c.engines))
-	for _, e := range c.engines {
-		out = append(out, e)
+	type named struct {
+		e    *Engine
+		name string
 	}
-	sort.Slice(out, func(i, j int) bool {
-		ni, nj := out[i].Name(), out[j].Name()
-		if ni != nj {
-			return ni < nj
+	byName := make([]named, 0, len(c.engines))
+	for _, e := range c.engines {
+		byName = append(byName, named{e, e.Name()}) // one lock per engine, not one per comparison
+	}
+	sort.Slice(byName, func(i, j int) bool {
+		if byName[i].name != byName[j].name {
+			return byName[i].name < byName[j].name
 		}
-		return out[i].addr < out[j].addr
+		return byName[i].e.addr < byName[j].e.addr
 	})
+	out := make([]*Engine, len(byName))
+	for i, n := range byName {
+		out[i] = n.e
+	}
 	c.sorted = &sortedEngines{gen: gen, list: out}
 	return out
 }
@@ -347,11 +354,19 @@ func (c *Cluster) Publish(ev Event) { c.events.publish(ev) }
 // StateCounts counts engines and containers by state, for the metrics.
 func (c *Cluster) StateCounts() (engines, containers map[string]int) {
 	engines, containers = map[string]int{}, map[string]int{}
-	for _, e := range c.Engines() {
-		engines[e.State().String()]++
-		for _, ct := range e.Containers() {
+	c.mu.RLock()
+	all := make([]*Engine, 0, len(c.engines))
+	for _, e := range c.engines {
+		all = append(all, e)
+	}
+	c.mu.RUnlock()
+	for _, e := range all { // order does not matter: no sort, no copies of the containers
+		e.mu.RLock()
+		engines[e.state.String()]++
+		for _, ct := range e.containers {
 			containers[ct.State]++
 		}
+		e.mu.RUnlock()
 	}
 	return engines, containers
 }

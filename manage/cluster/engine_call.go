@@ -41,7 +41,8 @@ func (e *Engine) NegotiatedVersion(want string) string {
 	return want
 }
 
-// Do sends one API call to the engine at the negotiated version and decodes a JSON answer into out (if not nil).
+// Do sends one API call to the engine at the negotiated version and decodes a JSON answer into out (if not nil;
+// a *[]byte receives the body as it came).
 // Non-2xx answers become *EngineError. Connection failures count against the engine's health.
 func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader, out any) (int, error) {
 	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
@@ -64,11 +65,15 @@ func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Val
 	if resp.StatusCode >= 300 {
 		return resp.StatusCode, e.readError(resp)
 	}
-	if out == nil {
+	switch out := out.(type) {
+	case nil:
 		_, err = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, err
+	case *[]byte:
+		*out, err = io.ReadAll(resp.Body)
+	default:
+		err = json.NewDecoder(resp.Body).Decode(out)
 	}
-	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+	return resp.StatusCode, err
 }
 
 // readError turns an engine's error answer into *EngineError.

@@ -39,6 +39,9 @@ func main() {
 	flag.Parse()
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
+		if strings.TrimSpace(s) == "" { // --sizes "" with --real: only the real-engine comparison
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bad --sizes:", err)

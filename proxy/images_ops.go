@@ -248,12 +248,34 @@ func (s *Server) tagImage(w http.ResponseWriter, r *http.Request) {
 // onImageEngine forwards to one engine holding the image (push, save).
 func (s *Server) onImageEngine(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
+	if strings.HasSuffix(r.URL.Path, "/push") { // the tag travels in the query: push NAME:TAG from a node holding it
+		if tag := r.URL.Query().Get("tag"); tag != "" {
+			name += ":" + tag
+		} else if e := s.engineWithRepo(name); e != nil { // every tag of the repository
+			s.forward(w, r, e, stripVersion(r.URL.Path))
+			return
+		}
+	}
 	engines := s.enginesWithImage(name)
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
 	}
 	s.forward(w, r, engines[0], stripVersion(r.URL.Path))
+}
+
+// engineWithRepo is a healthy engine holding some tag of repository repo.
+func (s *Server) engineWithRepo(repo string) *cluster.Engine {
+	for _, e := range s.healthyEngines() {
+		for _, im := range e.Images() {
+			for _, t := range im.RepoTags {
+				if strings.HasPrefix(t, repo+":") && !strings.Contains(t[len(repo)+1:], "/") {
+					return e
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // saveImages (GET /images/get?names=...) goes to one engine holding every image named.

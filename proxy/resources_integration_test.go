@@ -61,6 +61,24 @@ func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
 	if got := d("images", "--format", "{{.Repository}}:{{.Tag}}", img); got != img {
 		t.Fatalf("images shows %q, want it once", got)
 	}
+	// tag lands on every engine holding the image; push goes from a node holding it; history comes from one.
+	img2 := reg + "/tools/bb:2"
+	d("tag", img, img2)
+	for i := range bed.Engines {
+		onEngine(i, "image", "inspect", img2)
+	}
+	if out := d("push", img2); !strings.Contains(out, "digest: sha256:") {
+		t.Fatalf("push through the manager: %s", out)
+	}
+	if out, id := d("history", "-q", img), d("image", "inspect", "-f", "{{.ID}}", img); !strings.Contains(id, out) || out == "" {
+		t.Fatalf("history of %s (%s): %q", img, id, out)
+	}
+	d("rmi", img2)
+	for i := range bed.Engines {
+		if _, err := clustertest.Docker("tcp://"+bed.Engines[i].Addr, nil, "", "image", "inspect", img2); err == nil {
+			t.Fatalf("rmi %s left it on node-%d", img2, i)
+		}
+	}
 	// pulling what exists nowhere fails with the registry's message per node.
 	if _, err := m.Docker(nil, "pull", reg+"/nope:1"); err == nil || !strings.Contains(err.Error(), "failed on 3 of 3 nodes") {
 		t.Fatalf("pull of a missing image: %v", err)
@@ -110,9 +128,34 @@ func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
 	if got := d("volume", "ls", "--format", "{{.Name}}", "--filter", "name=vol2"); !strings.Contains(got, "node-2/vol2") {
 		t.Fatalf("volume ls: %q", got)
 	}
+	// connect with a fixed IP and an alias, seen by inspect; then disconnect.
+	sub := fmt.Sprintf("172.29.%d", bed.Slot)
+	d("network", "create", "--subnet", sub+".0/24", "node-1/n2")
+	d("network", "connect", "--ip", sub+".50", "--alias", "dbalias", "node-1/n2", "onnet")
+	got := d("inspect", "-f", `{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{$v.Aliases}};{{end}}`, "onnet")
+	if !strings.Contains(got, "n2="+sub+".50") || !strings.Contains(got, "dbalias") {
+		t.Fatalf("after network connect --ip --alias: %q", got)
+	}
+	d("network", "disconnect", "node-1/n2", "onnet")
+	if got := d("inspect", "-f", `{{range $k, $v := .NetworkSettings.Networks}}{{$k}};{{end}}`, "onnet"); strings.Contains(got, "n2") {
+		t.Fatalf("after network disconnect: %q", got)
+	}
 	d("rm", "-f", "onnet", "onvol")
-	d("network", "rm", "node-1/n1")
 	d("volume", "rm", "node-2/vol2")
+	if _, err := clustertest.Docker("tcp://"+bed.Engines[2].Addr, nil, "", "volume", "inspect", "vol2"); err == nil {
+		t.Fatal("volume rm left vol2 on node-2")
+	}
+	// prune fans out: an unused network and volume on a node are removed there.
+	d("volume", "create", "node-0/unused")
+	if out := d("network", "prune", "-f"); !strings.Contains(out, "n2") {
+		t.Fatalf("network prune did not remove n2: %q", out)
+	}
+	if out := d("volume", "prune", "-a", "-f"); !strings.Contains(out, "unused") {
+		t.Fatalf("volume prune did not remove unused: %q", out)
+	}
+	d("image", "prune", "-f")
+	d("network", "create", "node-1/n1b")
+	d("network", "rm", "node-1/n1b")
 	t.Logf("resources OK (registry %s)", reg)
 	_ = fmt.Sprint
 	_ = exec.Command

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"sync"
 
@@ -141,8 +142,12 @@ func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
 		all volume.PruneReport
 	)
 	_, err := s.fanout(r.Context(), nil, func(ctx context.Context, e *cluster.Engine) error {
+		q, err := pruneQueryFor(e.NegotiatedVersion(apiVersion(r)), r.URL.Query())
+		if err != nil {
+			return err
+		}
 		var rep volume.PruneReport
-		_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/volumes/prune", r.URL.Query(), nil, nil, &rep)
+		_, err = e.Do(ctx, http.MethodPost, apiVersion(r), "/volumes/prune", q, nil, nil, &rep)
 		mu.Lock()
 		all.VolumesDeleted = append(all.VolumesDeleted, rep.VolumesDeleted...)
 		all.SpaceReclaimed += rep.SpaceReclaimed
@@ -158,4 +163,34 @@ func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
 		all.VolumesDeleted = []string{}
 	}
 	writeJSON(w, http.StatusOK, all)
+}
+
+// pruneQueryFor adapts a volume prune to an engine older than API 1.42, which prunes every unused volume, named
+// ones included, and knows no "all" filter: all=true is dropped (same meaning there); without it the prune is
+// refused on that engine rather than deleting named volumes the client meant to keep.
+func pruneQueryFor(engineVersion string, q url.Values) (url.Values, error) {
+	if !versionLess(engineVersion, "1.42") {
+		return q, nil
+	}
+	f, err := filters.FromJSON(q.Get("filters"))
+	if err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	if !f.Contains("all") || (!f.ExactMatch("all", "true") && !f.ExactMatch("all", "1")) {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("this engine (API %s) would prune named volumes too: "+
+			"use docker volume prune --all to prune every unused volume there", engineVersion))
+	}
+	f.Del("all", "true")
+	f.Del("all", "1")
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	if f.Len() == 0 {
+		out.Del("filters")
+	} else {
+		js, _ := filters.ToJSON(f)
+		out.Set("filters", js)
+	}
+	return out, nil
 }

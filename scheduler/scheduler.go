@@ -61,7 +61,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	rng     *rand.Rand
-	pending map[string][]*Container // node key -> containers being created there
+	pending map[nodeID][]*Container // node -> containers being created there
 }
 
 // Request is one container to place.
@@ -73,7 +73,7 @@ type Request struct {
 
 // New validates the configuration. It starts nothing.
 func New(cfg Config) (*Scheduler, error) {
-	s := &Scheduler{strategy: cfg.Strategy, pct: int64(cfg.Overcommit * 100), pending: map[string][]*Container{}}
+	s := &Scheduler{strategy: cfg.Strategy, pct: int64(cfg.Overcommit * 100), pending: map[nodeID][]*Container{}}
 	switch s.strategy {
 	case "":
 		s.strategy = "spread"
@@ -106,7 +106,7 @@ func New(cfg Config) (*Scheduler, error) {
 type Placement struct {
 	Node *Node
 	s    *Scheduler
-	key  string
+	key  nodeID
 	c    *Container
 	once sync.Once
 }
@@ -129,7 +129,10 @@ func (p *Placement) Done() {
 	})
 }
 
-func nodeKey(n *Node) string { return n.Addr + "|" + n.ID }
+// nodeID tells nodes apart across snapshots: an address and the engine ID seen there (free to build).
+type nodeID struct{ addr, id string }
+
+func nodeKey(n *Node) nodeID { return nodeID{n.Addr, n.ID} }
 
 // Place picks a node for req and reserves it there (see the package doc). A *NoNodeError explains a failure;
 // an *ExprError reports a malformed expression.

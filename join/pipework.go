@@ -46,6 +46,8 @@ func applyFixedAddresses(ctx context.Context, engine string, log *slog.Logger) {
 // followStarts subscribes to start events first, then applies the labels of the running containers, so no start
 // falls between the two.
 func followStarts(ctx context.Context, cli *client.Client, engine string, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx) // ends this subscription when we return, so retries do not pile up
+	defer cancel()
 	label := filters.Arg("label", lease.Label)
 	msgs, errs := cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(label,
 		filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", string(events.ActionStart)))})

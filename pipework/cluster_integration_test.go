@@ -83,6 +83,10 @@ func TestFixedAddressesThroughTheManager(t *testing.T) {
 	if out, _ := exec.Command(bin, "pipework", "pool", "ls", disc).CombinedOutput(); !strings.Contains(string(out), "lan") {
 		t.Fatalf("pool ls: %s", out)
 	}
+	if _, err := d("run", "-d", "--label", "com.docker.swarm.pipework=eth0 pool:nosuch", "busybox", "true"); err == nil ||
+		!strings.Contains(err.Error(), "no pool named nosuch") {
+		t.Fatalf("a create from a missing pool: %v", err)
+	}
 	seen := map[string]string{}
 	for i := 0; i < 20; i++ {
 		name := fmt.Sprintf("pooled%d", i)

@@ -116,9 +116,12 @@ func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (releas
 		err = c.cfg.Leases.Claim(ip, h)
 	}
 	var held *lease.HeldError
+	var pool *lease.PoolError
 	switch {
-	case errors.As(err, &held):
+	case errors.As(err, &held), errors.As(err, &pool) && pool.Exhausted:
 		return nil, errdefs.Conflict(err)
+	case errors.As(err, &pool):
+		return nil, errdefs.InvalidParameter(err)
 	case err != nil:
 		return nil, errdefs.Unavailable(err)
 	}

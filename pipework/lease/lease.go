@@ -39,6 +39,19 @@ func (e *HeldError) Error() string {
 	return fmt.Sprintf("address %s is already held by container %s", e.IP, who)
 }
 
+// PoolError is a pool that does not exist or has no free address left.
+type PoolError struct {
+	Pool      string
+	Exhausted bool // false: no such pool
+}
+
+func (e *PoolError) Error() string {
+	if e.Exhausted {
+		return fmt.Sprintf("pool %s has no free address left", e.Pool)
+	}
+	return fmt.Sprintf("no pool named %s (swarm pipework pool ls lists them)", e.Pool)
+}
+
 // Store reads and writes leases and pools.
 type Store struct {
 	kv     *api.KV
@@ -120,5 +133,5 @@ func (s *Store) ClaimFromPool(name string, h Holder) (net.IP, *Pool, error) {
 		}
 		return ip, p, err
 	}
-	return nil, nil, &HeldError{IP: "every address of pool " + name, Holder: Holder{Name: "other containers"}}
+	return nil, nil, &PoolError{Pool: name, Exhausted: true}
 }

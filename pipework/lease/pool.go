@@ -79,7 +79,7 @@ func (s *Store) Pool(name string) (*Pool, error) {
 		return nil, fmt.Errorf("reading pool %s from Consul: %w", name, err)
 	}
 	if kv == nil {
-		return nil, fmt.Errorf("no pool named %s (swarm pipework pool ls lists them)", name)
+		return nil, &PoolError{Pool: name}
 	}
 	var p Pool
 	if err := json.Unmarshal(kv.Value, &p); err != nil {

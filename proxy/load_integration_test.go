@@ -21,14 +21,7 @@ import (
 // manager's memory stays flat: the archive is streamed to the engines, never held whole.
 func TestLoadLargeArchiveStreams(t *testing.T) {
 	bed := testbed.Start(t, testbed.Options{Engines: 3})
-	var nodes []string
-	for _, e := range bed.Engines {
-		nodes = append(nodes, e.Addr)
-	}
-	m := clustertest.StartManager(t, testbed.SwarmBinary(t), "nodes://"+strings.Join(nodes, ","))
-	if err := m.WaitHealthy(3, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m := managerOnNodes(t, bed)
 	archive := bigImageArchive(t, bed.Engines[0].Addr, 200<<20)
 	st, err := os.Stat(archive)
 	if err != nil {
@@ -51,6 +44,20 @@ func TestLoadLargeArchiveStreams(t *testing.T) {
 	if grew := (after - before) >> 10; grew > 64 {
 		t.Fatalf("the manager's peak RSS grew by %d MiB while loading a %d MiB archive: not streamed", grew, st.Size()>>20)
 	}
+}
+
+// managerOnNodes starts a manager on nodes:// discovery of every engine of the bed and waits until all are Healthy.
+func managerOnNodes(t *testing.T, bed *testbed.Bed) *clustertest.Manager {
+	t.Helper()
+	var nodes []string
+	for _, e := range bed.Engines {
+		nodes = append(nodes, e.Addr)
+	}
+	m := clustertest.StartManager(t, testbed.SwarmBinary(t), "nodes://"+strings.Join(nodes, ","))
+	if err := m.WaitHealthy(len(bed.Engines), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // bigImageArchive builds an image big:1 holding size bytes of random data on one engine (directly), saves it to

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"swarm/internal/clustertest"
 	"swarm/internal/testbed"
@@ -18,14 +17,7 @@ import (
 func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
 	bed := testbed.Start(t, testbed.Options{Engines: 3, InsecureRegistries: []string{"10.99.0.0/16"}})
 	reg := bed.Registry(t)
-	var nodes []string
-	for _, e := range bed.Engines {
-		nodes = append(nodes, e.Addr)
-	}
-	m := clustertest.StartManager(t, testbed.SwarmBinary(t), "nodes://"+strings.Join(nodes, ","))
-	if err := m.WaitHealthy(3, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m := managerOnNodes(t, bed)
 	d := func(args ...string) string {
 		t.Helper()
 		out, err := m.Docker([]string{"DOCKER_BUILDKIT=0"}, args...)

@@ -6,6 +6,9 @@
 //	pipework route|rule CONTAINER ARGS...          pipework --wait [-i CIF] [--timeout 60s]
 //	pipework detach CONTAINER [-i CIF]
 //
+// Cluster-wide fixed addresses (the com.docker.swarm.pipework label, leases and pools in Consul, and
+// `swarm pipework pool add|ls|rm`) live in the lease subpackage; `swarm join --pipework` applies the label.
+//
 // HOSTIF may be mac:HOSTMAC; MAC may be U:STRING (a stable MAC derived from STRING). Options --direct-phys
 // (move the physical interface itself), --mode ipvlan (instead of macvlan) and --docker-host come first.
 //

@@ -76,7 +76,7 @@ func engineLabels(raw []string) (map[string]string, error) {
 // isConnectionError tells a failure to reach the engine (which counts against its health) from an API error
 // (which says the engine is alive).
 func isConnectionError(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, context.Canceled) { // the caller gave up (a client went away): not the engine's fault
 		return false
 	}
 	if client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) {

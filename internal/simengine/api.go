@@ -64,7 +64,8 @@ func (e *Engine) list(w http.ResponseWriter, r *http.Request) {
 	out := make([]container.Summary, 0, len(e.containers))
 	for i := len(e.order) - 1; i >= 0; i-- {
 		c := e.containers[e.order[i]]
-		if c == nil || (!all && c.summary.State != "running") || (f.Contains("id") && !f.ExactMatch("id", c.summary.ID)) {
+		if c == nil || (!all && c.summary.State != "running") || (f.Contains("id") && !f.ExactMatch("id", c.summary.ID)) ||
+			!f.MatchKVList("label", c.summary.Labels) {
 			continue
 		}
 		out = append(out, c.summary)

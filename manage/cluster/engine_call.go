@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,15 @@ func (e *EngineError) Error() string {
 
 // HTTPStatus is the status to answer with.
 func (e *EngineError) HTTPStatus() int { return e.Status }
+
+// engineStatus is the status of the engine's answer carried by err, 0 when the engine did not answer.
+func engineStatus(err error) int {
+	var ee *EngineError
+	if errors.As(err, &ee) {
+		return ee.Status
+	}
+	return 0
+}
 
 // NegotiatedVersion is the API version to use with this engine for a client speaking want: the older of the two.
 // An empty want means the engine's own default.

@@ -112,6 +112,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, error) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	start := time.Now()
 	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("id", id))})
 	e.checkErr(err)
 	if err != nil {
@@ -132,6 +133,9 @@ func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, e
 		}
 	}
 	e.mu.Lock()
+	if at, ok := e.removed[id]; ok && at.After(start) {
+		c = nil // removed while this look was under way: what it saw is stale
+	}
 	if c == nil {
 		delete(e.containers, id)
 		e.markRemoved(id)

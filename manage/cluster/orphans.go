@@ -3,15 +3,18 @@ package cluster
 import (
 	"context"
 	"net/http"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 )
 
 // Orphans: a create whose connection broke may still have made the container on the engine, while the client
-// was told it failed. Such swarm IDs are "doomed" on that engine; whenever the engine's containers are next
-// seen (now, or when it comes back), a container carrying a doomed swarm ID is removed. A failed create thus
-// never leaves a container behind. A later create with the same swarm ID that succeeds (a retry, a
-// reschedule) is confirmed by its container ID and kept.
+// was told it failed. Such swarm IDs are "doomed" on that engine. The engine is asked for them at once, and
+// whenever its containers are next seen (a refresh, an event, or when it comes back) a container carrying a
+// doomed swarm ID is removed. A failed create thus never leaves a container behind. A later create with the
+// same swarm ID that succeeds (a retry, a reschedule) is confirmed by its container ID and kept.
 
-// doom marks a swarm ID as not to exist on e and removes it at once if it is already there.
+// doom marks a swarm ID as not to exist on e and removes any such container the engine already holds.
 func (c *Cluster) doom(e *Engine, swarmID string) {
 	if swarmID == "" {
 		return
@@ -24,7 +27,7 @@ func (c *Cluster) doom(e *Engine, swarmID string) {
 		e.doomed[swarmID] = map[string]bool{}
 	}
 	e.mu.Unlock()
-	go e.removeDoomed(c.ctx)
+	go e.sweepDoomed(c.ctx, swarmID)
 }
 
 // creating marks a create of swarmID in flight on e: its container is not judged until done is called.
@@ -48,6 +51,24 @@ func (e *Engine) creating(swarmID string) (done func(id string)) {
 	}
 }
 
+// sweepDoomed asks the engine itself for containers carrying swarmID, so an orphan goes even when its create
+// event never reached the cache. When the engine cannot answer now, the refresh that next sees it removes it.
+func (e *Engine) sweepDoomed(ctx context.Context, swarmID string) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", LabelSwarmID+"="+swarmID))
+	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true, Filters: f})
+	e.checkErr(err)
+	if err != nil {
+		return
+	}
+	for _, s := range list {
+		if s.Labels[LabelSwarmID] == swarmID && e.isDoomed(swarmID, s.ID) {
+			e.removeOrphan(ctx, s.ID)
+		}
+	}
+}
+
 // removeDoomed removes cached containers carrying a doomed swarm ID; it runs after every full refresh.
 func (e *Engine) removeDoomed(ctx context.Context) {
 	e.mu.RLock()
@@ -55,17 +76,33 @@ func (e *Engine) removeDoomed(ctx context.Context) {
 		e.mu.RUnlock()
 		return
 	}
-	var victims []*Container
+	var victims []string
 	for _, ct := range e.containers {
-		if keep, ok := e.doomed[ct.SwarmID()]; ok && !keep[ct.ID] && e.inflight[ct.SwarmID()] == 0 {
-			victims = append(victims, ct)
+		if e.isDoomedLocked(ct.SwarmID(), ct.ID) {
+			victims = append(victims, ct.ID)
 		}
 	}
 	e.mu.RUnlock()
-	for _, ct := range victims {
-		q := map[string][]string{"force": {"1"}, "v": {"1"}}
-		if _, err := e.Do(ctx, http.MethodDelete, "", "/containers/"+ct.ID, q, nil, nil, nil); err == nil {
-			e.forget(ct.ID)
-		}
+	for _, id := range victims {
+		e.removeOrphan(ctx, id)
+	}
+}
+
+// isDoomed tells whether container id, carrying swarmID, is an orphan to remove.
+func (e *Engine) isDoomed(swarmID, id string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.isDoomedLocked(swarmID, id)
+}
+
+func (e *Engine) isDoomedLocked(swarmID, id string) bool {
+	keep, ok := e.doomed[swarmID]
+	return ok && !keep[id] && e.inflight[swarmID] == 0
+}
+
+func (e *Engine) removeOrphan(ctx context.Context, id string) {
+	q := map[string][]string{"force": {"1"}, "v": {"1"}}
+	if _, err := e.Do(ctx, http.MethodDelete, "", "/containers/"+id, q, nil, nil, nil); err == nil || engineStatus(err) == http.StatusNotFound {
+		e.forget(id)
 	}
 }

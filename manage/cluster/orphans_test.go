@@ -44,7 +44,8 @@ func TestAmbiguousCreateLeavesNoOrphan(t *testing.T) {
 	if err == nil {
 		t.Fatal("create succeeded although the answer was lost")
 	}
-	waitFor(t, func() bool { return sim.ContainerCount() == 0 })
+	// Gone from the engine and from the cluster's view, so the name is free again.
+	waitFor(t, func() bool { return sim.ContainerCount() == 0 && len(c.Containers()) == 0 })
 	drop.Store(false)
 	resp, err := c.CreateContainer(context.Background(), CreateRequest{Name: "orphan", Body: []byte(`{"Image":"busybox"}`)})
 	if err != nil {

@@ -214,6 +214,7 @@ const errNoConfig = errString("container has no cached config to recreate it fro
 func (e *Engine) forget(id string) {
 	e.mu.Lock()
 	delete(e.containers, id)
+	e.markRemoved(id)
 	e.changed()
 	e.mu.Unlock()
 }

@@ -262,8 +262,9 @@ func TestLoad200Clients(t *testing.T) {
 	}
 	wg.Wait()
 	cli.Close() // the clients' idle connections end; the manager's pool to the engines stays (bounded)
-	time.Sleep(3 * time.Second)
-	g1, rss1 := goroutines(t, m), rssMiB(m)
+	time.Sleep(2 * time.Second)
+	g1, _ := settled(t, m)
+	rss1 := rssMiB(m)
 	fe, _ := firstErr.Load().(string)
 	figures{name: fmt.Sprintf("200 clients for %d s (ps, inspect, logs, run --rm)", seconds), operations: int(ops.Load()),
 		invariants: 2, errors: int(unexpected.Load()),

@@ -65,18 +65,24 @@ type joiner struct {
 	lastErr string
 }
 
-// loop registers every heartbeat until ctx ends; it never gives up.
+// loop registers every heartbeat until ctx ends; it never gives up. After a failure it retries sooner, from
+// one second doubling up to the heartbeat, so a Consul agent that is still starting (its node not yet in the
+// catalog: "Missing node registration") does not keep the engine out of the cluster for a whole heartbeat.
 func (j *joiner) loop(ctx context.Context) {
-	t := time.NewTicker(j.cfg.Heartbeat)
-	defer t.Stop()
-	first := true
+	first, retry := true, time.Second
 	for {
 		j.once(ctx, first)
 		first = false
+		wait := j.cfg.Heartbeat
+		if !j.healthy {
+			wait, retry = min(retry, wait), min(2*retry, wait)
+		} else {
+			retry = time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }
@@ -100,7 +106,7 @@ func (j *joiner) once(ctx context.Context, first bool) {
 		}
 		j.healthy, j.lastErr = true, ""
 	case err != nil && (j.healthy || first || err.Error() != j.lastErr):
-		j.log.Warn("cannot register; retrying every heartbeat", "err", err)
+		j.log.Warn("cannot register; retrying", "err", err)
 		j.healthy, j.lastErr = false, err.Error()
 	}
 }

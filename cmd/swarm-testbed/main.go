@@ -61,7 +61,10 @@ func up(engines int, consul bool, swarm, manager string) error {
 	for _, e := range b.Engines {
 		fmt.Printf(" %s=tcp://%s", e.Name, e.Addr)
 	}
-	fmt.Printf("\nconsul: http://%s/ui\n", b.ConsulAddr)
+	fmt.Println()
+	if b.ConsulAddr != "" {
+		fmt.Printf("consul: http://%s/ui\n", b.ConsulAddr)
+	}
 	if swarm == "" {
 		return nil
 	}

@@ -90,7 +90,8 @@ pipework <hostinterface> [-i containerinterface] [-l localinterfacename] [-a add
 pipework <hostinterface> [-i containerinterface] [-l localinterfacename] <guest> dhcp [macaddr][@vlan]
 pipework route|rule <guest> <args...>
 pipework detach <guest> [-i containerinterface]
-pipework --wait [-i containerinterface] [--timeout 60s]`
+pipework --wait [-i containerinterface] [--timeout 60s]
+pipework pool add|ls|rm <consul://HOST:PORT/PREFIX> [NAME SUBNET FIRST-LAST[@GATEWAY]]   (cluster address pools)`
 
 // leadingOptions takes --wait, --direct-phys, --mode and --docker-host before the host interface.
 func (s *Spec) leadingOptions(args []string) ([]string, error) {

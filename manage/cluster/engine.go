@@ -48,7 +48,7 @@ type engineSettings struct {
 // Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total (so 10,000
 // engines do not hold 10,000 idle sockets besides their event streams) and a few per engine for bursts.
 const (
-	maxIdle        = 1024
+	maxIdle        = 4096
 	maxIdlePerHost = 16
 	maxConnecting  = 128
 )
@@ -102,6 +102,9 @@ type Engine struct {
 	removed    map[string]time.Time       // containers removed since the last full refresh began
 	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
 	inflight   map[string]int             // swarm ID -> creates in flight on this engine
+	dirty      map[string]time.Time       // container ID -> when an event about it arrived, refresh pending
+	draining   bool                       // a goroutine refreshes the dirty containers
+	refreshing map[string]time.Time       // container ID -> start of a single refresh under way
 	node       nodeCache                  // scheduler view, rebuilt when containers change
 	names      map[string]*Container      // containers by name, rebuilt on use after a change (nil: stale)
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)

@@ -150,6 +150,7 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 	case events.ActionDestroy:
 		e.mu.Lock()
 		delete(e.containers, id)
+		delete(e.dirty, id)
 		e.markRemoved(id)
 		for x, cid := range e.execs {
 			if cid == id {
@@ -165,7 +166,67 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 	if len(m.Action) > 11 && m.Action[:11] == "exec_start:" {
 		return
 	}
-	e.refreshContainer(ctx, id)
+	e.markDirty(ctx, id)
+}
+
+// eventSettle is how long an event waits before its container is re-read: a call through the manager that
+// caused the event re-reads the container itself right after the engine answers, and an event that arrived
+// before that re-read began needs no second one.
+const eventSettle = 10 * time.Millisecond
+
+// markDirty notes that an event changed a container; refreshDirty re-reads it unless a re-read that began after
+// the event's arrival (and so saw its effect) already did.
+func (e *Engine) markDirty(ctx context.Context, id string) {
+	e.mu.Lock()
+	if e.dirty == nil {
+		e.dirty = map[string]time.Time{}
+	}
+	if _, ok := e.dirty[id]; !ok {
+		e.dirty[id] = time.Now()
+	}
+	start := !e.draining
+	e.draining = true
+	e.mu.Unlock()
+	if start {
+		go e.refreshDirty(ctx)
+	}
+}
+
+// refreshDirty re-reads the dirty containers until none is left.
+func (e *Engine) refreshDirty(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+		case <-time.After(eventSettle):
+		}
+		e.mu.Lock()
+		batch := e.dirty
+		e.dirty = nil
+		if len(batch) == 0 || ctx.Err() != nil {
+			e.draining = false
+			e.mu.Unlock()
+			return
+		}
+		var todo []string
+		for id, at := range batch {
+			if !e.readSinceLocked(id, at) {
+				todo = append(todo, id)
+			}
+		}
+		e.mu.Unlock()
+		for _, id := range todo {
+			e.refreshContainer(ctx, id)
+		}
+	}
+}
+
+// readSinceLocked tells whether a re-read of container id began after t (finished, or under way).
+func (e *Engine) readSinceLocked(id string, t time.Time) bool {
+	if ct := e.containers[id]; ct != nil && ct.seen.After(t) {
+		return true
+	}
+	started, ok := e.refreshing[id]
+	return ok && started.After(t)
 }
 
 // swarmEvent emits one of swarm's own events about this engine (engine_connect, engine_disconnect, ...).

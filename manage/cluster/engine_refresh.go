@@ -112,7 +112,8 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, error) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	start := time.Now()
+	start := e.startRefresh(id)
+	defer e.endRefresh(id, start)
 	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("id", id))})
 	e.checkErr(err)
 	if err != nil {
@@ -129,7 +130,7 @@ func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, e
 			return nil, err
 		}
 		if err == nil {
-			c = &Container{Summary: s, Info: &info, Engine: e, seen: time.Now()}
+			c = &Container{Summary: s, Info: &info, Engine: e, seen: start}
 		}
 	}
 	e.mu.Lock()
@@ -215,6 +216,28 @@ func (e *Engine) Networks() []network.Inspect { e.mu.RLock(); defer e.mu.RUnlock
 
 // Volumes returns the cached volumes.
 func (e *Engine) Volumes() []*volume.Volume { e.mu.RLock(); defer e.mu.RUnlock(); return e.volumes }
+
+// startRefresh records that a re-read of container id begins now, for readSinceLocked.
+func (e *Engine) startRefresh(id string) time.Time {
+	now := time.Now()
+	e.mu.Lock()
+	if e.refreshing == nil {
+		e.refreshing = map[string]time.Time{}
+	}
+	if now.After(e.refreshing[id]) {
+		e.refreshing[id] = now
+	}
+	e.mu.Unlock()
+	return now
+}
+
+func (e *Engine) endRefresh(id string, started time.Time) {
+	e.mu.Lock()
+	if e.refreshing[id].Equal(started) {
+		delete(e.refreshing, id)
+	}
+	e.mu.Unlock()
+}
 
 // RefreshContainersAsync asks the refresh loop to re-read everything soon (after a bulk change like prune).
 func (e *Engine) RefreshContainersAsync() { e.nudge() }

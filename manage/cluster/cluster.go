@@ -52,6 +52,8 @@ type Cluster struct {
 	createMu sync.Mutex
 	pending  map[string]bool // names of containers being created
 
+	hints idHints // full container ID -> the engine it was last found on (a hint, always checked)
+
 	resched *rescheduler
 }
 
@@ -261,9 +263,15 @@ func (c *Cluster) Container(ref string) (*Container, error) {
 // by exactly one container. A ref that could be a swarm ID (64 hex digits) is left to the full search, where a
 // swarm ID outranks a name. Nil means the full search decides.
 func (c *Cluster) exactContainer(ref string) *Container {
+	if e := c.hints.get(ref); e != nil && c.member(e) {
+		if x := e.byID(ref); x != nil {
+			return x
+		}
+	}
 	engines := c.Engines()
 	for _, e := range engines {
 		if x := e.byID(ref); x != nil {
+			c.hints.put(ref, e)
 			return x
 		}
 	}
@@ -281,6 +289,13 @@ func (c *Cluster) exactContainer(ref string) *Container {
 		}
 	}
 	return found
+}
+
+// member tells whether e is still the cluster's engine at its address (not one that left or was replaced).
+func (c *Cluster) member(e *Engine) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.engines[e.addr] == e
 }
 
 func isHex(s string) bool {

@@ -187,3 +187,38 @@ func TestEventHubSinceAndSlowSubscriber(t *testing.T) {
 		t.Fatalf("slow subscriber got %d events, %d listeners left", n, h.Listeners())
 	}
 }
+
+// A hint only speeds a lookup by full ID: a wrong one, or one naming an engine that left, still finds the
+// container where it is, and a removed container is not found through its old hint.
+func TestIDHintsAreOnlyHints(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary(id, "web", "running", 1, nil)},
+		"node-1": {summary("bbbb3333", "db", "running", 2, nil)},
+	})
+	var on, other *Engine
+	for _, e := range c.engines {
+		if e.byID(id) != nil {
+			on = e
+		} else {
+			other = e
+		}
+	}
+	gone, err := newEngine("10.0.0.9:2375", c.set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.containers[id] = &Container{Summary: container.Summary{ID: id}, Engine: gone}
+	for i, hint := range []*Engine{nil, other, gone, on} {
+		if hint != nil {
+			c.hints.put(id, hint)
+		}
+		if got, err := c.Container(id); err != nil || got.Engine != on {
+			t.Fatalf("hint %d: got %v, %v; want the container on %s", i, got, err, on.Name())
+		}
+	}
+	on.forget(id)
+	if got, err := c.Container(id); !errdefs.IsNotFound(err) {
+		t.Fatalf("removed container found through its hint: %v, %v", got, err)
+	}
+}

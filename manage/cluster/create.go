@@ -169,6 +169,7 @@ func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string
 		return nil, err
 	}
 	done(resp.ID)
+	c.hints.put(resp.ID, e)
 	if _, rerr := e.refreshContainer(ctx, resp.ID); rerr != nil {
 		c.log.Warn("created container not yet in cache", "id", resp.ID, "node", e.Name(), "err", rerr)
 	}

@@ -9,6 +9,9 @@
 // Cluster-wide fixed addresses (the com.docker.swarm.pipework label, leases and pools in Consul, and
 // `swarm pipework pool add|ls|rm`) live in the lease subpackage; `swarm join --pipework` applies the label.
 //
+// HOSTIF kinds, as the original: a Linux bridge (created when missing and named br*), an Open vSwitch bridge
+// (known to ovs-vsctl, or created when missing and named ovs*; the veth's host end becomes a port, tagged with
+// @VLAN), dummy*, or any other interface (macvlan, or ipvlan with --mode ipvlan; @VLAN adds HOSTIF.VLAN).
 // HOSTIF may be mac:HOSTMAC; MAC may be U:STRING (a stable MAC derived from STRING). Options --direct-phys
 // (move the physical interface itself), --mode ipvlan (instead of macvlan) and --docker-host come first.
 //

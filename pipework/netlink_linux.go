@@ -82,6 +82,7 @@ func (n *nl) observe(containerID string) (*State, error) {
 	if gw := n.defaultRoute(); gw != nil && gw.Gw != nil {
 		st.DefaultGateway = gw.Gw.String()
 	}
+	st.OVSBridges = ovsBridges()
 	return st, nil
 }
 
@@ -117,6 +118,25 @@ func (n *nl) step(s *Spec, st Step) error {
 		}
 		n.undo = append(n.undo, func() { n.host.LinkDel(br) })
 		return n.host.LinkSetUp(br)
+	case "create-ovs-bridge":
+		if _, err := ovsVsctl("--may-exist", "add-br", st.Name); err != nil {
+			return err
+		}
+		n.undo = append(n.undo, func() { ovsVsctl("--if-exists", "del-br", st.Name) })
+		if br, err := n.host.LinkByName(st.Name); err == nil {
+			n.host.LinkSetUp(br)
+		}
+		return nil
+	case "ovs-add-port":
+		args := []string{"--may-exist", "add-port", st.Parent, st.Name}
+		if st.VLAN != 0 {
+			args = append(args, fmt.Sprintf("tag=%d", st.VLAN))
+		}
+		if _, err := ovsVsctl(args...); err != nil {
+			return err
+		}
+		n.undo = append(n.undo, func() { ovsVsctl("--if-exists", "del-port", st.Parent, st.Name) })
+		return nil
 	case "create-vlan":
 		parent, err := n.host.LinkByName(st.Parent)
 		if err != nil {
@@ -144,12 +164,15 @@ func (n *nl) step(s *Spec, st Step) error {
 // veth creates the pair with the container end already inside the container under its final name: a clash
 // there fails before anything exists on the host.
 func (n *nl) veth(s *Spec, st Step) error {
-	br, err := n.host.LinkByName(st.Parent)
-	if err != nil {
-		return err
+	attrs := netlink.LinkAttrs{Name: st.Name, MTU: st.MTU}
+	if st.Parent != "" { // a Linux bridge; an Open vSwitch port is added by its own step
+		br, err := n.host.LinkByName(st.Parent)
+		if err != nil {
+			return err
+		}
+		attrs.MasterIndex = br.Attrs().Index
 	}
-	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: st.Name, MTU: st.MTU, MasterIndex: br.Attrs().Index},
-		PeerName: st.Peer, PeerMTU: uint32(st.MTU), PeerNamespace: netlink.NsFd(int(n.ns))}
+	v := &netlink.Veth{LinkAttrs: attrs, PeerName: st.Peer, PeerMTU: uint32(st.MTU), PeerNamespace: netlink.NsFd(int(n.ns))}
 	if err := n.host.LinkAdd(v); err != nil {
 		return err
 	}
@@ -273,8 +296,9 @@ func saveState(pid int, cif, gw string, link int) {
 	os.WriteFile(filepath.Join(dir, cif+".route"), []byte(fmt.Sprintf("%s %d", gw, link)), 0o644)
 }
 
-// detach removes the interface pipework added and restores the default route it replaced.
-func (n *nl) detach(s *Spec) error {
+// detach removes the interface pipework added (and its Open vSwitch port) and restores the default route it
+// replaced.
+func (n *nl) detach(s *Spec, containerID string) error {
 	l, err := n.ctr.LinkByName(s.ContainerIf)
 	if err != nil {
 		return fail(ExitApply, "container has no interface %s", s.ContainerIf)
@@ -284,6 +308,9 @@ func (n *nl) detach(s *Spec) error {
 	}
 	if err := n.ctr.LinkDel(l); err != nil {
 		return fail(ExitApply, "removing %s: %v", s.ContainerIf, err)
+	}
+	if br := strings.TrimPrefix(l.Attrs().Alias, "pipework:"); ovsBridges()[br] {
+		ovsVsctl("--if-exists", "del-port", br, hostName(containerID, s.ContainerIf))
 	}
 	file := filepath.Join(stateDir, fmt.Sprint(n.pid), s.ContainerIf+".route")
 	if data, err := os.ReadFile(file); err == nil {

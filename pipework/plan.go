@@ -23,11 +23,12 @@ type State struct {
 	HostLinks      map[string]Link // host namespace
 	ContainerLinks map[string]Link // container namespace
 	DefaultGateway string          // container's current default route gateway ("" when none)
+	OVSBridges     map[string]bool // Open vSwitch bridges (none when Open vSwitch is absent)
 }
 
 // Step is one change; Apply runs steps in order and undoes the done ones on failure.
 type Step struct {
-	Op      string // create-bridge, create-vlan, create-veth, create-macvlan, create-ipvlan, create-dummy, move-link, configure
+	Op      string // create-bridge, create-ovs-bridge, create-vlan, create-veth, ovs-add-port, create-macvlan, create-ipvlan, create-dummy, move-link, configure
 	Name    string // interface created or configured
 	Peer    string // container end of a veth
 	Parent  string // bridge (veth master) or parent device
@@ -59,7 +60,7 @@ func Plan(s *Spec, st *State) ([]Step, error) {
 	}
 	host, hostExists := st.HostLinks[s.HostIf]
 	var steps []Step
-	kind := hostKind(s.HostIf, host, hostExists)
+	kind := hostKind(s.HostIf, host, hostExists || st.OVSBridges[s.HostIf], st.OVSBridges[s.HostIf])
 	switch {
 	case kind == "" && !hostExists:
 		return nil, fail(ExitHostIf, "I do not know how to setup interface %s.", s.HostIf)
@@ -72,14 +73,25 @@ func Plan(s *Spec, st *State) ([]Step, error) {
 			mtu = 1500
 			steps = append(steps, Step{Op: "create-bridge", Name: s.HostIf})
 		}
-		local := s.LocalIf
-		if local == "" {
-			local = hostName(st.ContainerID, s.ContainerIf)
-		}
-		if _, clash := st.HostLinks[local]; clash {
-			return nil, fail(ExitHostIf, "Link %s exists on the host: remove it or choose another with -l", local)
+		local, err := vethHostEnd(s, st)
+		if err != nil {
+			return nil, err
 		}
 		steps = append(steps, Step{Op: "create-veth", Name: local, Peer: s.ContainerIf, Parent: s.HostIf, MTU: mtu})
+	case kind == "ovs":
+		mtu := host.MTU
+		if !st.OVSBridges[s.HostIf] {
+			steps = append(steps, Step{Op: "create-ovs-bridge", Name: s.HostIf})
+		}
+		if mtu == 0 {
+			mtu = 1500
+		}
+		local, err := vethHostEnd(s, st)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, Step{Op: "create-veth", Name: local, Peer: s.ContainerIf, MTU: mtu},
+			Step{Op: "ovs-add-port", Name: local, Parent: s.HostIf, VLAN: s.VLAN})
 	case kind == "dummy":
 		steps = append(steps, Step{Op: "create-dummy", Name: s.ContainerIf, MTU: 1500})
 	default: // a physical (or any other) interface
@@ -114,10 +126,26 @@ func Plan(s *Spec, st *State) ([]Step, error) {
 	return append(steps, cfg), nil
 }
 
-// hostKind classifies the host interface as the original did: bridge (existing, or missing and named br*),
-// dummy (missing and named dummy*), or physical/other when it exists.
-func hostKind(name string, l Link, exists bool) string {
+// vethHostEnd names the host end of a veth (-l, else a name derived from the container and its interface)
+// and refuses one that already exists.
+func vethHostEnd(s *Spec, st *State) (string, error) {
+	local := s.LocalIf
+	if local == "" {
+		local = hostName(st.ContainerID, s.ContainerIf)
+	}
+	if _, clash := st.HostLinks[local]; clash {
+		return "", fail(ExitHostIf, "Link %s exists on the host: remove it or choose another with -l", local)
+	}
+	return local, nil
+}
+
+// hostKind classifies the host interface as the original did: an Open vSwitch bridge (known to Open vSwitch, or
+// missing and named ovs*), a Linux bridge (existing, or missing and named br*), dummy (missing and named
+// dummy*), or physical/other when it exists.
+func hostKind(name string, l Link, exists, ovs bool) string {
 	switch {
+	case ovs, !exists && strings.HasPrefix(name, "ovs"):
+		return "ovs"
 	case exists && l.Type == "bridge", !exists && strings.HasPrefix(name, "br"):
 		return "bridge"
 	case !exists && strings.HasPrefix(name, "dummy"):

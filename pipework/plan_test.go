@@ -115,6 +115,23 @@ func TestPlan(t *testing.T) {
 			t.Errorf("%s: %q %v, want %q", tt.line, ops(steps), err, tt.want)
 		}
 	}
+	// Open vSwitch: a bridge it knows (its local port may not even be a host link with a userspace datapath),
+	// or a missing one named ovs*; a VLAN becomes the port's tag.
+	ovs := &State{ContainerID: st.ContainerID, HostLinks: host, ContainerLinks: st.ContainerLinks, OVSBridges: map[string]bool{"sw0": true}}
+	for _, tt := range []struct{ line, want string }{
+		{"sw0 c 10.0.0.2/24", "create-veth:" + local + " ovs-add-port:" + local + " configure:eth1"},
+		{"ovsbr2 c 10.0.0.2/24", "create-ovs-bridge:ovsbr2 create-veth:" + local + " ovs-add-port:" + local + " configure:eth1"},
+		{"br0 c 10.0.0.2/24", "create-veth:" + local + " configure:eth1"},
+	} {
+		steps, err := Plan(mustParse(t, tt.line), ovs)
+		if err != nil || ops(steps) != tt.want {
+			t.Errorf("%s: %q %v, want %q", tt.line, ops(steps), err, tt.want)
+		}
+	}
+	if steps, err := Plan(mustParse(t, "sw0 c 10.0.0.2/24 @12"), ovs); err != nil || steps[0].Parent != "" ||
+		steps[1].Parent != "sw0" || steps[1].VLAN != 12 || steps[0].MTU != 1500 {
+		t.Errorf("Open vSwitch steps with a VLAN: %+v %v", steps, err)
+	}
 	steps, _ := Plan(mustParse(t, "br0 c 10.0.0.2/24@10.0.0.1"), st)
 	if v := steps[0]; v.MTU != 1400 || v.Parent != "br0" || v.Peer != "eth1" || len(v.Name) > 15 {
 		t.Errorf("veth step %+v", v)

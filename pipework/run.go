@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if s.Action == "detach" {
-		return n.detach(s)
+		return n.detach(s, c.id)
 	}
 	return attach(ctx, s, c, n)
 }

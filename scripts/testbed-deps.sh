@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test bed needs, once: Debian packages, the Consul agent (built from the Go module proxy and
 # cached) and a busybox root filesystem. Quiet and quick when everything is there; loud and non-zero on failure.
-# With --tests it also installs what only the test suite uses (Chromium, for the Consul UI check).
+# With --tests it also installs what only the test suite uses (Chromium, for the Consul UI check; Open vSwitch,
+# for pipework's OVS bridges, whose daemons each test starts itself).
 set -euo pipefail
 
 CACHE=/var/cache/swarm
@@ -11,8 +12,8 @@ BUSYBOX_TAR=$CACHE/busybox-rootfs.tar
 PACKAGES=(docker.io busybox-static docker-compose iproute2 iptables psmisc util-linux docker-registry)
 BINARIES=(dockerd containerd runc docker nsenter unshare ip iptables busybox docker-compose)
 if [ "${1:-}" = --tests ]; then
-  PACKAGES+=(chromium)
-  BINARIES+=(chromium)
+  PACKAGES+=(chromium openvswitch-switch)
+  BINARIES+=(chromium ovs-vsctl ovs-vswitchd ovsdb-server ovsdb-tool)
 fi
 
 die() { echo "testbed-deps: $*" >&2; exit 1; }
@@ -27,7 +28,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "testbed-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+  # No package starts a service: the test bed runs its own engines and Open vSwitch daemons (a system
+  # ovs-vswitchd cannot start here anyway without the kernel's openvswitch module).
+  added_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || die "apt-get install ${missing[*]} failed"
 fi
 # The Debian docker.io package enables a system dockerd; the test bed runs its own engines in namespaces, and a
 # dockerd in the host namespace would set FORWARD to DROP, so keep the system one stopped.

@@ -28,7 +28,7 @@ const (
 )
 
 // leases is the fixed-address store when discovery is Consul (nil otherwise).
-func leases(cfg Config) *lease.Store {
+func leases(cfg Config) cluster.LeaseStore {
 	if !strings.HasPrefix(cfg.Discovery, "consul://") {
 		return nil
 	}
@@ -76,9 +76,10 @@ func Run(ctx context.Context, cfg Config) error {
 	api := proxy.New(proxy.Config{Backend: cl, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); watchDiscovery(ctx, disc, cl, log) }()
 	go func() { defer wg.Done(); cl.RunRescheduler(ctx) }()
+	go func() { defer wg.Done(); cl.RunLeaseSweeper(ctx) }()
 	cl.SetPrimary(!cfg.Replication)
 	errc := make(chan error, 2)
 	go func() {

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"swarm/discovery"
 	"swarm/internal/clustertest"
 	"swarm/internal/testbed"
+	"swarm/pipework/lease"
 )
 
 // Fixed addresses through the manager: the label is leased in Consul at create and applied by the node's join.
@@ -67,8 +69,8 @@ func TestFixedAddressesThroughTheManager(t *testing.T) {
 		t.Fatalf("the refused create left a container: %q", out)
 	}
 	ok("rm", "-f", "fixed1")
-	lease := "http://" + bed.ConsulAddr + "/v1/kv/swarm/pipework/leases/" + ip
-	if err := clustertest.WaitFor(10*time.Second, func() error { return gone(lease) }); err != nil {
+	leaseURL := "http://" + bed.ConsulAddr + "/v1/kv/swarm/pipework/leases/" + ip
+	if err := clustertest.WaitFor(10*time.Second, func() error { return gone(leaseURL) }); err != nil {
 		t.Fatalf("the lease of %s outlived its container: %v", ip, err)
 	}
 	ok("run", "-d", "--name", "fixed2", "--label", label, "busybox", "sleep", "1d")
@@ -105,6 +107,40 @@ func TestFixedAddressesThroughTheManager(t *testing.T) {
 	}
 	sort.Strings(addrs)
 	t.Logf("pool lan gave %d distinct addresses: %s", len(addrs), strings.Join(addrs, " "))
+	// The store lists exactly these leases (what the manager's sweep reads), each with its holder.
+	kv, prefix, err := discovery.ConsulClient(disc, discovery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases, err := lease.New(kv.KV(), prefix).Leases()
+	if err != nil || len(leases) != len(seen)+1 {
+		t.Fatalf("Leases(): %d leases, %v; want %d", len(leases), err, len(seen)+1)
+	}
+	for _, l := range leases {
+		if name, ok := seen[l.IP.String()]; l.IP.String() != ip && (!ok || l.Holder.Name != name) {
+			t.Fatalf("lease %s held by %+v; want %q", l.IP, l.Holder, name)
+		}
+	}
+
+	// A container removed while no manager watched: the next primary's sweep frees its address (two sweeps
+	// 30 s apart must find it gone).
+	m.Cmd.Process.Kill()
+	m.Cmd.Wait()
+	for _, e := range bed.Engines {
+		clustertest.Docker("tcp://"+e.Addr, nil, "", "rm", "-f", "fixed2")
+	}
+	start := time.Now()
+	m2 := clustertest.StartManager(t, bin, disc, "--heartbeat=1s")
+	if err := m2.WaitHealthy(2, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := clustertest.WaitFor(100*time.Second, func() error { return gone(leaseURL) }); err != nil {
+		t.Fatalf("the lease of fixed2, removed behind the managers' backs, was never swept: %v", err)
+	}
+	t.Logf("lease of a container removed while no manager ran released %.0f s after the manager started", time.Since(start).Seconds())
+	if l, _ := lease.New(kv.KV(), prefix).Leases(); len(l) != len(seen) {
+		t.Fatalf("the sweep released %d leases; want only fixed2's", len(seen)+1-len(l))
+	}
 }
 
 func gone(url string) error {

@@ -32,7 +32,7 @@ type Options struct {
 	Debug        bool
 	Metrics      *metrics.Metrics
 	Logger       *slog.Logger
-	Leases       *lease.Store // fixed container addresses (com.docker.swarm.pipework); nil without Consul
+	Leases       LeaseStore // fixed container addresses (com.docker.swarm.pipework); nil without Consul
 }
 
 // Cluster is the set of engines discovery reports, with their caches, the scheduler and the event hub.
@@ -51,6 +51,7 @@ type Cluster struct {
 
 	createMu sync.Mutex
 	pending  map[string]bool // names of containers being created
+	inCreate map[string]int  // swarm IDs of creates under way (their address is claimed before the container exists)
 
 	hints idHints // full container ID -> the engine it was last found on (a hint, always checked)
 

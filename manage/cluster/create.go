@@ -71,6 +71,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 	if cr.Config.Labels[LabelSwarmID] == "" {
 		cr.Config.Labels[LabelSwarmID] = newSwarmID()
 	}
+	defer c.createUnderWay(cr.Config.Labels[LabelSwarmID])()
 	release, err := c.claimAddress(&cr, name)
 	if err != nil {
 		return nil, err
@@ -201,6 +202,30 @@ func isAmbiguous(err error) bool {
 func isNoSuchImage(err error) bool {
 	var ee *EngineError
 	return errors.As(err, &ee) && ee.Status == http.StatusNotFound && strings.Contains(strings.ToLower(ee.Msg), "image")
+}
+
+// createUnderWay records a create of swarmID until the returned function is called.
+func (c *Cluster) createUnderWay(swarmID string) (done func()) {
+	c.createMu.Lock()
+	if c.inCreate == nil {
+		c.inCreate = map[string]int{}
+	}
+	c.inCreate[swarmID]++
+	c.createMu.Unlock()
+	return func() {
+		c.createMu.Lock()
+		if c.inCreate[swarmID]--; c.inCreate[swarmID] <= 0 {
+			delete(c.inCreate, swarmID)
+		}
+		c.createMu.Unlock()
+	}
+}
+
+// creatingSwarmID tells whether a create of swarmID is under way.
+func (c *Cluster) creatingSwarmID(swarmID string) bool {
+	c.createMu.Lock()
+	defer c.createMu.Unlock()
+	return c.inCreate[swarmID] > 0
 }
 
 // reserveName claims a name cluster-wide until the create ends.

@@ -42,12 +42,21 @@ func newRescheduler() *rescheduler {
 	return &rescheduler{moved: map[string]string{}, retry: map[string]retryAt{}, orphans: map[string]*Container{}}
 }
 
-// SetPrimary turns rescheduling on (this manager is the primary) or off.
+// SetPrimary turns the primary's duties (rescheduling, the lease sweep) on or off.
 func (c *Cluster) SetPrimary(primary bool) { c.resched.active.Store(primary) }
 
 // RunRescheduler watches for lost engines until ctx ends; it acts only while SetPrimary(true).
 func (c *Cluster) RunRescheduler(ctx context.Context) {
-	t := time.NewTicker(rescheduleTick)
+	c.asPrimary(ctx, rescheduleTick, func() {}, func() {
+		c.moveLost(ctx)
+		c.removeStale(ctx)
+	})
+}
+
+// asPrimary calls act every tick while this manager is the primary, and replica on the ticks it is not, until
+// ctx ends.
+func (c *Cluster) asPrimary(ctx context.Context, tick time.Duration, replica, act func()) {
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
@@ -55,11 +64,11 @@ func (c *Cluster) RunRescheduler(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !c.resched.active.Load() {
-			continue
+		if c.resched.active.Load() {
+			act()
+		} else {
+			replica()
 		}
-		c.moveLost(ctx)
-		c.removeStale(ctx)
 	}
 }
 

@@ -109,6 +109,30 @@ func (s *Store) Release(ip net.IP, swarmID string) error {
 	return err
 }
 
+// Lease is one claimed address and its holder.
+type Lease struct {
+	IP     net.IP
+	Holder Holder
+}
+
+// Leases lists every claimed address.
+func (s *Store) Leases() ([]Lease, error) {
+	pairs, _, err := s.kv.List(s.prefix+"leases/", nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing the leases in Consul: %w", err)
+	}
+	var out []Lease
+	for _, p := range pairs {
+		var h Holder
+		ip := net.ParseIP(strings.TrimPrefix(p.Key, s.prefix+"leases/"))
+		if ip == nil || json.Unmarshal(p.Value, &h) != nil || h.SwarmID == "" {
+			continue
+		}
+		out = append(out, Lease{IP: ip, Holder: h})
+	}
+	return out, nil
+}
+
 // Holder returns who holds ip (nil when free).
 func (s *Store) Holder(ip net.IP) (*Holder, error) {
 	cur, _, err := s.kv.Get(s.leaseKey(ip), nil)

@@ -26,19 +26,29 @@ func fleet(n int) []*Node {
 	return nodes
 }
 
+// benchPlace places a request asking for everything the filters check: a constraint, an affinity, a port and
+// memory.
 func benchPlace(b *testing.B, n int) {
-	nodes := fleet(n)
-	s, err := New(Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	cfg := &container.Config{Image: "nginx", Env: []string{"constraint:region==eu", "affinity:container!=ghost"}}
 	if err := ParseRequest(cfg); err != nil {
 		b.Fatal(err)
 	}
 	hc := &container.HostConfig{PortBindings: nat.PortMap{"80/tcp": {{HostPort: "9090"}}}}
 	hc.Memory = 128 << 20
-	r := &Request{Config: cfg, HostConfig: hc}
+	benchRequest(b, n, &Request{Config: cfg, HostConfig: hc})
+}
+
+// benchPlain places what `docker run -d busybox` asks for: nothing but an image.
+func benchPlain(b *testing.B, n int) {
+	benchRequest(b, n, &Request{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{}})
+}
+
+func benchRequest(b *testing.B, n int, r *Request) {
+	nodes := fleet(n)
+	s, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -53,3 +63,6 @@ func benchPlace(b *testing.B, n int) {
 
 func BenchmarkPlace1000Nodes(b *testing.B)  { benchPlace(b, 1000) }
 func BenchmarkPlace10000Nodes(b *testing.B) { benchPlace(b, 10000) }
+
+func BenchmarkPlacePlain1000Nodes(b *testing.B)  { benchPlain(b, 1000) }
+func BenchmarkPlacePlain10000Nodes(b *testing.B) { benchPlain(b, 10000) }

@@ -12,6 +12,30 @@ type filter interface {
 	check(r *request, n *nodeView) string
 }
 
+// conditional is a filter that can only reject when the request asks for something (ports, dependencies,
+// expressions): Place skips it for requests that do not, instead of asking it about every node.
+type conditional interface {
+	applies(r *request) bool
+}
+
+// stagedFilter is a filter with its place in the pipeline, which orders the reasons of a NoNodeError.
+type stagedFilter struct {
+	stage int
+	f     filter
+}
+
+// active lists the filters that can reject r.
+func (s *Scheduler) active(r *request) []stagedFilter {
+	out := make([]stagedFilter, 0, len(s.filters))
+	for i, f := range s.filters {
+		if c, ok := f.(conditional); ok && !c.applies(r) {
+			continue
+		}
+		out = append(out, stagedFilter{i, f})
+	}
+	return out
+}
+
 // filters by name, in the original's default order.
 var filterOrder = []string{"health", "port", "containerslots", "dependency", "affinity", "constraint", "whitelist"}
 

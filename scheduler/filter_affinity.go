@@ -9,6 +9,8 @@ import (
 // == needs one match; != needs none.
 type affinityFilter struct{}
 
+func (affinityFilter) applies(r *request) bool { return len(r.ex.affinities) > 0 }
+
 func (affinityFilter) check(r *request, n *nodeView) string {
 	for _, e := range r.ex.affinities {
 		if e.soft && !r.soft {

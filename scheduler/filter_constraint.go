@@ -5,6 +5,8 @@ package scheduler
 // reads as "").
 type constraintFilter struct{}
 
+func (constraintFilter) applies(r *request) bool { return len(r.ex.constraints) > 0 }
+
 func (constraintFilter) check(r *request, n *nodeView) string {
 	for _, e := range r.ex.constraints {
 		if e.soft && !r.soft {

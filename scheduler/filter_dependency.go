@@ -3,14 +3,18 @@ package scheduler
 import (
 	"fmt"
 	"strings"
+
+	"github.com/docker/docker/api/types/container"
 )
 
 // dependencyFilter keeps a container with the containers it depends on: --volumes-from X, --link X:alias and
 // --net container:X must all be on the node.
 type dependencyFilter struct{}
 
+func (dependencyFilter) applies(r *request) bool { return len(r.deps) > 0 }
+
 func (dependencyFilter) check(r *request, n *nodeView) string {
-	for _, d := range dependencies(r) {
+	for _, d := range r.deps {
 		if !hasContainer(n, d.name) {
 			return fmt.Sprintf("container %q (%s) not on %%s", escape(d.name), d.via)
 		}
@@ -20,8 +24,7 @@ func (dependencyFilter) check(r *request, n *nodeView) string {
 
 type dependency struct{ name, via string }
 
-func dependencies(r *request) []dependency {
-	hc := r.HostConfig
+func dependencies(hc *container.HostConfig) []dependency {
 	var out []dependency
 	for _, v := range hc.VolumesFrom {
 		out = append(out, dependency{strings.SplitN(v, ":", 2)[0], "--volumes-from"})

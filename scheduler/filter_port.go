@@ -11,6 +11,8 @@ import (
 // mode, exposed by another host-mode container. Bindings clash on the same IP or when either binds all IPs.
 type portFilter struct{}
 
+func (portFilter) applies(r *request) bool { return r.hostMode || len(r.ports) > 0 }
+
 func (portFilter) check(r *request, n *nodeView) string {
 	if r.hostMode {
 		return hostModeClash(r, n)

@@ -5,7 +5,7 @@ package scheduler
 type slotsFilter struct{}
 
 func (slotsFilter) check(_ *request, n *nodeView) string {
-	if slots := n.index().slots; slots >= 0 && n.count() >= slots {
+	if slots := n.slots(); slots >= 0 && n.count() >= slots {
 		return "no container slot left on %s"
 	}
 	return ""

@@ -9,6 +9,8 @@ import (
 // as in the original).
 type whitelistFilter struct{}
 
+func (whitelistFilter) applies(r *request) bool { return len(r.ex.whitelists) > 0 }
+
 func (whitelistFilter) check(r *request, n *nodeView) string {
 	for _, list := range r.ex.whitelists {
 		ok := false

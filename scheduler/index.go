@@ -16,30 +16,39 @@ type nodeIndex struct {
 	keys             map[string]bool       // container IDs, short IDs and names
 	labels           map[string]bool       // "key\x00value" of every container label
 	usedCPU, usedMem int64
-	slots            int // the engine label containerslots; -1 when missing or not a number
 }
 
 type hostPort struct{ port, proto string }
 
 type lazyIndex struct {
-	once sync.Once
-	idx  *nodeIndex
+	once      sync.Once
+	idx       *nodeIndex
+	slotsOnce sync.Once
+	slots     int
 }
 
 // index returns the node's index, building it on first use.
 func (n *Node) index() *nodeIndex {
 	n.lazy.once.Do(func() {
 		n.lazy.idx = buildIndex(n.Containers)
-		if v, err := strconv.Atoi(n.Labels["containerslots"]); err == nil {
-			n.lazy.idx.slots = v
-		}
 	})
 	return n.lazy.idx
 }
 
+// slots is the engine label containerslots; -1 when missing or not a number.
+func (n *Node) slots() int {
+	n.lazy.slotsOnce.Do(func() {
+		n.lazy.slots = -1
+		if v, err := strconv.Atoi(n.Labels["containerslots"]); err == nil {
+			n.lazy.slots = v
+		}
+	})
+	return n.lazy.slots
+}
+
 func buildIndex(cs []*Container) *nodeIndex {
 	x := &nodeIndex{ports: map[hostPort][]string{}, hostExposed: map[nat.Port]bool{}, keys: map[string]bool{},
-		labels: map[string]bool{}, slots: -1}
+		labels: map[string]bool{}}
 	for _, c := range cs {
 		bindings(c, func(p nat.Port, b nat.PortBinding) bool {
 			k := hostPort{b.HostPort, p.Proto()}

@@ -141,15 +141,15 @@ func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.filters = s.active(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	backing, views := make([]nodeView, len(nodes)), make([]*nodeView, len(nodes))
+	views := make([]nodeView, len(nodes))
 	for i, n := range nodes {
-		backing[i] = nodeView{Node: n}
+		views[i].Node = n
 		if len(s.pending) > 0 {
-			backing[i].pending = s.pending[nodeKey(n)]
+			views[i].pending = s.pending[nodeKey(n)]
 		}
-		views[i] = &backing[i]
 	}
 	n, err := s.pick(r, views, true)
 	if err != nil && r.hasSoft {
@@ -164,32 +164,46 @@ func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
 	return &Placement{Node: n.Node, s: s, key: key, c: list[len(list)-1]}, nil
 }
 
-// pick runs the filters then the strategy; soft says whether soft expressions count.
-func (s *Scheduler) pick(r *request, views []*nodeView, soft bool) (*nodeView, error) {
+// pick runs the filters, then the strategy over the nodes that pass (see best); soft says whether soft
+// expressions count. It makes one pass and keeps no list of candidates (but for the random strategy).
+func (s *Scheduler) pick(r *request, views []nodeView, soft bool) (*nodeView, error) {
 	if len(views) == 0 {
 		return nil, &NoNodeError{Reasons: []string{"no nodes in the cluster"}}
 	}
 	r.soft = soft
 	var rej rejections
-	candidates := make([]*nodeView, 0, len(views))
-	for _, n := range views {
+	var top weighted
+	var pool []*nodeView // the random strategy's candidates
+	for i := range views {
+		n := &views[i]
 		if stage, reason := s.check(r, n); reason != "" {
 			rej.add(stage, reason)
 			continue
 		}
-		candidates = append(candidates, n)
+		w, reason := s.weigh(r, n)
+		switch {
+		case reason != "":
+			rej.add(len(s.filters), reason)
+		case s.strategy == "random":
+			pool = append(pool, n)
+		case top.n == nil || s.before(w, top):
+			top = w
+		}
 	}
-	if n := s.best(r, candidates, &rej); n != nil {
-		return n, nil
+	if len(pool) > 0 {
+		return pool[s.rng.IntN(len(pool))], nil
+	}
+	if top.n != nil {
+		return top.n, nil
 	}
 	return nil, rej.err()
 }
 
-// check returns the first filter (its index) that rejects the node, and why.
+// check returns the first filter (its stage) that rejects the node, and why.
 func (s *Scheduler) check(r *request, n *nodeView) (int, string) {
-	for i, f := range s.filters {
-		if reason := f.check(r, n); reason != "" {
-			return i, reason
+	for _, sf := range r.filters {
+		if reason := sf.f.check(r, n); reason != "" {
+			return sf.stage, reason
 		}
 	}
 	return 0, ""

@@ -12,37 +12,20 @@ type weighted struct {
 	count  int
 }
 
-// best drops the nodes without room for the request's CPUs and memory, then picks by the strategy: spread
-// prefers the least loaded (then fewer containers), binpack the most loaded (then more containers); ties go by
-// node name, then by input order, so the choice is deterministic. Random picks uniformly among those with room.
-// It returns nil when no node has room.
-func (s *Scheduler) best(r *request, nodes []*nodeView, rej *rejections) *nodeView {
+// weigh scores a node that passed the filters, or says why it has no room for the request's CPUs and memory.
+// Spread prefers the least loaded (then fewer containers), binpack the most loaded (then more containers);
+// ties go by node name, then by input order, so the choice is deterministic (see before). Random picks
+// uniformly among the nodes with room.
+func (s *Scheduler) weigh(r *request, n *nodeView) (weighted, string) {
 	factor := int64(spreadHealthFactor)
 	if s.strategy == "binpack" {
 		factor = binpackHealthFactor
 	}
-	ws := make([]weighted, 0, len(nodes))
-	for _, n := range nodes {
-		cpu, mem, reason := s.scores(r, n)
-		if reason != "" {
-			rej.add(len(s.filters), reason)
-			continue
-		}
-		ws = append(ws, weighted{n: n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()})
+	cpu, mem, reason := s.scores(r, n)
+	if reason != "" {
+		return weighted{}, reason
 	}
-	if len(ws) == 0 {
-		return nil
-	}
-	if s.strategy == "random" {
-		return ws[s.rng.IntN(len(ws))].n
-	}
-	top := 0
-	for i := 1; i < len(ws); i++ {
-		if s.before(ws[i], ws[top]) {
-			top = i
-		}
-	}
-	return ws[top].n
+	return weighted{n: n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()}, ""
 }
 
 // before says whether a ranks strictly ahead of b.

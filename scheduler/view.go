@@ -43,6 +43,8 @@ func (n *nodeView) count() int { return len(n.Containers) + len(n.pending) }
 type request struct {
 	*Request
 	ex       *exprs
+	filters  []stagedFilter // the scheduler's filters that can reject this request
+	deps     []dependency
 	soft     bool // the soft expressions count in this pass
 	hasSoft  bool
 	ports    []portReq
@@ -77,6 +79,7 @@ func newRequest(req *Request) (*request, error) {
 		r.hasSoft = r.hasSoft || e.soft
 	}
 	r.hostMode = req.HostConfig.NetworkMode == "host"
+	r.deps = dependencies(req.HostConfig)
 	for p, bindings := range req.HostConfig.PortBindings {
 		for _, b := range bindings {
 			if b.HostPort != "" {

@@ -166,6 +166,12 @@ func (e *Engine) setState(id, state string) {
 	base := *c.inspect.ContainerJSONBase
 	base.State = &st
 	nc.inspect.ContainerJSONBase = &base
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if st.Running && !c.inspect.State.Running {
+		st.StartedAt = now
+	} else if !st.Running {
+		st.FinishedAt = now
+	}
 	switch state {
 	case "running":
 		nc.summary.Status = "Up 1 second"

@@ -27,8 +27,8 @@ func testCluster(t *testing.T, engines map[string][]*container.Summary) *Cluster
 		i++
 		e.id, e.name, e.state = "ID-"+name, name, StateHealthy
 		for _, s := range cts {
-			e.containers[s.ID] = &Container{Summary: *s, Engine: e, Info: &container.InspectResponse{
-				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}}
+			e.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
+				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}, time.Time{}, 0)
 		}
 		c.engines[e.addr] = e
 	}
@@ -208,7 +208,7 @@ func TestIDHintsAreOnlyHints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone.containers[id] = &Container{Summary: container.Summary{ID: id}, Engine: gone}
+	gone.containers[id] = gone.newContainer(container.Summary{ID: id}, nil, time.Time{}, 0)
 	for i, hint := range []*Engine{nil, other, gone, on} {
 		if hint != nil {
 			c.hints.put(id, hint)

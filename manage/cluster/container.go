@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+
+	"swarm/scheduler"
 )
 
 // Swarm's own container labels (the original's names, so containers move between the two).
@@ -19,7 +21,18 @@ type Container struct {
 	container.Summary
 	Info   *container.InspectResponse
 	Engine *Engine
-	seen   time.Time // when this entry was read from the engine
+	seen   time.Time            // when this entry was read from the engine
+	sched  *scheduler.Container // the scheduler's view, made once
+	times  times                // for the list's status text
+}
+
+// status is the list's human status now ("Up 5 minutes"); the engine's own text when the state is unknown.
+func (c *Container) status(now time.Time) string {
+	if c.Info == nil || c.Info.ContainerJSONBase == nil || c.Info.State == nil ||
+		(c.Info.State.Running && c.times.started.IsZero()) {
+		return c.Status
+	}
+	return statusText(c.Info.State, c.times, now)
 }
 
 // Name is the container's name without the leading slash.

@@ -108,6 +108,7 @@ type Engine struct {
 	node       nodeCache                  // scheduler view, rebuilt when containers change
 	names      map[string]*Container      // containers by name, rebuilt on use after a change (nil: stale)
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
+	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
 
 	wake   chan struct{} // nudges the refresh loop
 	cancel context.CancelFunc

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
@@ -63,13 +62,13 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 		return err
 	}
 	e.mu.RLock()
-	old := e.containers
+	old, ncpu := e.containers, int64(e.info.NCPU)
 	e.mu.RUnlock()
 	next := make(map[string]*Container, len(list))
 	for _, s := range list {
 		prev := old[s.ID]
 		if prev != nil && prev.State == s.State && prev.Info != nil {
-			next[s.ID] = &Container{Summary: s, Info: prev.Info, Engine: e, seen: prev.seen}
+			next[s.ID] = e.newContainer(s, prev.Info, prev.seen, ncpu)
 			continue
 		}
 		info, err := e.client.ContainerInspect(cctx, s.ID)
@@ -80,7 +79,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 			}
 			return err
 		}
-		next[s.ID] = &Container{Summary: s, Info: &info, Engine: e, seen: listStart}
+		next[s.ID] = e.newContainer(s, &info, listStart, ncpu)
 	}
 	e.mu.Lock()
 	// Changes seen by events or calls while the list was being read win over the (older) list.
@@ -108,30 +107,21 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	return nil
 }
 
-// refreshContainer re-reads one container; it is dropped from the cache when the engine no longer has it.
+// refreshContainer re-reads one container (one inspect: its list entry is made from it); it is dropped from
+// the cache when the engine no longer has it.
 func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, error) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	start := e.startRefresh(id)
 	defer e.endRefresh(id, start)
-	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("id", id))})
+	info, err := e.client.ContainerInspect(cctx, id)
 	e.checkErr(err)
-	if err != nil {
+	if err != nil && !errdefs.IsNotFound(err) {
 		return nil, err
 	}
 	var c *Container
-	for _, s := range list {
-		if s.ID != id {
-			continue
-		}
-		info, err := e.client.ContainerInspect(cctx, id)
-		e.checkErr(err)
-		if err != nil && !errdefs.IsNotFound(err) {
-			return nil, err
-		}
-		if err == nil {
-			c = &Container{Summary: s, Info: &info, Engine: e, seen: start}
-		}
+	if err == nil && info.ContainerJSONBase != nil && info.ID == id {
+		c = e.newContainer(summaryOf(&info), &info, start, e.ncpu())
 	}
 	e.mu.Lock()
 	if at, ok := e.removed[id]; ok && at.After(start) {

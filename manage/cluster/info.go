@@ -14,6 +14,9 @@ import (
 	"swarm/internal/version"
 )
 
+// statusLines is how many SystemStatus lines an engine has.
+const statusLines = 10
+
 // Role is what this manager is in a replicated setup.
 type Role struct {
 	Primary     bool
@@ -37,7 +40,7 @@ func (c *Cluster) Info(role Role) system.Info {
 	}
 	status = append(status, [2]string{"Strategy", c.cfg.Strategy}, [2]string{"Filters", strings.Join(c.cfg.Filters, ", ")})
 	engines := c.Engines()
-	var nodes [][2]string
+	nodes := make([][2]string, 0, len(engines)*statusLines)
 	counted := 0
 	for _, e := range engines {
 		if e.State() == StateDisconnected {
@@ -61,51 +64,72 @@ func roleName(r Role) string {
 // engineStatus adds one engine to the totals and returns its SystemStatus lines.
 func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 	e.mu.RLock()
-	st, id, name := e.state, e.id, e.name
-	lastErr, updated, ver := e.lastErr, e.updatedAt, e.version.Version
-	einfo := struct {
-		NCPU     int
-		MemTotal int64
-	}{e.info.NCPU, e.info.MemTotal}
-	images, t := len(e.images), e.tally
+	key := statusKey{state: e.state, id: e.id, name: e.name, lastErr: e.lastErr, updated: e.updatedAt,
+		version: e.version.Version, ncpu: e.info.NCPU, memTotal: e.info.MemTotal, images: len(e.images), tally: e.tally}
+	cached := e.status
 	e.mu.RUnlock()
-	if t == nil {
-		t = e.countContainers()
+	if key.tally == nil {
+		key.tally = e.countContainers()
 	}
-	running, paused, stopped, cpus, mem := t.running, t.paused, t.stopped, t.cpus, t.mem
-	total := running + paused + stopped
+	t := key.tally
+	total := t.running + t.paused + t.stopped
 	info.Containers += total
-	info.ContainersRunning += running
-	info.ContainersPaused += paused
-	info.ContainersStopped += stopped
-	info.Images += images
+	info.ContainersRunning += t.running
+	info.ContainersPaused += t.paused
+	info.ContainersStopped += t.stopped
+	info.Images += key.images
 	pct := int64(c.cfg.Overcommit * 100)
-	ncpu := int64(einfo.NCPU) + int64(einfo.NCPU)*pct/100
-	memTotal := einfo.MemTotal + einfo.MemTotal*pct/100
+	ncpu := int64(key.ncpu) + int64(key.ncpu)*pct/100
+	memTotal := key.memTotal + key.memTotal*pct/100
 	info.NCPU += int(ncpu)
 	info.MemTotal += memTotal
+	if cached != nil && cached.key == key {
+		return cached.lines
+	}
+	name := key.name
 	if name == "" {
 		name = e.addr
 	}
 	containers := fmt.Sprint(total)
-	if st == StateHealthy {
-		containers = fmt.Sprintf("%d (%d Running, %d Paused, %d Stopped)", total, running, paused, stopped)
+	if key.state == StateHealthy {
+		containers = fmt.Sprintf("%d (%d Running, %d Paused, %d Stopped)", total, t.running, t.paused, t.stopped)
 	}
-	out := [][2]string{
+	lastErr := key.lastErr
+	if lastErr == "" {
+		lastErr = "(none)"
+	}
+	lines := [][2]string{
 		{" " + name, e.addr},
-		{"  └ ID", id},
-		{"  └ Status", st.String()},
+		{"  └ ID", key.id},
+		{"  └ Status", key.state.String()},
 		{"  └ Containers", containers},
-		{"  └ Reserved CPUs", fmt.Sprintf("%d / %d", cpus, ncpu)},
-		{"  └ Reserved Memory", fmt.Sprintf("%s / %s", units.BytesSize(float64(mem)), units.BytesSize(float64(memTotal)))},
+		{"  └ Reserved CPUs", fmt.Sprintf("%d / %d", t.cpus, ncpu)},
+		{"  └ Reserved Memory", fmt.Sprintf("%s / %s", units.BytesSize(float64(t.mem)), units.BytesSize(float64(memTotal)))},
 		{"  └ Labels", t.labels},
+		{"  └ Error", lastErr},
+		{"  └ UpdatedAt", key.updated.UTC().Format(time.RFC3339)},
+		{"  └ ServerVersion", key.version},
 	}
-	if lastErr != "" {
-		out = append(out, [2]string{"  └ Error", lastErr})
-	} else {
-		out = append(out, [2]string{"  └ Error", "(none)"})
-	}
-	return append(out, [2]string{"  └ UpdatedAt", updated.UTC().Format(time.RFC3339)}, [2]string{"  └ ServerVersion", ver})
+	e.mu.Lock()
+	e.status = &statusBlock{key: key, lines: lines}
+	e.mu.Unlock()
+	return lines
+}
+
+// statusBlock is an engine's SystemStatus lines, kept while what they show (the key) is unchanged; the
+// overcommit is fixed for the manager's life.
+type statusBlock struct {
+	key   statusKey
+	lines [][2]string
+}
+
+type statusKey struct {
+	state                      State
+	id, name, lastErr, version string
+	updated                    time.Time
+	ncpu, images               int
+	memTotal                   int64
+	tally                      *tally
 }
 
 // tally is what /info sums over an engine's containers, kept until the engine's state changes.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -66,8 +67,9 @@ func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) 
 		return nil, err
 	}
 	out := make([]container.Summary, 0, len(kept))
+	now := time.Now()
 	for _, ct := range kept {
-		out = append(out, render(ct, ct.Engine.Healthy()))
+		out = append(out, render(ct, ct.Engine.Healthy(), now))
 		if opts.Limit > 0 && len(out) >= opts.Limit {
 			break
 		}
@@ -244,9 +246,10 @@ func networkNames(ct *Container) []string {
 	return out
 }
 
-// render copies a cached container into what the list answers.
-func render(ct *Container, healthy bool) container.Summary {
+// render copies a cached container into what the list answers, its status as of now.
+func render(ct *Container, healthy bool, now time.Time) container.Summary {
 	s := ct.Summary
+	s.Status = ct.status(now)
 	node := ct.Engine.Name()
 	s.Names = make([]string, len(ct.Names))
 	for i, n := range ct.Names {

@@ -1,6 +1,10 @@
 package cluster
 
 import (
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
 	"swarm/scheduler"
 )
 
@@ -42,14 +46,18 @@ func (e *Engine) byID(id string) *Container {
 	return e.containers[id]
 }
 
-// schedNode returns the engine as the scheduler sees it, rebuilding the snapshot only after a change.
+// schedNode returns the engine as the scheduler sees it, rebuilding the snapshot only after a change; nil for
+// an engine not validated yet or gone from discovery.
 func (e *Engine) schedNode() *scheduler.Node {
 	e.mu.RLock()
-	n := e.node.node
+	n, st := e.node.node, e.state
 	if e.node.dirty {
 		n = nil
 	}
 	e.mu.RUnlock()
+	if st == StatePending || st == StateDisconnected {
+		return nil
+	}
 	if n != nil {
 		return n
 	}
@@ -69,7 +77,7 @@ func (e *Engine) schedNode() *scheduler.Node {
 		n.Name = e.addr
 	}
 	for _, c := range e.containers {
-		n.Containers = append(n.Containers, e.schedContainer(c))
+		n.Containers = append(n.Containers, c.sched)
 	}
 	for _, im := range e.images {
 		n.Images = append(n.Images, &scheduler.Image{ID: im.ID, RepoTags: im.RepoTags, RepoDigests: im.RepoDigests})
@@ -78,7 +86,15 @@ func (e *Engine) schedNode() *scheduler.Node {
 	return n
 }
 
-func (e *Engine) schedContainer(c *Container) *scheduler.Container {
+// newContainer makes a cache entry for what the engine said about a container, with its scheduler view
+// (ncpu: the engine's CPUs, which turn CpuShares into reserved CPUs).
+func (e *Engine) newContainer(s container.Summary, info *container.InspectResponse, seen time.Time, ncpu int64) *Container {
+	c := &Container{Summary: s, Info: info, Engine: e, seen: seen, times: timesOf(info)}
+	c.sched = schedContainer(c, ncpu)
+	return c
+}
+
+func schedContainer(c *Container, ncpu int64) *scheduler.Container {
 	names := make([]string, len(c.Names))
 	for i, n := range c.Names {
 		names[i] = trimSlash(n)
@@ -91,7 +107,7 @@ func (e *Engine) schedContainer(c *Container) *scheduler.Container {
 		}
 		if hc := c.Info.HostConfig; hc != nil {
 			sc.Memory = hc.Memory
-			sc.CPUs = sharesToCPUs(hc.CPUShares, int64(e.info.NCPU))
+			sc.CPUs = sharesToCPUs(hc.CPUShares, ncpu)
 		}
 	}
 	return sc
@@ -124,10 +140,9 @@ func (c *Cluster) schedNodes() []*scheduler.Node {
 	engines := c.Engines()
 	out := make([]*scheduler.Node, 0, len(engines))
 	for _, e := range engines {
-		if s := e.State(); s == StatePending || s == StateDisconnected {
-			continue
+		if n := e.schedNode(); n != nil {
+			out = append(out, n)
 		}
-		out = append(out, e.schedNode())
 	}
 	return out
 }

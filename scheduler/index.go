@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/docker/go-connections/nat"
 )
@@ -25,6 +26,7 @@ type lazyIndex struct {
 	idx       *nodeIndex
 	slotsOnce sync.Once
 	slots     int
+	slot      atomic.Pointer[nodeSlot] // the scheduler's slot for this node (slotOf)
 }
 
 // index returns the node's index, building it on first use.

@@ -59,9 +59,10 @@ type Scheduler struct {
 	strategy string
 	pct      int64 // overcommit as the original's integer percent
 
-	mu      sync.Mutex
-	rng     *rand.Rand
-	pending map[nodeID][]*Container // node -> containers being created there
+	mu       sync.Mutex
+	rng      *rand.Rand
+	slots    map[nodeID]*nodeSlot // each node's in-flight placements, across snapshots of the node
+	inflight int                  // placements not yet Done
 }
 
 // Request is one container to place.
@@ -73,7 +74,7 @@ type Request struct {
 
 // New validates the configuration. It starts nothing.
 func New(cfg Config) (*Scheduler, error) {
-	s := &Scheduler{strategy: cfg.Strategy, pct: int64(cfg.Overcommit * 100), pending: map[nodeID][]*Container{}}
+	s := &Scheduler{strategy: cfg.Strategy, pct: int64(cfg.Overcommit * 100), slots: map[nodeID]*nodeSlot{}}
 	switch s.strategy {
 	case "":
 		s.strategy = "spread"
@@ -106,7 +107,7 @@ func New(cfg Config) (*Scheduler, error) {
 type Placement struct {
 	Node *Node
 	s    *Scheduler
-	key  nodeID
+	slot *nodeSlot
 	c    *Container
 	once sync.Once
 }
@@ -116,17 +117,37 @@ func (p *Placement) Done() {
 	p.once.Do(func() {
 		p.s.mu.Lock()
 		defer p.s.mu.Unlock()
-		list := p.s.pending[p.key]
+		list := p.slot.pending
 		for i, c := range list {
 			if c == p.c {
-				p.s.pending[p.key] = append(list[:i:i], list[i+1:]...)
+				p.slot.pending = append(list[:i:i], list[i+1:]...)
+				p.s.inflight--
 				break
 			}
 		}
-		if len(p.s.pending[p.key]) == 0 {
-			delete(p.s.pending, p.key)
-		}
 	})
+}
+
+// nodeSlot holds the placements in flight on one node (guarded by the scheduler's lock). Each Node snapshot
+// remembers its slot, so a placement finds it without hashing the node's key.
+type nodeSlot struct {
+	owner   *Scheduler
+	pending []*Container
+}
+
+// slotOf returns n's slot; call it with s.mu held.
+func (s *Scheduler) slotOf(n *Node) *nodeSlot {
+	if sl := n.lazy.slot.Load(); sl != nil && sl.owner == s {
+		return sl
+	}
+	key := nodeKey(n)
+	sl := s.slots[key]
+	if sl == nil {
+		sl = &nodeSlot{owner: s}
+		s.slots[key] = sl
+	}
+	n.lazy.slot.Store(sl)
+	return sl
 }
 
 // nodeID tells nodes apart across snapshots: an address and the engine ID seen there (free to build).
@@ -137,18 +158,29 @@ func nodeKey(n *Node) nodeID { return nodeID{n.Addr, n.ID} }
 // Place picks a node for req and reserves it there (see the package doc). A *NoNodeError explains a failure;
 // an *ExprError reports a malformed expression.
 func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
+	return s.place(req, nodes, false)
+}
+
+// PlaceSorted is Place for nodes already sorted by name: ties then go by position alone, which spares reading
+// every node's name (at 10,000 nodes, most of a placement's time).
+func (s *Scheduler) PlaceSorted(req *Request, nodes []*Node) (*Placement, error) {
+	return s.place(req, nodes, true)
+}
+
+func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement, error) {
 	r, err := newRequest(req)
 	if err != nil {
 		return nil, err
 	}
+	r.sortedNodes = sorted
 	r.filters = s.active(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	views := make([]nodeView, len(nodes))
 	for i, n := range nodes {
 		views[i].Node = n
-		if len(s.pending) > 0 {
-			views[i].pending = s.pending[nodeKey(n)]
+		if s.inflight > 0 {
+			views[i].pending = s.slotOf(n).pending
 		}
 	}
 	n, err := s.pick(r, views, true)
@@ -158,10 +190,11 @@ func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := nodeKey(n.Node)
-	s.pending[key] = append(s.pending[key], r.pendingContainer())
-	list := s.pending[key]
-	return &Placement{Node: n.Node, s: s, key: key, c: list[len(list)-1]}, nil
+	slot := s.slotOf(n.Node)
+	c := r.pendingContainer()
+	slot.pending = append(slot.pending, c)
+	s.inflight++
+	return &Placement{Node: n.Node, s: s, slot: slot, c: c}, nil
 }
 
 // pick runs the filters, then the strategy over the nodes that pass (see best); soft says whether soft
@@ -186,7 +219,7 @@ func (s *Scheduler) pick(r *request, views []nodeView, soft bool) (*nodeView, er
 			rej.add(len(s.filters), reason)
 		case s.strategy == "random":
 			pool = append(pool, n)
-		case top.n == nil || s.before(w, top):
+		case top.n == nil || s.before(w, top, r.sortedNodes):
 			top = w
 		}
 	}

@@ -174,6 +174,17 @@ func TestStrategies(t *testing.T) {
 			t.Fatalf("spread is not deterministic: %s", got)
 		}
 	}
+	// on name-sorted input PlaceSorted chooses as Place does; it goes by position alone
+	for _, order := range [][]*Node{{nodes[0], nodes[1], nodes[2]}, {nodes[2], nodes[0], nodes[1]}} {
+		p, err := spread.PlaceSorted(req(t, nil), order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Done()
+		if p.Node != order[0] {
+			t.Errorf("PlaceSorted chose %s, not the first of tied nodes %s", p.Node.Name, order[0].Name)
+		}
+	}
 	// random with a seed repeats itself
 	pick := func() string {
 		r := mustNew(t, Config{Strategy: "random", Seed: 42})

@@ -28,8 +28,9 @@ func (s *Scheduler) weigh(r *request, n *nodeView) (weighted, string) {
 	return weighted{n: n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()}, ""
 }
 
-// before says whether a ranks strictly ahead of b.
-func (s *Scheduler) before(a, b weighted) bool {
+// before says whether a ranks strictly ahead of b, b coming earlier in the input; sorted says the input is in
+// name order, so a cannot come first by name.
+func (s *Scheduler) before(a, b weighted, sorted bool) bool {
 	binpack := s.strategy == "binpack"
 	if a.weight != b.weight {
 		return (a.weight < b.weight) != binpack
@@ -37,7 +38,7 @@ func (s *Scheduler) before(a, b weighted) bool {
 	if a.count != b.count {
 		return (a.count < b.count) != binpack
 	}
-	return a.n.Name < b.n.Name
+	return !sorted && a.n.Name < b.n.Name
 }
 
 // scores are the original's: reserved share (in %) of CPUs and memory once the request is added, 100 when the

@@ -42,15 +42,17 @@ func (n *nodeView) count() int { return len(n.Containers) + len(n.pending) }
 // request is a Request prepared for the filters.
 type request struct {
 	*Request
-	ex       *exprs
-	filters  []stagedFilter // the scheduler's filters that can reject this request
-	deps     []dependency
-	soft     bool // the soft expressions count in this pass
-	hasSoft  bool
-	ports    []portReq
-	hostMode bool
-	cpus     int64
-	memory   int64
+	ex      *exprs
+	filters []stagedFilter // the scheduler's filters that can reject this request
+	deps    []dependency
+	// sortedNodes: the nodes come in name order (PlaceSorted)
+	sortedNodes bool
+	soft        bool // the soft expressions count in this pass
+	hasSoft     bool
+	ports       []portReq
+	hostMode    bool
+	cpus        int64
+	memory      int64
 }
 
 type portReq struct{ ip, port, proto string }

@@ -26,6 +26,16 @@ func (p procs) stop() {
 	}
 }
 
+func (p procs) pids() []int {
+	var out []int
+	for _, c := range p {
+		if c.Process != nil {
+			out = append(out, c.Process.Pid)
+		}
+	}
+	return out
+}
+
 // startFleet runs enough swarm-sim processes for n engines and writes the file:// discovery file.
 func startFleet(sim, dir string, n, containers int) (procs, string, error) {
 	var ps procs

@@ -24,6 +24,7 @@ type result struct {
 	Containers int     `json:"containers_per_engine"`
 	HealthySec float64 `json:"all_healthy_seconds"`
 	PeakRSSMiB float64 `json:"manager_peak_rss_mib"`
+	IdleCPUPct float64 `json:"manager_idle_cpu_percent"` // of one core, over 10 s without requests after the measures
 	Measures   []stats `json:"measures"`
 	Error      string  `json:"error,omitempty"`
 }
@@ -119,7 +120,18 @@ func runSize(swarm, sim string, n, containers int, profiles string) result {
 		listN = 8
 	}
 	measure := func(name string, count, conc int, op func(int) (int64, error)) {
-		r.Measures = append(r.Measures, profiled(base, profiles, n, name, func() stats { return sample(name, count, conc, op) }))
+		st := profiled(base, profiles, n, name, func() stats {
+			var st stats
+			st, mgrCPU := cpuMeter([]int{mgr.Process.Pid}, func() stats {
+				var fleetCPU float64
+				st, fleetCPU = cpuMeter(fleet.pids(), func() stats { return sample(name, count, conc, op) })
+				st.FleetCPUms = fleetCPU
+				return st
+			})
+			st.ManagerCPUms = mgrCPU
+			return st
+		})
+		r.Measures = append(r.Measures, st)
 	}
 	measure("GET /info", 200, 1, get("/info"))
 	measure("GET /containers/json?all=1", listN, 1, get("/containers/json?all=1"))
@@ -127,6 +139,9 @@ func runSize(swarm, sim string, n, containers int, profiles string) result {
 	for _, c := range []struct{ n, conc int }{{200, 1}, {1000, 16}, {2000, 64}} {
 		measure(fmt.Sprintf("create+start, concurrency %d", c.conc), c.n, c.conc, createStart(base))
 	}
+	idle := cpuTime(mgr.Process.Pid) // last, so the engines' periodic refreshes (from 30 s on) are in it
+	time.Sleep(10 * time.Second)
+	r.IdleCPUPct = float64(cpuTime(mgr.Process.Pid)-idle) / float64(10*time.Second) * 100
 	r.PeakRSSMiB = peakRSS(mgr.Process.Pid)
 	return r
 }
@@ -229,9 +244,11 @@ func printResult(r result) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "all engines Healthy after start\t%.1f s\n", r.HealthySec)
 	fmt.Fprintf(tw, "manager peak RSS\t%.0f MiB\n", r.PeakRSSMiB)
-	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\tbytes\terrors\n")
+	fmt.Fprintf(tw, "manager CPU while idle\t%.0f %% of a core\n", r.IdleCPUPct)
+	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\tbytes\tmanager CPU ms/op\tfleet CPU ms/op\terrors\n")
 	for _, m := range r.Measures {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Bytes, m.Errors, m.FirstError)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Bytes,
+			m.ManagerCPUms, m.FleetCPUms, m.Errors, m.FirstError)
 	}
 	tw.Flush()
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,14 +14,18 @@ import (
 
 // stats summarises one measured operation.
 type stats struct {
-	Name       string  `json:"name"`
-	N          int     `json:"n"`
-	P50ms      float64 `json:"p50_ms"`
-	P99ms      float64 `json:"p99_ms"`
-	PerSecond  float64 `json:"per_second,omitempty"`
-	Bytes      int64   `json:"bytes,omitempty"`
-	Errors     int     `json:"errors"`
-	FirstError string  `json:"first_error,omitempty"`
+	Name      string  `json:"name"`
+	N         int     `json:"n"`
+	P50ms     float64 `json:"p50_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	PerSecond float64 `json:"per_second,omitempty"`
+	Bytes     int64   `json:"bytes,omitempty"`
+	Errors    int     `json:"errors"`
+	// CPU time per operation of the manager and of the simulated fleet (this driver uses the rest of the
+	// machine): what the manager costs, apart from what shares the machine with it.
+	ManagerCPUms float64 `json:"manager_cpu_ms_per_op,omitempty"`
+	FleetCPUms   float64 `json:"fleet_cpu_ms_per_op,omitempty"`
+	FirstError   string  `json:"first_error,omitempty"`
 }
 
 // sample runs op n times with the given concurrency and summarises the latencies.
@@ -93,4 +99,37 @@ func call(method, url, body string) (int64, error) {
 		return n, fmt.Errorf("%s %s: %s", method, url, resp.Status)
 	}
 	return n, err
+}
+
+// cpuTime is the CPU time (user + system) a process has used so far; 0 when it cannot be read.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // the command name may hold spaces
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat times (100 on every Linux port Go runs on).
+const clockTicks = 100
+
+// cpuMeter charges the CPU time a set of processes used during f to each operation f performed.
+func cpuMeter(pids []int, f func() stats) (stats, float64) {
+	before := time.Duration(0)
+	for _, p := range pids {
+		before += cpuTime(p)
+	}
+	st := f()
+	after := time.Duration(0)
+	for _, p := range pids {
+		after += cpuTime(p)
+	}
+	return st, ms(after-before) / float64(st.N)
 }

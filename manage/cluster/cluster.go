@@ -53,7 +53,8 @@ type Cluster struct {
 	pending  map[string]bool // names of containers being created
 	inCreate map[string]int  // swarm IDs of creates under way (their address is claimed before the container exists)
 
-	hints idHints // full container ID -> the engine it was last found on (a hint, always checked)
+	hints idHints  // full container ID -> the engine it was last found on (a hint, always checked)
+	nodes nodeList // the scheduler's view of the engines (schedNodes)
 
 	resched *rescheduler
 }

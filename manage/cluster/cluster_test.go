@@ -222,3 +222,36 @@ func TestIDHintsAreOnlyHints(t *testing.T) {
 		t.Fatalf("removed container found through its hint: %v, %v", got, err)
 	}
 }
+
+func TestSchedNodesArePatchedWhereEnginesChanged(t *testing.T) {
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary("aaaa1111", "web", "running", 1, nil)},
+		"node-1": {summary("bbbb2222", "db", "running", 2, nil)},
+	})
+	first := c.schedNodes()
+	if len(first) != 2 || first[0].Name != "node-0" || first[1].Name != "node-1" {
+		t.Fatalf("nodes %v, want node-0 and node-1 in name order", first)
+	}
+	if again := c.schedNodes(); &again[0] != &first[0] {
+		t.Error("nothing changed, yet the node list was rebuilt")
+	}
+	e := c.Engines()[0]
+	e.mu.Lock()
+	e.containers["cccc3333"] = e.newContainer(*summary("cccc3333", "cache", "running", 3, nil), nil, time.Now(), 0)
+	e.changed()
+	e.mu.Unlock()
+	patched := c.schedNodes()
+	if len(patched[0].Containers) != 2 {
+		t.Errorf("node-0 shows %d containers after one was added, want 2", len(patched[0].Containers))
+	}
+	if patched[1] != first[1] {
+		t.Error("node-1 did not change, yet its node was rebuilt")
+	}
+	e.mu.Lock()
+	e.state = StateDisconnected
+	e.changed()
+	e.mu.Unlock()
+	if left := c.schedNodes(); len(left) != 1 || left[0].Name != "node-1" {
+		t.Errorf("after node-0 disconnected the nodes are %v, want node-1 alone", left)
+	}
+}

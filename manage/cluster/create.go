@@ -136,7 +136,7 @@ func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (releas
 // createOnce places the container and creates it on the chosen engine.
 func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
 	start := time.Now()
-	p, err := c.sched.Place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig}, c.schedNodes())
+	p, err := c.sched.PlaceSorted(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig}, c.schedNodes())
 	if err != nil {
 		c.cfg.Metrics.Placement(time.Since(start), "no_suitable_node")
 		return nil, err

@@ -43,6 +43,7 @@ type engineSettings struct {
 	transport    *http.Transport // one pool for every engine: idle connections are capped cluster-wide
 	connecting   chan struct{}   // bounds how many engines validate and sync at once
 	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
+	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
 }
 
 // Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total (so 10,000
@@ -124,14 +125,17 @@ func newEngine(addr string, set *engineSettings) (*Engine, error) {
 	if set.tls != nil {
 		scheme = "https"
 	}
-	hc := &http.Client{Transport: set.transport}
-	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(hc),
+	typed := &http.Client{Transport: set.transport}
+	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(typed),
 		client.WithScheme(scheme), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, err
 	}
+	// The Docker client wraps the transport of the HTTP client it is given in OpenTelemetry instrumentation,
+	// which nothing here exports and which cost a tenth of the manager's CPU under a thousand creates a second.
+	typed.Transport = set.transport
 	return &Engine{
-		addr: addr, ip: host, set: set, client: cli, http: hc, scheme: scheme,
+		addr: addr, ip: host, set: set, client: cli, http: &http.Client{Transport: set.transport}, scheme: scheme,
 		containers: map[string]*Container{}, execs: map[string]string{}, labels: map[string]string{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}, nil

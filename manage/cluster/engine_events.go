@@ -267,6 +267,7 @@ func (e *Engine) stop() {
 	e.mu.Lock()
 	was := e.state
 	e.state = StateDisconnected
+	e.changed()
 	e.mu.Unlock()
 	if was == StateHealthy {
 		e.swarmEvent("engine_disconnect")

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -68,7 +70,11 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	for _, s := range list {
 		prev := old[s.ID]
 		if prev != nil && prev.State == s.State && prev.Info != nil {
-			next[s.ID] = e.newContainer(s, prev.Info, prev.seen, ncpu)
+			if sameListing(prev, &s) {
+				next[s.ID] = prev // unchanged: keep the entry (its status text is rendered when listed)
+			} else {
+				next[s.ID] = e.newContainer(s, prev.Info, prev.seen, ncpu)
+			}
 			continue
 		}
 		info, err := e.client.ContainerInspect(cctx, s.ID)
@@ -84,7 +90,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	e.mu.Lock()
 	// Changes seen by events or calls while the list was being read win over the (older) list.
 	for id, c := range e.containers {
-		if next[id] == nil && c.seen.After(listStart) {
+		if c.seen.After(listStart) {
 			next[id] = c
 		}
 	}
@@ -95,16 +101,36 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 			delete(e.removed, id)
 		}
 	}
-	e.containers = next
+	if !samePointers(next, e.containers) { // an unchanged engine keeps its derived views
+		e.containers = next
+		e.changed()
+	}
 	for id, cid := range e.execs {
 		if next[cid] == nil {
 			delete(e.execs, id)
 		}
 	}
-	e.changed()
 	e.updatedAt = time.Now()
 	e.mu.Unlock()
 	return nil
+}
+
+// sameListing tells whether a list entry shows nothing new about a cached container of the same state.
+func sameListing(c *Container, s *container.Summary) bool {
+	return slices.Equal(c.Names, s.Names) && c.Image == s.Image && c.ImageID == s.ImageID &&
+		c.Command == s.Command && maps.Equal(c.Labels, s.Labels) && slices.Equal(c.Ports, s.Ports)
+}
+
+func samePointers(a, b map[string]*Container) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, c := range a {
+		if b[id] != c {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshContainer re-reads one container (one inspect: its list entry is made from it); it is dropped from
@@ -156,9 +182,19 @@ func (e *Engine) RefreshImages(ctx context.Context) {
 		return
 	}
 	e.mu.Lock()
+	if !sameImages(e.images, imgs) {
+		e.changed()
+	}
 	e.images = imgs
-	e.changed()
 	e.mu.Unlock()
+}
+
+// sameImages tells whether two image lists show the same images under the same names (what the scheduler
+// and the views derived from the engine use).
+func sameImages(a, b []image.Summary) bool {
+	return slices.EqualFunc(a, b, func(x, y image.Summary) bool {
+		return x.ID == y.ID && slices.Equal(x.RepoTags, y.RepoTags) && slices.Equal(x.RepoDigests, y.RepoDigests)
+	})
 }
 
 func (e *Engine) RefreshNetworks(ctx context.Context) {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -18,6 +19,7 @@ type nodeCache struct {
 func (e *Engine) changed() {
 	e.node.dirty = true
 	e.names, e.tally = nil, nil
+	e.set.dirty.mark(e)
 }
 
 // byName finds one of the engine's containers by its name (without the leading slash).
@@ -135,16 +137,71 @@ func trimSlash(s string) string {
 	return s
 }
 
-// schedNodes returns the scheduler view of every engine that has been validated.
+// schedNodes returns the scheduler view of every validated engine, in Engines' order (by name, which
+// PlaceSorted relies on). The list is kept and patched where engines changed since the last call, so a
+// placement does not visit every engine's lock.
 func (c *Cluster) schedNodes() []*scheduler.Node {
 	engines := c.Engines()
-	out := make([]*scheduler.Node, 0, len(engines))
-	for _, e := range engines {
-		if n := e.schedNode(); n != nil {
-			out = append(out, n)
+	l := &c.nodes
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dirty := c.set.dirty.take()
+	switch {
+	case len(l.from) != len(engines) || (len(engines) > 0 && &l.from[0] != &engines[0]): // another engine list
+		l.from, l.pos, l.byPos = engines, make(map[*Engine]int, len(engines)), make([]*scheduler.Node, len(engines))
+		for i, e := range engines {
+			l.pos[e], l.byPos[i] = i, e.schedNode()
+		}
+	case len(dirty) > 0:
+		for e := range dirty {
+			if i, ok := l.pos[e]; ok {
+				l.byPos[i] = e.schedNode()
+			}
+		}
+	case l.list != nil:
+		return l.list
+	}
+	list := make([]*scheduler.Node, 0, len(l.byPos))
+	for _, n := range l.byPos {
+		if n != nil {
+			list = append(list, n)
 		}
 	}
-	return out
+	l.list = list
+	return list
+}
+
+// nodeList is schedNodes' state: the engine list it follows, each engine's node by position (nil while not
+// validated) and the list last handed out, which is never modified.
+type nodeList struct {
+	mu    sync.Mutex
+	from  []*Engine
+	pos   map[*Engine]int
+	byPos []*scheduler.Node
+	list  []*scheduler.Node
+}
+
+// dirtyEngines collects the engines whose scheduler view changed since schedNodes last looked.
+type dirtyEngines struct {
+	mu  sync.Mutex
+	set map[*Engine]bool
+}
+
+func (d *dirtyEngines) mark(e *Engine) {
+	d.mu.Lock()
+	if d.set == nil {
+		d.set = map[*Engine]bool{}
+	}
+	d.set[e] = true
+	d.mu.Unlock()
+}
+
+func (d *dirtyEngines) take() map[*Engine]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.set
+	d.set = nil
+	return s
 }
 
 // engineByID maps a scheduler node back to its engine.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
@@ -30,7 +29,7 @@ type Backend interface {
 	Refresh(ctx context.Context, ct *cluster.Container)
 	RecordExec(ct *cluster.Container, execID string)
 	ExecEngine(ctx context.Context, execID string) (*cluster.Engine, error)
-	Info(role cluster.Role) system.Info
+	InfoJSON(role cluster.Role) ([]byte, error)
 	Subscribe(since time.Time) ([]cluster.Event, <-chan cluster.Event, func())
 }
 

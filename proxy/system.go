@@ -23,7 +23,13 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.b.Info(s.cfg.Role()))
+	b, err := s.b.InfoJSON(s.cfg.Role())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) {

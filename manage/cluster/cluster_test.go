@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/errdefs"
 )
 
@@ -253,5 +255,30 @@ func TestSchedNodesArePatchedWhereEnginesChanged(t *testing.T) {
 	e.mu.Unlock()
 	if left := c.schedNodes(); len(left) != 1 || left[0].Name != "node-1" {
 		t.Errorf("after node-0 disconnected the nodes are %v, want node-1 alone", left)
+	}
+}
+
+func TestInfoJSONIsInfoEncoded(t *testing.T) {
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary("aaaa1111", "web", "running", 1, nil)},
+		"node-1": {summary("bbbb2222", "db", "exited", 2, nil)},
+	})
+	for range 2 { // the second answer comes from the engines' kept blocks
+		b, err := c.InfoJSON(Role{Primary: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got system.Info
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%v in %s", err, b)
+		}
+		want := c.Info(Role{Primary: true})
+		got.SystemTime, want.SystemTime = "", ""
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("InfoJSON decodes to\n%+v\nInfo is\n%+v", got, want)
+		}
+		if len(got.SystemStatus) != 4+2*10 || got.ContainersRunning != 1 || got.ContainersStopped != 1 {
+			t.Errorf("%d status lines (want 4 + 10 per engine), %d running, %d stopped", len(got.SystemStatus), got.ContainersRunning, got.ContainersStopped)
+		}
 	}
 }

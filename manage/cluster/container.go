@@ -24,6 +24,8 @@ type Container struct {
 	seen   time.Time            // when this entry was read from the engine
 	sched  *scheduler.Container // the scheduler's view, made once
 	times  times                // for the list's status text
+	// provisional: made from the create request, not read from the engine; a re-read follows (putCreated)
+	provisional bool
 }
 
 // status is the list's human status now ("Up 5 minutes"); the engine's own text when the state is unknown.

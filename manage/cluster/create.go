@@ -171,9 +171,7 @@ func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string
 	}
 	done(resp.ID)
 	c.hints.put(resp.ID, e)
-	if _, rerr := e.refreshContainer(ctx, resp.ID); rerr != nil {
-		c.log.Warn("created container not yet in cache", "id", resp.ID, "node", e.Name(), "err", rerr)
-	}
+	e.putCreated(context.WithoutCancel(ctx), resp.ID, name, cr, int64(p.Node.TotalCPUs))
 	return &CreateResponse{CreateResponse: *resp, Engine: e}, nil
 }
 

@@ -103,7 +103,7 @@ type Engine struct {
 	removed    map[string]time.Time       // containers removed since the last full refresh began
 	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
 	inflight   map[string]int             // swarm ID -> creates in flight on this engine
-	dirty      map[string]time.Time       // container ID -> when an event about it arrived, refresh pending
+	dirty      map[string]*dirtyMark      // container ID -> why a re-read is pending
 	draining   bool                       // a goroutine refreshes the dirty containers
 	refreshing map[string]time.Time       // container ID -> start of a single refresh under way
 	node       nodeCache                  // scheduler view, rebuilt when containers change

@@ -163,10 +163,34 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 	case events.ActionCommit:
 		e.RefreshImages(ctx)
 	}
-	if len(m.Action) > 11 && m.Action[:11] == "exec_start:" {
+	if len(m.Action) > 11 && m.Action[:11] == "exec_start:" || alreadyCached(e.byID(id), m) {
 		return
 	}
-	e.markDirty(ctx, id)
+	e.markDirty(ctx, id, &m)
+}
+
+// eventLag bounds how long after a container's start or exit the engine reports it.
+const eventLag = 2 * time.Second
+
+// alreadyCached tells whether the cached container already shows what the event reports, so it needs no
+// re-read: a create through this manager (putCreated has the re-read in hand; any later read shows it), or a
+// start or exit the cache holds with the engine's own time just before the event's (a call through the
+// manager re-reads the container after the engine answered, often before the event arrives).
+func alreadyCached(ct *Container, m events.Message) bool {
+	if ct == nil || ct.Info == nil || ct.Info.ContainerJSONBase == nil || ct.Info.State == nil {
+		return false
+	}
+	at := time.Unix(0, m.TimeNano)
+	near := func(t time.Time) bool { return !t.IsZero() && !t.After(at) && at.Sub(t) < eventLag }
+	switch m.Action {
+	case events.ActionCreate:
+		return true
+	case events.ActionStart:
+		return !ct.provisional && ct.Info.State.Running && near(ct.times.started)
+	case events.ActionDie:
+		return !ct.provisional && !ct.Info.State.Running && near(ct.times.finished)
+	}
+	return false
 }
 
 // eventSettle is how long an event waits before its container is re-read: a call through the manager that
@@ -174,15 +198,31 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 // before that re-read began needs no second one.
 const eventSettle = 10 * time.Millisecond
 
-// markDirty notes that an event changed a container; refreshDirty re-reads it unless a re-read that began after
-// the event's arrival (and so saw its effect) already did.
-func (e *Engine) markDirty(ctx context.Context, id string) {
+// dirtyMark is why a container waits for a re-read: when the first cause arrived, and the events since (none
+// when the cause was not an event).
+type dirtyMark struct {
+	at     time.Time
+	events []events.Message
+	other  bool // a cause that is not an event: re-read unless a read began since
+}
+
+// markDirty notes that a container changed (ev: the event that says so, nil for another cause); refreshDirty
+// re-reads it unless a re-read that began after the first cause arrived (and so saw its effect) already did,
+// or the cache shows every event by then.
+func (e *Engine) markDirty(ctx context.Context, id string, ev *events.Message) {
 	e.mu.Lock()
 	if e.dirty == nil {
-		e.dirty = map[string]time.Time{}
+		e.dirty = map[string]*dirtyMark{}
 	}
-	if _, ok := e.dirty[id]; !ok {
-		e.dirty[id] = time.Now()
+	d := e.dirty[id]
+	if d == nil {
+		d = &dirtyMark{at: time.Now()}
+		e.dirty[id] = d
+	}
+	if ev != nil {
+		d.events = append(d.events, *ev)
+	} else {
+		d.other = true
 	}
 	start := !e.draining
 	e.draining = true
@@ -208,8 +248,8 @@ func (e *Engine) refreshDirty(ctx context.Context) {
 			return
 		}
 		var todo []string
-		for id, at := range batch {
-			if !e.readSinceLocked(id, at) {
+		for id, d := range batch {
+			if !e.readSinceLocked(id, d.at) && !e.showsLocked(id, d) {
 				todo = append(todo, id)
 			}
 		}
@@ -220,9 +260,23 @@ func (e *Engine) refreshDirty(ctx context.Context) {
 	}
 }
 
+// showsLocked tells whether the cached container shows every event of a dirty mark (see alreadyCached).
+func (e *Engine) showsLocked(id string, d *dirtyMark) bool {
+	if d.other {
+		return false
+	}
+	ct := e.containers[id]
+	for _, ev := range d.events {
+		if !alreadyCached(ct, ev) {
+			return false
+		}
+	}
+	return true
+}
+
 // readSinceLocked tells whether a re-read of container id began after t (finished, or under way).
 func (e *Engine) readSinceLocked(id string, t time.Time) bool {
-	if ct := e.containers[id]; ct != nil && ct.seen.After(t) {
+	if ct := e.containers[id]; ct != nil && !ct.provisional && ct.seen.After(t) {
 		return true
 	}
 	started, ok := e.refreshing[id]

@@ -69,7 +69,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	next := make(map[string]*Container, len(list))
 	for _, s := range list {
 		prev := old[s.ID]
-		if prev != nil && prev.State == s.State && prev.Info != nil {
+		if prev != nil && prev.State == s.State && prev.Info != nil && !prev.provisional {
 			if sameListing(prev, &s) {
 				next[s.ID] = prev // unchanged: keep the entry (its status text is rendered when listed)
 			} else {

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,31 +10,20 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-
-	"swarm/internal/simengine"
-	"swarm/scheduler"
+	"github.com/docker/docker/api/types/events"
 )
 
 // Changes made through the manager and behind its back both reach the cache.
 func TestEventsKeepTheCacheCurrent(t *testing.T) {
-	sim := simengine.New(simengine.Options{Name: "sim"})
 	var inspects atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/json") && !strings.HasSuffix(r.URL.Path, "/containers/json") {
-			inspects.Add(1)
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	sched, err := scheduler.New(scheduler.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(t.Context(), Options{RefreshMin: time.Hour, RefreshMax: time.Hour,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, sched)
-	defer c.Close()
-	c.SetEngines([]string{strings.TrimPrefix(srv.URL, "http://")})
-	waitFor(t, func() bool { return c.Engines()[0].Healthy() })
+	c, sim, _ := simCluster(t, "sim", 0, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/json") && !strings.HasSuffix(r.URL.Path, "/containers/json") {
+				inspects.Add(1)
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
 	ctx := context.Background()
 	before := inspects.Load()
 	resp, err := c.CreateContainer(ctx, CreateRequest{Name: "web", Body: []byte(`{"Image":"busybox"}`)})
@@ -52,7 +39,8 @@ func TestEventsKeepTheCacheCurrent(t *testing.T) {
 	}
 	c.Refresh(ctx, ct) // as the API does after a call that changes a container
 	time.Sleep(300 * time.Millisecond)
-	// Usually 2 (one per call); 3 when an event arrives after the call's own re-read began (it cannot tell then).
+	// Usually 1 (the start's re-read: a create caches from its request); 2 when an event arrives after that
+	// re-read began (it cannot tell then).
 	t.Logf("create + start through the manager inspected the container %d times", inspects.Load()-before)
 	if ct, _ := c.Container(resp.ID); ct == nil || ct.State != "running" {
 		t.Fatalf("cache after start: %+v", ct)
@@ -88,6 +76,42 @@ func TestReadSince(t *testing.T) {
 		}
 		if got := e.readSinceLocked(tt.id, tt.event); got != tt.want {
 			t.Errorf("%s, event at %v, re-read under way since %v: %v, want %v", tt.id, tt.event.Sub(t0), tt.started, got, tt.want)
+		}
+	}
+}
+
+// An event needs no re-read when the cache already shows it by the engine's own clock.
+func TestAlreadyCached(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	ct := func(running, provisional bool, started, finished time.Time) *Container {
+		info := &container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{State: &container.State{
+			Running: running, StartedAt: started.Format(time.RFC3339Nano), FinishedAt: finished.Format(time.RFC3339Nano)}}}
+		c := &Container{Info: info, times: timesOf(info), provisional: provisional}
+		return c
+	}
+	ev := func(action events.Action, at time.Time) events.Message {
+		return events.Message{Action: action, TimeNano: at.UnixNano()}
+	}
+	ms := time.Millisecond
+	for _, tt := range []struct {
+		what string
+		ct   *Container
+		m    events.Message
+		want bool
+	}{
+		{"create of an uncached container", nil, ev(events.ActionCreate, t0), false},
+		{"create of a cached one", ct(false, true, time.Time{}, time.Time{}), ev(events.ActionCreate, t0), true},
+		{"start the cache holds", ct(true, false, t0, time.Time{}), ev(events.ActionStart, t0.Add(3*ms)), true},
+		{"start of a provisional entry", ct(true, true, t0, time.Time{}), ev(events.ActionStart, t0.Add(3*ms)), false},
+		{"start the cache does not hold yet", ct(false, false, time.Time{}, time.Time{}), ev(events.ActionStart, t0), false},
+		{"a later start than the cached one", ct(true, false, t0, time.Time{}), ev(events.ActionStart, t0.Add(5*time.Second)), false},
+		{"start before the cached one", ct(true, false, t0, time.Time{}), ev(events.ActionStart, t0.Add(-ms)), false},
+		{"exit the cache holds", ct(false, false, t0, t0.Add(time.Second)), ev(events.ActionDie, t0.Add(time.Second+ms)), true},
+		{"exit while the cache shows it running", ct(true, false, t0, time.Time{}), ev(events.ActionDie, t0.Add(time.Second)), false},
+		{"pause (no time to compare)", ct(true, false, t0, time.Time{}), ev(events.ActionPause, t0.Add(ms)), false},
+	} {
+		if got := alreadyCached(tt.ct, tt.m); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.what, got, tt.want)
 		}
 	}
 }

@@ -2,39 +2,24 @@ package cluster
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"swarm/internal/simengine"
-	"swarm/scheduler"
 )
 
 // Clients that give up on slow calls (a ctrl-C, a closed connection) say nothing about the engine: its health
 // must not suffer, while calls that find the engine gone do count.
 func TestCancelledCallsDoNotCountAgainstTheEngine(t *testing.T) {
-	sim := simengine.New(simengine.Options{Name: "slow"})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/slow") {
-			<-r.Context().Done()
-			return
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	sched, err := scheduler.New(scheduler.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(t.Context(), Options{RefreshMin: time.Hour, RefreshMax: time.Hour, FailureRetry: 2,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, sched)
-	defer c.Close()
-	c.SetEngines([]string{strings.TrimPrefix(srv.URL, "http://")})
-	waitFor(t, func() bool { return c.Engines()[0].Healthy() })
+	c, _, srv := simCluster(t, "slow", 2, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/slow") {
+				<-r.Context().Done()
+				return
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
 	e := c.Engines()[0]
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

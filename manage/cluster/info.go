@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -14,9 +15,6 @@ import (
 	"swarm/internal/version"
 )
 
-// statusLines is how many SystemStatus lines an engine has.
-const statusLines = 10
-
 // Role is what this manager is in a replicated setup.
 type Role struct {
 	Primary     bool
@@ -26,6 +24,43 @@ type Role struct {
 // Info builds the cluster's /info: totals summed over engines and the original's SystemStatus lines, one block
 // per engine, which `docker info` prints as "key: value".
 func (c *Cluster) Info(role Role) system.Info {
+	info, blocks := c.info(role)
+	for _, b := range blocks {
+		info.SystemStatus = append(info.SystemStatus, b.lines...)
+	}
+	return info
+}
+
+// InfoJSON is Info as the API answers it: the engines' blocks are kept encoded, so an answer for thousands of
+// engines is mostly copied rather than encoded again.
+func (c *Cluster) InfoJSON(role Role) ([]byte, error) {
+	info, blocks := c.info(role)
+	head, err := json.Marshal(info.SystemStatus)
+	if err != nil {
+		return nil, err
+	}
+	info.SystemStatus = nil // omitted, then spliced in
+	out, err := json.Marshal(info)
+	if err != nil {
+		return nil, err
+	}
+	size := len(out) + len(head) + 32
+	for _, b := range blocks {
+		size += len(b.json) + 1
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, out[:len(out)-1]...)
+	buf = append(buf, `,"SystemStatus":`...)
+	buf = append(buf, head[:len(head)-1]...)
+	for _, b := range blocks {
+		buf = append(buf, ',')
+		buf = append(buf, b.json...)
+	}
+	return append(buf, "]}\n"...), nil
+}
+
+// info is /info without the engines' lines: the totals and the cluster's own lines, and each engine's block.
+func (c *Cluster) info(role Role) (system.Info, []*statusBlock) {
 	host, _ := os.Hostname()
 	info := system.Info{
 		ID: "swarm", Name: host, ServerVersion: "swarm/" + version.Version,
@@ -40,18 +75,15 @@ func (c *Cluster) Info(role Role) system.Info {
 	}
 	status = append(status, [2]string{"Strategy", c.cfg.Strategy}, [2]string{"Filters", strings.Join(c.cfg.Filters, ", ")})
 	engines := c.Engines()
-	nodes := make([][2]string, 0, len(engines)*statusLines)
-	counted := 0
+	blocks := make([]*statusBlock, 0, len(engines))
 	for _, e := range engines {
 		if e.State() == StateDisconnected {
 			continue
 		}
-		counted++
-		nodes = append(nodes, c.engineStatus(e, &info)...)
+		blocks = append(blocks, c.engineStatus(e, &info))
 	}
-	status = append(status, [2]string{"Nodes", fmt.Sprint(counted)})
-	info.SystemStatus = append(status, nodes...)
-	return info
+	info.SystemStatus = append(status, [2]string{"Nodes", fmt.Sprint(len(blocks))})
+	return info, blocks
 }
 
 func roleName(r Role) string {
@@ -62,7 +94,7 @@ func roleName(r Role) string {
 }
 
 // engineStatus adds one engine to the totals and returns its SystemStatus lines.
-func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
+func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
 	e.mu.RLock()
 	key := statusKey{state: e.state, id: e.id, name: e.name, lastErr: e.lastErr, updated: e.updatedAt,
 		version: e.version.Version, ncpu: e.info.NCPU, memTotal: e.info.MemTotal, images: len(e.images), tally: e.tally}
@@ -84,7 +116,7 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 	info.NCPU += int(ncpu)
 	info.MemTotal += memTotal
 	if cached != nil && cached.key == key {
-		return cached.lines
+		return cached
 	}
 	name := key.name
 	if name == "" {
@@ -110,10 +142,12 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 		{"  └ UpdatedAt", key.updated.UTC().Format(time.RFC3339)},
 		{"  └ ServerVersion", key.version},
 	}
+	enc, _ := json.Marshal(lines) // strings only: cannot fail
+	b := &statusBlock{key: key, lines: lines, json: enc[1 : len(enc)-1]}
 	e.mu.Lock()
-	e.status = &statusBlock{key: key, lines: lines}
+	e.status = b
 	e.mu.Unlock()
-	return lines
+	return b
 }
 
 // statusBlock is an engine's SystemStatus lines, kept while what they show (the key) is unchanged; the
@@ -121,6 +155,7 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) [][2]string {
 type statusBlock struct {
 	key   statusKey
 	lines [][2]string
+	json  []byte // the lines encoded, without the enclosing brackets
 }
 
 type statusKey struct {

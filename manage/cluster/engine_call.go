@@ -81,7 +81,10 @@ func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Val
 	case *[]byte:
 		*out, err = io.ReadAll(resp.Body)
 	default:
-		err = json.NewDecoder(resp.Body).Decode(out)
+		if err = json.NewDecoder(resp.Body).Decode(out); err == nil {
+			// Read to the end (a chunked answer's last chunk) so the connection goes back to the pool.
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		}
 	}
 	return resp.StatusCode, err
 }

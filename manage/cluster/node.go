@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -91,9 +92,27 @@ func (e *Engine) schedNode() *scheduler.Node {
 // newContainer makes a cache entry for what the engine said about a container, with its scheduler view
 // (ncpu: the engine's CPUs, which turn CpuShares into reserved CPUs).
 func (e *Engine) newContainer(s container.Summary, info *container.InspectResponse, seen time.Time, ncpu int64) *Container {
+	if info != nil && info.Config != nil && maps.Equal(s.Labels, info.Config.Labels) {
+		s.Labels = info.Config.Labels // one copy of the labels per container, not two
+	}
+	if ns := s.NetworkSettings; info != nil && info.NetworkSettings != nil && ns != nil && sameKeys(ns.Networks, info.NetworkSettings.Networks) {
+		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: info.NetworkSettings.Networks}
+	}
 	c := &Container{Summary: s, Info: info, Engine: e, seen: seen, times: timesOf(info)}
 	c.sched = schedContainer(c, ncpu)
 	return c
+}
+
+func sameKeys[V any](a, b map[string]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func schedContainer(c *Container, ncpu int64) *scheduler.Container {

@@ -107,7 +107,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 			continue
 		}
 		ectx, cancel := context.WithCancel(c.ctx)
-		e.cancel = cancel
+		e.ctx, e.cancel = ectx, cancel
 		c.engines[addr] = e
 		c.sorted = nil
 		c.log.Info("engine added", "addr", addr)

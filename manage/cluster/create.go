@@ -171,7 +171,7 @@ func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string
 	}
 	done(resp.ID)
 	c.hints.put(resp.ID, e)
-	e.putCreated(context.WithoutCancel(ctx), resp.ID, name, cr, int64(p.Node.TotalCPUs))
+	e.putCreated(e.lifeCtx(ctx), resp.ID, name, cr, int64(p.Node.TotalCPUs))
 	return &CreateResponse{CreateResponse: *resp, Engine: e}, nil
 }
 

@@ -47,3 +47,12 @@ func (e *Engine) putCreated(ctx context.Context, id, name string, cr *container.
 		}
 	})
 }
+
+// lifeCtx is the engine's own context, for work that outlives the request that caused it and must end when the
+// engine leaves; an engine that was never run gets the request's context without its cancellation.
+func (e *Engine) lifeCtx(req context.Context) context.Context {
+	if e.ctx != nil {
+		return e.ctx
+	}
+	return context.WithoutCancel(req)
+}

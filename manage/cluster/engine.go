@@ -111,7 +111,8 @@ type Engine struct {
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
 	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
 
-	wake   chan struct{} // nudges the refresh loop
+	wake   chan struct{}   // nudges the refresh loop
+	ctx    context.Context // the engine's life (nil in tests that never run it); ends when it leaves
 	cancel context.CancelFunc
 	done   chan struct{}
 }

@@ -8,7 +8,9 @@
 // counted once, under the first filter that rejects it, and when nothing fits the error (*NoNodeError) reads
 // e.g. `no suitable node (1 node unhealthy; constraint "region==eu" not met on 2 nodes; port 80 in use on 3 nodes)`.
 // Soft expressions (==~, !=~) are applied on a first pass and dropped on a second when the first finds nothing.
-// The strategy (spread, binpack, random) ranks what is left, deterministically for the same input.
+// The strategy (spread, binpack, random) ranks what is left, deterministically for the same input: ties go by
+// node name, then by position; PlaceSorted takes nodes already in name order and ties by position alone. A
+// filter that cannot reject the request (no ports, no dependencies, no expressions of its kind) is not asked.
 //
 // Placements in flight are reserved (ports, a container slot, CPUs and memory) until Placement.Done, so
 // concurrent requests never double-book. Place is safe for concurrent use. ParseRequest moves the expressions

@@ -6,6 +6,12 @@
 // randomized refresh loop. States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
 // A broken event stream starts probes at once, so a stopped engine is Unhealthy within a few seconds.
 //
+// A container is re-read with one inspect (its list entry made from it) after a call through the manager
+// changes it, or after an event the cache does not already show (compared by the engine's own clock). A
+// create is cached from its request at once and replaced by the engine's view at the start's re-read, or after
+// 250 ms. A periodic refresh that finds nothing new keeps the cache and every view derived from it (the
+// scheduler's nodes, /info's per-engine blocks), which are rebuilt only for engines that changed.
+//
 // The Cluster answers what the API needs from that state: container lookup (ID, prefix, name, node/name,
 // swarm ID), the cluster-wide container list, /info, the merged event stream, and container creation through
 // the scheduler with cluster-wide name uniqueness. Cached objects are immutable once published, so readers

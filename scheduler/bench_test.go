@@ -8,11 +8,12 @@ import (
 	"github.com/docker/go-connections/nat"
 )
 
-// fleet builds n nodes with 30 containers each, some publishing ports, spread over 3 regions.
+// fleet builds n nodes with 30 containers each, some publishing ports, spread over 3 regions, in name order
+// (as the manager hands them to PlaceSorted).
 func fleet(n int) []*Node {
 	nodes := make([]*Node, n)
 	for i := range nodes {
-		nd := node(fmt.Sprintf("node-%d", i), map[string]string{"region": []string{"eu", "us", "ap"}[i%3], "disk": "ssd"})
+		nd := node(fmt.Sprintf("node-%06d", i), map[string]string{"region": []string{"eu", "us", "ap"}[i%3], "disk": "ssd"})
 		for j := 0; j < 30; j++ {
 			c := ctr(fmt.Sprintf("%d-%d", i, j), fmt.Sprintf("c-%d-%d", i, j))
 			if j%10 == 0 {
@@ -52,7 +53,7 @@ func benchRequest(b *testing.B, n int, r *Request) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p, err := s.Place(r, nodes)
+		p, err := s.PlaceSorted(r, nodes)
 		if err != nil {
 			b.Fatal(err)
 		}

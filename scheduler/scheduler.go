@@ -176,16 +176,9 @@ func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement,
 	r.filters = s.active(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	views := make([]nodeView, len(nodes))
-	for i, n := range nodes {
-		views[i].Node = n
-		if s.inflight > 0 {
-			views[i].pending = s.slotOf(n).pending
-		}
-	}
-	n, err := s.pick(r, views, true)
+	n, err := s.pick(r, nodes, true)
 	if err != nil && r.hasSoft {
-		n, err = s.pick(r, views, false)
+		n, err = s.pick(r, nodes, false)
 	}
 	if err != nil {
 		return nil, err
@@ -198,17 +191,22 @@ func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement,
 }
 
 // pick runs the filters, then the strategy over the nodes that pass (see best); soft says whether soft
-// expressions count. It makes one pass and keeps no list of candidates (but for the random strategy).
-func (s *Scheduler) pick(r *request, views []nodeView, soft bool) (*nodeView, error) {
-	if len(views) == 0 {
+// expressions count. It makes one pass, looks at one node at a time (with its in-flight placements) and keeps
+// no list of candidates (but for the random strategy): nothing is allocated per node.
+func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error) {
+	if len(nodes) == 0 {
 		return nil, &NoNodeError{Reasons: []string{"no nodes in the cluster"}}
 	}
 	r.soft = soft
 	var rej rejections
 	var top weighted
-	var pool []*nodeView // the random strategy's candidates
-	for i := range views {
-		n := &views[i]
+	var pool []nodeView // the random strategy's candidates
+	n := &nodeView{}
+	for _, node := range nodes {
+		n.Node, n.pending = node, nil
+		if s.inflight > 0 {
+			n.pending = s.slotOf(node).pending
+		}
 		if stage, reason := s.check(r, n); reason != "" {
 			rej.add(stage, reason)
 			continue
@@ -218,16 +216,16 @@ func (s *Scheduler) pick(r *request, views []nodeView, soft bool) (*nodeView, er
 		case reason != "":
 			rej.add(len(s.filters), reason)
 		case s.strategy == "random":
-			pool = append(pool, n)
-		case top.n == nil || s.before(w, top, r.sortedNodes):
+			pool = append(pool, *n)
+		case top.n.Node == nil || s.before(w, top, r.sortedNodes):
 			top = w
 		}
 	}
 	if len(pool) > 0 {
-		return pool[s.rng.IntN(len(pool))], nil
+		return &pool[s.rng.IntN(len(pool))], nil
 	}
-	if top.n != nil {
-		return top.n, nil
+	if top.n.Node != nil {
+		return &top.n, nil
 	}
 	return nil, rej.err()
 }

@@ -7,7 +7,7 @@ const (
 )
 
 type weighted struct {
-	n      *nodeView
+	n      nodeView // a copy: pick reuses its view of the node under test
 	weight int64
 	count  int
 }
@@ -25,7 +25,7 @@ func (s *Scheduler) weigh(r *request, n *nodeView) (weighted, string) {
 	if reason != "" {
 		return weighted{}, reason
 	}
-	return weighted{n: n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()}, ""
+	return weighted{n: *n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()}, ""
 }
 
 // before says whether a ranks strictly ahead of b, b coming earlier in the input; sorted says the input is in

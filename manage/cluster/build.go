@@ -15,7 +15,7 @@ func (c *Cluster) PlaceBuild(ctx context.Context, buildArgs map[string]*string) 
 	if err != nil {
 		return nil, nil, errdefs.InvalidParameter(err)
 	}
-	p, err := c.sched.PlaceSorted(req, c.schedNodes())
+	p, err := c.place(req)
 	if err != nil {
 		return nil, nil, err
 	}

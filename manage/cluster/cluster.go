@@ -262,8 +262,9 @@ func (c *Cluster) Container(ref string) (*Container, error) {
 }
 
 // exactContainer is Container's fast path through the engines' indexes: a full container ID, else a name held
-// by exactly one container. A ref that could be a swarm ID (64 hex digits) is left to the full search, where a
-// swarm ID outranks a name. Nil means the full search decides.
+// by exactly one container, else a 12-character short ID that begins exactly one container's ID. A ref that
+// could be a swarm ID (64 hex digits) is left to the full search, where a swarm ID outranks a name. Nil means
+// the full search decides.
 func (c *Cluster) exactContainer(ref string) *Container {
 	if e := c.hints.get(ref); e != nil && c.member(e) {
 		if x := e.byID(ref); x != nil {
@@ -287,6 +288,18 @@ func (c *Cluster) exactContainer(ref string) *Container {
 			if found != nil {
 				return nil
 			}
+			found = x
+		}
+	}
+	if found != nil || len(ref) != 12 || !isHex(ref) {
+		return found
+	}
+	for _, e := range engines { // a short ID as `docker ps` prints it: the one container whose ID begins with it
+		x, ambiguous := e.byShortID(ref)
+		if ambiguous || (x != nil && found != nil) {
+			return nil
+		}
+		if x != nil {
 			found = x
 		}
 	}

@@ -234,8 +234,8 @@ func TestSchedNodesArePatchedWhereEnginesChanged(t *testing.T) {
 	if len(first) != 2 || first[0].Name != "node-0" || first[1].Name != "node-1" {
 		t.Fatalf("nodes %v, want node-0 and node-1 in name order", first)
 	}
-	if again := c.schedNodes(); &again[0] != &first[0] {
-		t.Error("nothing changed, yet the node list was rebuilt")
+	if again := c.schedNodes(); again[0] != first[0] || again[1] != first[1] {
+		t.Error("nothing changed, yet nodes were rebuilt")
 	}
 	e := c.Engines()[0]
 	e.mu.Lock()
@@ -246,8 +246,8 @@ func TestSchedNodesArePatchedWhereEnginesChanged(t *testing.T) {
 	if len(patched[0].Containers) != 2 {
 		t.Errorf("node-0 shows %d containers after one was added, want 2", len(patched[0].Containers))
 	}
-	if patched[1] != first[1] {
-		t.Error("node-1 did not change, yet its node was rebuilt")
+	if patched[1] != first[1] || patched[0] == first[0] || len(first[0].Containers) != 1 {
+		t.Error("node-1 did not change, yet its node was rebuilt (or node-0's old view was changed)")
 	}
 	e.mu.Lock()
 	e.state = StateDisconnected
@@ -280,5 +280,50 @@ func TestInfoJSONIsInfoEncoded(t *testing.T) {
 		if len(got.SystemStatus) != 4+2*10 || got.ContainersRunning != 1 || got.ContainersStopped != 1 {
 			t.Errorf("%d status lines (want 4 + 10 per engine), %d running, %d stopped", len(got.SystemStatus), got.ContainersRunning, got.ContainersStopped)
 		}
+	}
+}
+
+// A name is unique cluster-wide: held by a container on any engine, or by a create under way.
+func TestReserveName(t *testing.T) {
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary("aaaa1111", "web", "running", 1, nil)},
+		"node-1": {summary("bbbb2222", "db", "exited", 2, nil)},
+	})
+	for _, name := range []string{"web", "db"} {
+		if err := c.reserveName(name); !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "already in use by container") {
+			t.Errorf("%s: %v, want a conflict naming the holder", name, err)
+		}
+	}
+	if err := c.reserveName("cache"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.reserveName("cache"); !errdefs.IsConflict(err) {
+		t.Errorf("a name being created was given twice: %v", err)
+	}
+	c.releaseName("cache")
+	if err := c.reserveName("cache"); err != nil {
+		t.Errorf("a released name stays taken: %v", err)
+	}
+}
+
+// A short ID as `docker ps` prints it finds its container through the engines' indexes; one shared by two
+// containers is ambiguous, and a name outranks it.
+func TestContainerByShortID(t *testing.T) {
+	id := func(head, tail string) string { return head + strings.Repeat(tail, 52) }
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {summary(id("0123456789ab", "0"), "web", "running", 1, nil), summary(id("cafecafecafe", "1"), "x", "running", 1, nil)},
+		"node-1": {summary(id("cafecafecafe", "2"), "y", "running", 2, nil), summary(id("fedcba987654", "3"), "0123456789ab", "running", 2, nil)},
+	})
+	if got, err := c.Container("0123456789ab"); err != nil || got.Name() != "0123456789ab" {
+		t.Errorf("a name equal to another container's short ID: %v, %v; want the named container", got, err)
+	}
+	if got, err := c.Container("fedcba987654"); err != nil || got.Name() != "0123456789ab" {
+		t.Errorf("short ID: %v, %v", got, err)
+	}
+	if _, err := c.Container("cafecafecafe"); !errdefs.IsInvalidParameter(err) || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("a short ID of two containers: %v, want ambiguous", err)
+	}
+	if got, err := c.Container("0123456789"); err != nil || got.Name() != "web" {
+		t.Errorf("a shorter prefix: %v, %v", got, err)
 	}
 }

@@ -136,7 +136,7 @@ func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (releas
 // createOnce places the container and creates it on the chosen engine.
 func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
 	start := time.Now()
-	p, err := c.sched.PlaceSorted(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig}, c.schedNodes())
+	p, err := c.place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig})
 	if err != nil {
 		c.cfg.Metrics.Placement(time.Since(start), "no_suitable_node")
 		return nil, err
@@ -236,8 +236,8 @@ func (c *Cluster) reserveName(name string) error {
 	if c.pending[name] {
 		return errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use (a container of that name is being created). You have to remove (or rename) that container to be able to reuse that name.", name))
 	}
-	for _, x := range c.Containers() {
-		if x.Name() == name {
+	for _, e := range c.Engines() { // each engine's name index, not a list of every container
+		if x := e.byName(name); x != nil {
 			return errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, x.ID, x.Engine.Name()))
 		}
 	}

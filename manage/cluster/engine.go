@@ -46,10 +46,13 @@ type engineSettings struct {
 	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
 }
 
-// Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total (so 10,000
-// engines do not hold 10,000 idle sockets besides their event streams) and a few per engine for bursts.
+// Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total, a few per
+// engine for bursts, for longer than the periodic refresh's interval (idleFor). The cap is what a process's
+// descriptors allow besides one event stream per engine: at 10,000 engines a cap of 16,384 exhausted the
+// common 20,000-descriptor limit and the manager could no longer accept clients.
 const (
 	maxIdle        = 4096
+	idleFor        = 90 * time.Second
 	maxIdlePerHost = 16
 	maxConnecting  = 128
 )
@@ -65,7 +68,7 @@ func newTransport(tlsCfg *tls.Config) *http.Transport {
 		TLSClientConfig:     tlsCfg,
 		MaxIdleConns:        maxIdle,
 		MaxIdleConnsPerHost: maxIdlePerHost,
-		IdleConnTimeout:     60 * time.Second,
+		IdleConnTimeout:     idleFor,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
 }
@@ -99,6 +102,7 @@ type Engine struct {
 	images     []image.Summary
 	networks   []network.Inspect
 	volumes    []*volume.Volume
+	listSums   listSums
 	execs      map[string]string          // exec ID -> container ID
 	removed    map[string]time.Time       // containers removed since the last full refresh began
 	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
@@ -107,7 +111,7 @@ type Engine struct {
 	draining   bool                       // a goroutine refreshes the dirty containers
 	refreshing map[string]time.Time       // container ID -> start of a single refresh under way
 	node       nodeCache                  // scheduler view, rebuilt when containers change
-	names      map[string]*Container      // containers by name, rebuilt on use after a change (nil: stale)
+	index      *lookups                   // containers by name and short ID, rebuilt on use after a change (nil: stale)
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
 	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
 

@@ -52,7 +52,7 @@ func (e *Engine) NegotiatedVersion(want string) string {
 }
 
 // Do sends one API call to the engine at the negotiated version and decodes a JSON answer into out (if not nil;
-// a *[]byte receives the body as it came).
+// a *[]byte or *bytes.Buffer receives the body as it came).
 // Non-2xx answers become *EngineError. Connection failures count against the engine's health.
 func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader, out any) (int, error) {
 	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
@@ -80,6 +80,8 @@ func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Val
 		_, err = io.Copy(io.Discard, resp.Body)
 	case *[]byte:
 		*out, err = io.ReadAll(resp.Body)
+	case *bytes.Buffer:
+		_, err = out.ReadFrom(resp.Body)
 	default:
 		if err = json.NewDecoder(resp.Body).Decode(out); err == nil {
 			// Read to the end (a chunked answer's last chunk) so the connection goes back to the pool.

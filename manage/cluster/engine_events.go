@@ -177,7 +177,7 @@ const eventLag = 2 * time.Second
 // start or exit the cache holds with the engine's own time just before the event's (a call through the
 // manager re-reads the container after the engine answered, often before the event arrives).
 func alreadyCached(ct *Container, m events.Message) bool {
-	if ct == nil || ct.Info == nil || ct.Info.ContainerJSONBase == nil || ct.Info.State == nil {
+	if ct == nil || ct.RunState == nil {
 		return false
 	}
 	at := time.Unix(0, m.TimeNano)
@@ -186,9 +186,9 @@ func alreadyCached(ct *Container, m events.Message) bool {
 	case events.ActionCreate:
 		return true
 	case events.ActionStart:
-		return !ct.provisional && ct.Info.State.Running && near(ct.times.started)
+		return !ct.provisional && ct.RunState.Running && near(ct.times.started)
 	case events.ActionDie:
-		return !ct.provisional && !ct.Info.State.Running && near(ct.times.finished)
+		return !ct.provisional && !ct.RunState.Running && near(ct.times.finished)
 	}
 	return false
 }

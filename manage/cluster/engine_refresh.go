@@ -1,10 +1,17 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
 	"maps"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -69,17 +76,16 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	next := make(map[string]*Container, len(list))
 	for _, s := range list {
 		prev := old[s.ID]
-		if prev != nil && prev.State == s.State && prev.Info != nil && !prev.provisional {
+		if prev != nil && prev.State == s.State && prev.RunState != nil && !prev.provisional {
 			if sameListing(prev, &s) {
 				next[s.ID] = prev // unchanged: keep the entry (its status text is rendered when listed)
 			} else {
-				next[s.ID] = e.newContainer(s, prev.Info, prev.seen, ncpu)
+				next[s.ID] = prev.relisted(s)
 			}
 			continue
 		}
-		info, err := e.client.ContainerInspect(cctx, s.ID)
+		info, err := e.inspect(cctx, s.ID)
 		if err != nil {
-			e.checkErr(err)
 			if errdefs.IsNotFound(err) {
 				continue
 			}
@@ -140,8 +146,7 @@ func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, e
 	defer cancel()
 	start := e.startRefresh(id)
 	defer e.endRefresh(id, start)
-	info, err := e.client.ContainerInspect(cctx, id)
-	e.checkErr(err)
+	info, err := e.inspect(cctx, id)
 	if err != nil && !errdefs.IsNotFound(err) {
 		return nil, err
 	}
@@ -173,12 +178,31 @@ func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, e
 	return c, nil
 }
 
+// inspect reads one container from the engine; a container the engine does not have is an errdefs not-found
+// error. The answer is read into a pooled buffer and decoded from it (the Docker client's decoder grew a fresh
+// buffer for each answer).
+func (e *Engine) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	var info container.InspectResponse
+	buf := answerBuffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	if _, err := e.Do(ctx, http.MethodGet, "", "/containers/"+url.PathEscape(id)+"/json", nil, nil, nil, buf); err != nil {
+		if engineStatus(err) == http.StatusNotFound {
+			return info, errdefs.NotFound(err)
+		}
+		return info, err
+	}
+	if err := json.Unmarshal(buf.Bytes(), &info); err != nil {
+		return info, fmt.Errorf("node %s answered inspect of %s with invalid JSON: %w", e.Name(), id, err)
+	}
+	return info, nil
+}
+
+// answerBuffers hold engine answers (inspects, lists) while they are decoded.
+var answerBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func (e *Engine) RefreshImages(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	imgs, err := e.client.ImageList(cctx, image.ListOptions{})
-	e.checkErr(err)
-	if err != nil {
+	var imgs []image.Summary
+	if !e.readList(ctx, "/images/json", &e.listSums.images, &imgs) {
 		return
 	}
 	e.mu.Lock()
@@ -198,11 +222,8 @@ func sameImages(a, b []image.Summary) bool {
 }
 
 func (e *Engine) RefreshNetworks(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	nets, err := e.client.NetworkList(cctx, network.ListOptions{})
-	e.checkErr(err)
-	if err != nil {
+	var nets []network.Inspect
+	if !e.readList(ctx, "/networks", &e.listSums.networks, &nets) {
 		return
 	}
 	e.mu.Lock()
@@ -211,16 +232,49 @@ func (e *Engine) RefreshNetworks(ctx context.Context) {
 }
 
 func (e *Engine) RefreshVolumes(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	vols, err := e.client.VolumeList(cctx, volume.ListOptions{})
-	e.checkErr(err)
-	if err != nil {
+	var vols volume.ListResponse
+	if !e.readList(ctx, "/volumes", &e.listSums.volumes, &vols) {
 		return
 	}
 	e.mu.Lock()
 	e.volumes = vols.Volumes
 	e.mu.Unlock()
+}
+
+// listSums are the hashes of the last image, network and volume lists an engine gave (under e.mu).
+type listSums struct{ images, networks, volumes uint64 }
+
+var listSeed = maphash.MakeSeed()
+
+// readList reads an engine's list at path and decodes it into out, unless it is byte for byte the list last
+// read there (*sum, its hash): a refresh of an engine where nothing changed then decodes nothing. It tells
+// whether out was filled; a failed read leaves the cache as it was.
+func (e *Engine) readList(ctx context.Context, path string, sum *uint64, out any) bool {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	buf := answerBuffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	if _, err := e.Do(cctx, http.MethodGet, "", path, nil, nil, nil, buf); err != nil {
+		return false
+	}
+	h := maphash.Bytes(listSeed, buf.Bytes())
+	e.mu.RLock()
+	same := *sum == h
+	e.mu.RUnlock()
+	if same || json.Unmarshal(buf.Bytes(), out) != nil {
+		return false
+	}
+	e.mu.Lock()
+	*sum = h
+	e.mu.Unlock()
+	return true
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		buf.Reset()
+		answerBuffers.Put(buf)
+	}
 }
 
 // Containers returns the cached containers (all states).

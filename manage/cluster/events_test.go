@@ -86,7 +86,7 @@ func TestAlreadyCached(t *testing.T) {
 	ct := func(running, provisional bool, started, finished time.Time) *Container {
 		info := &container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{State: &container.State{
 			Running: running, StartedAt: started.Format(time.RFC3339Nano), FinishedAt: finished.Format(time.RFC3339Nano)}}}
-		c := &Container{Info: info, times: timesOf(info), provisional: provisional}
+		c := &Container{RunState: info.State, times: timesOf(info), provisional: provisional}
 		return c
 	}
 	ev := func(action events.Action, at time.Time) events.Message {

@@ -196,10 +196,8 @@ func (e *Engine) countContainers() *tally {
 		default:
 			t.stopped++
 		}
-		if ct.Info != nil && ct.Info.HostConfig != nil {
-			t.cpus += sharesToCPUs(ct.Info.HostConfig.CPUShares, int64(e.info.NCPU))
-			t.mem += ct.Info.HostConfig.Memory
-		}
+		t.cpus += ct.sched.CPUs
+		t.mem += ct.sched.Memory
 	}
 	e.tally = t
 	return t

@@ -184,15 +184,14 @@ func matchDetails(ct *Container, f filters.Args) bool {
 		return false
 	}
 	if f.Contains("exited") {
-		if ct.State != "exited" || ct.Info == nil || ct.Info.State == nil ||
-			!f.ExactMatch("exited", strconv.Itoa(ct.Info.State.ExitCode)) {
+		if ct.State != "exited" || ct.RunState == nil || !f.ExactMatch("exited", strconv.Itoa(ct.RunState.ExitCode)) {
 			return false
 		}
 	}
 	if f.Contains("health") {
 		h := "none"
-		if ct.Info != nil && ct.Info.State != nil && ct.Info.State.Health != nil {
-			h = ct.Info.State.Health.Status
+		if ct.RunState != nil && ct.RunState.Health != nil {
+			h = ct.RunState.Health.Status
 		}
 		if !f.ExactMatch("health", h) {
 			return false

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,27 +20,50 @@ type nodeCache struct {
 // changed marks the views derived from the engine's state stale; call it with e.mu held for writing.
 func (e *Engine) changed() {
 	e.node.dirty = true
-	e.names, e.tally = nil, nil
+	e.index, e.tally = nil, nil
 	e.set.dirty.mark(e)
 }
 
 // byName finds one of the engine's containers by its name (without the leading slash).
-func (e *Engine) byName(name string) *Container {
+func (e *Engine) byName(name string) *Container { return e.lookups().names[name] }
+
+// byShortID finds the engine's container whose ID begins with the 12 characters of a short ID (as `docker ps`
+// shows it); ambiguous when several do.
+func (e *Engine) byShortID(short string) (c *Container, ambiguous bool) {
+	c, ok := e.lookups().short[short]
+	return c, ok && c == nil
+}
+
+// lookups are the engine's name and short-ID indexes, rebuilt on use after a change.
+type lookups struct {
+	names map[string]*Container
+	short map[string]*Container // nil value: more than one container
+}
+
+func (e *Engine) lookups() *lookups {
 	e.mu.RLock()
-	names := e.names
+	l := e.index
 	e.mu.RUnlock()
-	if names == nil {
-		e.mu.Lock()
-		if e.names == nil {
-			e.names = make(map[string]*Container, len(e.containers))
-			for _, c := range e.containers {
-				e.names[c.Name()] = c
+	if l != nil {
+		return l
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.index == nil {
+		l := &lookups{names: make(map[string]*Container, len(e.containers)), short: make(map[string]*Container, len(e.containers))}
+		for id, c := range e.containers {
+			l.names[c.Name()] = c
+			if len(id) >= 12 {
+				if _, dup := l.short[id[:12]]; dup {
+					l.short[id[:12]] = nil
+				} else {
+					l.short[id[:12]] = c
+				}
 			}
 		}
-		names = e.names
-		e.mu.Unlock()
+		e.index = l
 	}
-	return names[name]
+	return e.index
 }
 
 // byID finds one of the engine's containers by its full ID.
@@ -98,9 +122,39 @@ func (e *Engine) newContainer(s container.Summary, info *container.InspectRespon
 	if ns := s.NetworkSettings; info != nil && info.NetworkSettings != nil && ns != nil && sameKeys(ns.Networks, info.NetworkSettings.Networks) {
 		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: info.NetworkSettings.Networks}
 	}
-	c := &Container{Summary: s, Info: info, Engine: e, seen: seen, times: timesOf(info)}
-	c.sched = schedContainer(c, ncpu)
+	c := &Container{Summary: s, Engine: e, seen: seen, times: timesOf(info)}
+	if info != nil && info.ContainerJSONBase != nil {
+		c.RunState = runState(info.State)
+		if scheduler.ReschedulePolicy(s.Labels) == "on-node-failure" {
+			c.spec = info
+		}
+	}
+	c.sched = schedContainer(c, info, ncpu)
 	return c
+}
+
+// relisted is a cached container with a newer list entry that shows no change of state: what was inspected
+// stays.
+func (c *Container) relisted(s container.Summary) *Container {
+	n := *c
+	if c.spec != nil && c.spec.Config != nil && maps.Equal(s.Labels, c.spec.Config.Labels) {
+		s.Labels = c.spec.Config.Labels
+	}
+	n.Summary = s
+	sc := *c.sched
+	sc.ID, sc.Names, sc.Image, sc.Labels, sc.Running = s.ID, schedNames(s.Names), s.Image, s.Labels, n.Running()
+	n.sched = &sc
+	return &n
+}
+
+// runState is the state kept in the cache: the health probes' log (outputs of the last probes) is left out.
+func runState(st *container.State) *container.State {
+	if st == nil || st.Health == nil || len(st.Health.Log) == 0 {
+		return st
+	}
+	c := *st
+	c.Health = &container.Health{Status: st.Health.Status, FailingStreak: st.Health.FailingStreak}
+	return &c
 }
 
 func sameKeys[V any](a, b map[string]V) bool {
@@ -115,23 +169,36 @@ func sameKeys[V any](a, b map[string]V) bool {
 	return true
 }
 
-func schedContainer(c *Container, ncpu int64) *scheduler.Container {
-	names := make([]string, len(c.Names))
-	for i, n := range c.Names {
-		names[i] = trimSlash(n)
+// schedContainer is the scheduler's view of a container: of its configuration only what the filters read
+// (host ports bound or published, ports exposed in host network mode) and the resources it reserves.
+func schedContainer(c *Container, info *container.InspectResponse, ncpu int64) *scheduler.Container {
+	sc := &scheduler.Container{ID: c.ID, Names: schedNames(c.Names), Image: c.Image, Labels: c.Labels, Running: c.Running()}
+	if info == nil || info.ContainerJSONBase == nil {
+		return sc
 	}
-	sc := &scheduler.Container{ID: c.ID, Names: names, Image: c.Image, Labels: c.Labels, Running: c.Running()}
-	if c.Info != nil {
-		sc.Config, sc.HostConfig = c.Info.Config, c.Info.HostConfig
-		if c.Info.NetworkSettings != nil {
-			sc.Ports = c.Info.NetworkSettings.Ports
+	if info.NetworkSettings != nil {
+		sc.Ports = info.NetworkSettings.Ports
+	}
+	if hc := info.HostConfig; hc != nil {
+		sc.Memory = hc.Memory
+		sc.CPUs = sharesToCPUs(hc.CPUShares, ncpu)
+		host := hc.NetworkMode == "host"
+		if host || len(hc.PortBindings) > 0 {
+			sc.HostConfig = &container.HostConfig{NetworkMode: hc.NetworkMode, PortBindings: hc.PortBindings}
 		}
-		if hc := c.Info.HostConfig; hc != nil {
-			sc.Memory = hc.Memory
-			sc.CPUs = sharesToCPUs(hc.CPUShares, ncpu)
+		if host && info.Config != nil && len(info.Config.ExposedPorts) > 0 {
+			sc.Config = &container.Config{ExposedPorts: info.Config.ExposedPorts}
 		}
 	}
 	return sc
+}
+
+func schedNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = trimSlash(n)
+	}
+	return out
 }
 
 // The original's meaning of CpuShares: at create it counts CPUs; the engine gets the matching share of its CPUs.
@@ -156,48 +223,76 @@ func trimSlash(s string) string {
 	return s
 }
 
-// schedNodes returns the scheduler view of every validated engine, in Engines' order (by name, which
-// PlaceSorted relies on). The list is kept and patched where engines changed since the last call, so a
-// placement does not visit every engine's lock.
-func (c *Cluster) schedNodes() []*scheduler.Node {
-	engines := c.Engines()
+// place picks a node for req (see scheduler.PlaceSorted) among the scheduler views of every validated engine.
+func (c *Cluster) place(req *scheduler.Request) (*scheduler.Placement, error) {
 	l := &c.nodes
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return c.sched.PlaceSorted(req, c.nodesLocked())
+}
+
+// schedNodes is a copy of the scheduler's node list (see nodesLocked).
+func (c *Cluster) schedNodes() []*scheduler.Node {
+	l := &c.nodes
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(c.nodesLocked())
+}
+
+// nodesLocked returns the scheduler view of every validated engine, in Engines' order (by name, which
+// PlaceSorted relies on). The list is kept and patched in place where engines changed since the last call, so a
+// placement neither visits every engine's lock nor copies the list; it is read and changed under l.mu only.
+func (c *Cluster) nodesLocked() []*scheduler.Node {
+	engines := c.Engines()
+	l := &c.nodes
 	dirty := c.set.dirty.take()
-	switch {
-	case len(l.from) != len(engines) || (len(engines) > 0 && &l.from[0] != &engines[0]): // another engine list
+	if len(l.from) != len(engines) || (len(engines) > 0 && &l.from[0] != &engines[0]) { // another engine list
 		l.from, l.pos, l.byPos = engines, make(map[*Engine]int, len(engines)), make([]*scheduler.Node, len(engines))
 		for i, e := range engines {
 			l.pos[e], l.byPos[i] = i, e.schedNode()
 		}
-	case len(dirty) > 0:
-		for e := range dirty {
-			if i, ok := l.pos[e]; ok {
-				l.byPos[i] = e.schedNode()
-			}
-		}
-	case l.list != nil:
+		l.compact()
 		return l.list
 	}
-	list := make([]*scheduler.Node, 0, len(l.byPos))
-	for _, n := range l.byPos {
-		if n != nil {
-			list = append(list, n)
+	compact := false
+	for e := range dirty {
+		i, ok := l.pos[e]
+		if !ok {
+			continue
 		}
+		n := e.schedNode()
+		if (n == nil) != (l.byPos[i] == nil) {
+			compact = true // an engine joined or left the list: positions move
+		} else if n != nil {
+			l.list[l.at[i]] = n
+		}
+		l.byPos[i] = n
 	}
-	l.list = list
-	return list
+	if compact {
+		l.compact()
+	}
+	return l.list
 }
 
-// nodeList is schedNodes' state: the engine list it follows, each engine's node by position (nil while not
-// validated) and the list last handed out, which is never modified.
+// nodeList is nodesLocked's state: the engine list it follows, each engine's node by position (nil while not
+// validated), the list of the nodes there are and each engine's index in it.
 type nodeList struct {
 	mu    sync.Mutex
 	from  []*Engine
 	pos   map[*Engine]int
 	byPos []*scheduler.Node
 	list  []*scheduler.Node
+	at    []int
+}
+
+func (l *nodeList) compact() {
+	l.list, l.at = l.list[:0], make([]int, len(l.byPos))
+	for i, n := range l.byPos {
+		l.at[i] = len(l.list)
+		if n != nil {
+			l.list = append(l.list, n)
+		}
+	}
 }
 
 // dirtyEngines collects the engines whose scheduler view changed since schedNodes last looked.

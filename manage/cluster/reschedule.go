@@ -152,10 +152,10 @@ func (c *Cluster) moveOne(ctx context.Context, ct *Container) {
 // stopping daemon, shortly before the engine was lost) from one that had exited by itself: the former was
 // running as far as its owner is concerned and is started again elsewhere.
 func stoppedByOutage(ct *Container) bool {
-	if ct.Info == nil || ct.Info.State == nil {
+	st := ct.RunState
+	if st == nil {
 		return false
 	}
-	st := ct.Info.State
 	finished, err := time.Parse(time.RFC3339Nano, st.FinishedAt)
 	return err == nil && (st.ExitCode == 143 || st.ExitCode == 137) && time.Since(finished) < outageWindow
 }
@@ -195,13 +195,14 @@ func (c *Cluster) removeStale(ctx context.Context) {
 
 // recreateBody is the create request that gives the same container again: config, host config and networks.
 func recreateBody(ct *Container, ncpu int64) ([]byte, error) {
-	if ct.Info == nil || ct.Info.Config == nil {
+	spec := ct.spec
+	if spec == nil || spec.ContainerJSONBase == nil || spec.Config == nil || spec.HostConfig == nil {
 		return nil, errNoConfig
 	}
-	hc := *ct.Info.HostConfig
+	hc := *spec.HostConfig
 	hc.CPUShares = sharesToCPUs(hc.CPUShares, ncpu)
-	req := container.CreateRequest{Config: ct.Info.Config, HostConfig: &hc, NetworkingConfig: &network.NetworkingConfig{}}
-	if ns := ct.Info.NetworkSettings; ns != nil && len(ns.Networks) > 0 {
+	req := container.CreateRequest{Config: spec.Config, HostConfig: &hc, NetworkingConfig: &network.NetworkingConfig{}}
+	if ns := spec.NetworkSettings; ns != nil && len(ns.Networks) > 0 {
 		req.NetworkingConfig.EndpointsConfig = map[string]*network.EndpointSettings{}
 		for name, ep := range ns.Networks {
 			if ep == nil {

@@ -118,7 +118,12 @@ func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.forwardThenRefresh(w, r, ct, containerPath(r, ct))
+	path := containerPath(r, ct)
+	if strings.HasSuffix(path, "/wait") && r.URL.Query().Get("condition") == "removed" {
+		s.waitRemoved(w, r, ct, path)
+		return
+	}
+	s.forwardThenRefresh(w, r, ct, path)
 }
 
 // forwardThenRefresh forwards a call that changes a container and refreshes the cache before the answer
@@ -205,12 +210,12 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var st struct{ State struct{ Status string } }
-	if err := json.Unmarshal(body, &st); err != nil {
+	status, err := inspectedStatus(body)
+	if err != nil {
 		writeError(w, fmt.Errorf("node %s answered inspect with invalid JSON: %w", ct.Engine.Name(), err))
 		return
 	}
-	if st.State.Status != "" && st.State.Status != ct.State {
+	if status != "" && status != ct.State {
 		s.b.Refresh(r.Context(), ct) // the engine knows better than the cache: catch up now, not at the event
 	}
 	node, _ := json.Marshal(nodeOf(ct.Engine))
@@ -224,12 +229,11 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 		if head := bytes.TrimRight(body[:end], " \t\r\n"); len(head) > 0 && head[len(head)-1] == '{' {
 			sep = `"Node":`
 		}
+		out := append(append(append(body[:end:end], sep...), node...), "}\n"...)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		w.WriteHeader(http.StatusOK)
-		w.Write(body[:end])
-		w.Write([]byte(sep))
-		w.Write(node)
-		w.Write([]byte("}\n"))
+		w.Write(out)
 		return
 	}
 	var raw map[string]json.RawMessage
@@ -237,6 +241,21 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 	raw["Node"] = node
 	publishedOnNode(raw, ct.Engine.IP())
 	writeJSON(w, http.StatusOK, raw)
+}
+
+// inspectedStatus is State.Status of an engine's inspect answer, found without decoding the whole answer where
+// the engine wrote it as it always does ({"Id":...,"State":{"Status":"running",...); anything else is decoded.
+func inspectedStatus(body []byte) (string, error) {
+	const key = `,"State":{"Status":"`
+	if i := bytes.Index(body, []byte(key)); i > 0 && json.Valid(body) {
+		rest := body[i+len(key):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
+			return string(rest[:j]), nil
+		}
+	}
+	var st struct{ State struct{ Status string } }
+	err := json.Unmarshal(body, &st)
+	return st.State.Status, err
 }
 
 // publishedOnNode shows ports published on all interfaces at the node's IP, where clients can reach them.

@@ -59,6 +59,7 @@ func (s *Server) replicaServe(w http.ResponseWriter, r *http.Request) bool {
 		},
 		Transport:     s.primaryTransport(tr),
 		FlushInterval: -1,
+		BufferPool:    copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() == nil {
 				writeError(w, fmt.Errorf("cannot reach the primary manager %s: %w", primary, err))

@@ -112,6 +112,7 @@ func runSize(swarm, sim string, n, containers int, profiles string) result {
 	}
 	r.HealthySec = time.Since(start).Seconds()
 	base := "http://" + addr
+	saveHeap(base, profiles, n)
 	get := func(path string) func(int) (int64, error) {
 		return func(int) (int64, error) { return call("GET", base+path, "") }
 	}
@@ -162,19 +163,33 @@ func profiled(base, dir string, engines int, name string, f func() stats) stats 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		resp, err := http.Get(base + "/debug/pprof/profile?seconds=5")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "profile:", err)
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d-%s.pprof", engines, slug)), b, 0o644)
+		saveProfile(base+"/debug/pprof/profile?seconds=5", filepath.Join(dir, fmt.Sprintf("%d-%s.pprof", engines, slug)))
 	}()
 	time.Sleep(100 * time.Millisecond)
 	st := f()
 	<-done
 	return st
+}
+
+// saveHeap saves the manager's heap profile, once every engine is healthy, as dir/<engines>-heap.pprof.
+func saveHeap(base, dir string, engines int) {
+	if dir == "" {
+		return
+	}
+	os.MkdirAll(dir, 0o755)
+	saveProfile(base+"/debug/pprof/heap?gc=1", filepath.Join(dir, fmt.Sprintf("%d-heap.pprof", engines)))
+}
+
+// saveProfile saves what the manager's pprof endpoint at url answers to path.
+func saveProfile(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	os.WriteFile(path, b, 0o644)
 }
 
 func createStart(base string) func(int) (int64, error) {

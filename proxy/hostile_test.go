@@ -29,7 +29,7 @@ func (f *fakeBackend) Container(string) (*cluster.Container, error)             
 func (f *fakeBackend) Refresh(context.Context, *cluster.Container)                 {}
 func (f *fakeBackend) RecordExec(*cluster.Container, string)                       {}
 func (f *fakeBackend) ExecEngine(context.Context, string) (*cluster.Engine, error) { panic("not used") }
-func (f *fakeBackend) InfoJSON(cluster.Role) ([]byte, error)                       { return []byte("{}"), nil }
+func (f *fakeBackend) InfoJSON(cluster.Role) ([][]byte, error)                     { return [][]byte{[]byte("{}")}, nil }
 func (f *fakeBackend) ListContainers(o cluster.ListOptions) ([]container.Summary, error) {
 	return f.list(o)
 }

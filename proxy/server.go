@@ -29,7 +29,7 @@ type Backend interface {
 	Refresh(ctx context.Context, ct *cluster.Container)
 	RecordExec(ct *cluster.Container, execID string)
 	ExecEngine(ctx context.Context, execID string) (*cluster.Engine, error)
-	InfoJSON(role cluster.Role) ([]byte, error)
+	InfoJSON(role cluster.Role) ([][]byte, error)
 	Subscribe(since time.Time) ([]cluster.Event, <-chan cluster.Event, func())
 }
 

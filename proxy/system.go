@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,13 +24,22 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	b, err := s.b.InfoJSON(s.cfg.Role())
+	pieces, err := s.b.InfoJSON(s.cfg.Role())
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	size := 0
+	for _, p := range pieces {
+		size += len(p)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(b)
+	w.Header().Set("Content-Length", strconv.Itoa(size))
+	for _, p := range pieces {
+		if _, err := w.Write(p); err != nil {
+			return
+		}
+	}
 }
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) {

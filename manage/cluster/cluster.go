@@ -53,8 +53,9 @@ type Cluster struct {
 	pending  map[string]bool // names of containers being created
 	inCreate map[string]int  // swarm IDs of creates under way (their address is claimed before the container exists)
 
-	hints idHints  // full container ID -> the engine it was last found on (a hint, always checked)
-	nodes nodeList // the scheduler's view of the engines (schedNodes)
+	hints    idHints  // full container ID -> the engine it was last found on (a hint, always checked)
+	nodes    nodeList // the scheduler's view of the engines (schedNodes)
+	infoRuns infoRuns // /info's engine blocks, encoded
 
 	resched *rescheduler
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -264,10 +265,11 @@ func TestInfoJSONIsInfoEncoded(t *testing.T) {
 		"node-1": {summary("bbbb2222", "db", "exited", 2, nil)},
 	})
 	for range 2 { // the second answer comes from the engines' kept blocks
-		b, err := c.InfoJSON(Role{Primary: true})
+		pieces, err := c.InfoJSON(Role{Primary: true})
 		if err != nil {
 			t.Fatal(err)
 		}
+		b := bytes.Join(pieces, nil)
 		var got system.Info
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%v in %s", err, b)

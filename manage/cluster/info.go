@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/system"
@@ -31,9 +33,10 @@ func (c *Cluster) Info(role Role) system.Info {
 	return info
 }
 
-// InfoJSON is Info as the API answers it: the engines' blocks are kept encoded, so an answer for thousands of
-// engines is mostly copied rather than encoded again.
-func (c *Cluster) InfoJSON(role Role) ([]byte, error) {
+// InfoJSON is Info as the API answers it, in pieces to be written in order: the engines' blocks are kept
+// encoded, in runs of infoRun engines, so an answer for thousands of engines re-encodes and copies only the runs
+// where an engine changed. The pieces are never changed after they are returned.
+func (c *Cluster) InfoJSON(role Role) ([][]byte, error) {
 	info, blocks := c.info(role)
 	head, err := json.Marshal(info.SystemStatus)
 	if err != nil {
@@ -44,19 +47,61 @@ func (c *Cluster) InfoJSON(role Role) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := len(out) + len(head) + 32
+	first := make([]byte, 0, len(out)+len(head)+16)
+	first = append(first, out[:len(out)-1]...)
+	first = append(first, `,"SystemStatus":`...)
+	first = append(first, head[:len(head)-1]...)
+	pieces := append([][]byte{first}, c.infoRuns.encoded(blocks)...)
+	return append(pieces, []byte("]}\n")), nil
+}
+
+// infoRun is how many engines' blocks are encoded together in /info's answer: large enough that writing the
+// answer takes few writes, small enough that re-encoding the runs a refresh changed stays cheap.
+const infoRun = 256
+
+// infoRuns keeps /info's engine blocks encoded in runs of infoRun, each kept while its blocks are the same.
+type infoRuns struct {
+	mu   sync.Mutex
+	runs []*infoRunJSON
+}
+
+type infoRunJSON struct {
+	blocks []*statusBlock
+	json   []byte // each block's lines preceded by a comma
+}
+
+// encoded returns the blocks encoded, one piece per run, re-encoding the runs whose blocks changed.
+func (r *infoRuns) encoded(blocks []*statusBlock) [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := (len(blocks) + infoRun - 1) / infoRun
+	if len(r.runs) != n {
+		r.runs = make([]*infoRunJSON, n)
+	}
+	pieces := make([][]byte, n)
+	for i := range n {
+		part := blocks[i*infoRun : min(len(blocks), (i+1)*infoRun)]
+		run := r.runs[i]
+		if run == nil || !slices.Equal(run.blocks, part) {
+			run = encodeRun(part)
+			r.runs[i] = run
+		}
+		pieces[i] = run.json
+	}
+	return pieces
+}
+
+func encodeRun(blocks []*statusBlock) *infoRunJSON {
+	size := 0
 	for _, b := range blocks {
 		size += len(b.json) + 1
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, out[:len(out)-1]...)
-	buf = append(buf, `,"SystemStatus":`...)
-	buf = append(buf, head[:len(head)-1]...)
+	out := make([]byte, 0, size)
 	for _, b := range blocks {
-		buf = append(buf, ',')
-		buf = append(buf, b.json...)
+		out = append(out, ',')
+		out = append(out, b.json...)
 	}
-	return append(buf, "]}\n"...), nil
+	return &infoRunJSON{blocks: slices.Clone(blocks), json: out}
 }
 
 // info is /info without the engines' lines: the totals and the cluster's own lines, and each engine's block.
@@ -77,10 +122,9 @@ func (c *Cluster) info(role Role) (system.Info, []*statusBlock) {
 	engines := c.Engines()
 	blocks := make([]*statusBlock, 0, len(engines))
 	for _, e := range engines {
-		if e.State() == StateDisconnected {
-			continue
+		if b := c.engineStatus(e, &info); b != nil {
+			blocks = append(blocks, b)
 		}
-		blocks = append(blocks, c.engineStatus(e, &info))
 	}
 	info.SystemStatus = append(status, [2]string{"Nodes", fmt.Sprint(len(blocks))})
 	return info, blocks
@@ -93,13 +137,17 @@ func roleName(r Role) string {
 	return "replica"
 }
 
-// engineStatus adds one engine to the totals and returns its SystemStatus lines.
+// engineStatus adds one engine to the totals and returns its SystemStatus lines; nil for a disconnected
+// engine, which /info leaves out.
 func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
 	e.mu.RLock()
 	key := statusKey{state: e.state, id: e.id, name: e.name, lastErr: e.lastErr, updated: e.updatedAt,
 		version: e.version.Version, ncpu: e.info.NCPU, memTotal: e.info.MemTotal, images: len(e.images), tally: e.tally}
 	cached := e.status
 	e.mu.RUnlock()
+	if key.state == StateDisconnected {
+		return nil
+	}
 	if key.tally == nil {
 		key.tally = e.countContainers()
 	}

@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/system"
+)
+
+// bigCluster is a cluster of n healthy engines with per containers each, built in memory.
+func bigCluster(tb testing.TB, n, per int) *Cluster {
+	tb.Helper()
+	c := New(tb.Context(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	for i := range n {
+		e, err := newEngine(fmt.Sprintf("10.%d.%d.%d:2375", i>>16&255, i>>8&255, i&255), c.set)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		e.id, e.name, e.state = fmt.Sprintf("ID-%d", i), fmt.Sprintf("node-%d", i), StateHealthy
+		e.info.NCPU, e.info.MemTotal, e.updatedAt = 4, 8<<30, time.Now()
+		for j := range per {
+			s := summary(fmt.Sprintf("%08x%04x", i, j), fmt.Sprintf("c-%d-%d", i, j), "running", 1, nil)
+			e.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
+				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}, time.Time{}, 0)
+		}
+		c.engines[e.addr] = e
+	}
+	return c
+}
+
+// /info's answer is encoded in runs of engines; a run is encoded again when one of its engines changed, and only
+// then.
+func TestInfoRunsFollowTheEngines(t *testing.T) {
+	c := bigCluster(t, 2*infoRun+10, 1)
+	engines := c.Engines()
+	check := func(when string) [][]byte {
+		t.Helper()
+		pieces, err := c.InfoJSON(Role{Primary: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pieces) != 1+3+1 {
+			t.Fatalf("%s: %d pieces, want a head, 3 runs and a tail", when, len(pieces))
+		}
+		var got system.Info
+		if err := json.Unmarshal(bytes.Join(pieces, nil), &got); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		want := c.Info(Role{Primary: true})
+		got.SystemTime, want.SystemTime = "", ""
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: InfoJSON and Info differ", when)
+		}
+		return pieces
+	}
+	before := check("first answer")
+	e := engines[infoRun+3] // in the second run
+	e.mu.Lock()
+	e.lastErr = "engine said no"
+	e.mu.Unlock()
+	after := check("after an engine changed")
+	if &after[1][0] != &before[1][0] || &after[3][0] != &before[3][0] {
+		t.Error("runs without a changed engine were encoded again")
+	}
+	if &after[2][0] == &before[2][0] || !bytes.Contains(after[2], []byte("engine said no")) {
+		t.Error("the changed engine's run was not encoded again")
+	}
+	e.mu.Lock()
+	e.state = StateDisconnected
+	e.mu.Unlock()
+	if gone := check("after an engine left"); bytes.Contains(bytes.Join(gone, nil), []byte("engine said no")) {
+		t.Error("a disconnected engine is still in /info")
+	}
+}
+
+// BenchmarkInfoJSON is /info's answer at 10,000 engines, with 20 engines refreshed between answers (the
+// periodic refresh's rate at that size is ~220 engines a second).
+func BenchmarkInfoJSON(b *testing.B) {
+	c := bigCluster(b, 10000, 30)
+	engines := c.Engines()
+	c.InfoJSON(Role{Primary: true})
+	b.ReportAllocs()
+	b.ResetTimer()
+	size := 0
+	for i := 0; b.Loop(); i++ {
+		for k := range 20 {
+			e := engines[(i*20+k)%len(engines)]
+			e.mu.Lock()
+			e.updatedAt = e.updatedAt.Add(time.Second)
+			e.mu.Unlock()
+		}
+		pieces, err := c.InfoJSON(Role{Primary: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = 0
+		for _, p := range pieces {
+			size += len(p)
+		}
+	}
+	b.ReportMetric(float64(size), "bytes/answer")
+}

@@ -36,12 +36,14 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, err := s.b.ListContainers(opts)
+	list, err := s.b.ListContainersJSON(opts)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	list.WriteJSON(w)
 }
 
 func boolParam(v string) bool {

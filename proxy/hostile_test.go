@@ -11,14 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-
 	"swarm/manage/cluster"
 )
 
 // fakeBackend is a Backend whose methods are function fields; unset ones panic, which is what the panic test wants.
 type fakeBackend struct {
-	list   func(cluster.ListOptions) ([]container.Summary, error)
+	list   func(cluster.ListOptions) (cluster.ContainerList, error)
 	create func(context.Context, cluster.CreateRequest) (*cluster.CreateResponse, error)
 }
 
@@ -30,7 +28,7 @@ func (f *fakeBackend) Refresh(context.Context, *cluster.Container)              
 func (f *fakeBackend) RecordExec(*cluster.Container, string)                       {}
 func (f *fakeBackend) ExecEngine(context.Context, string) (*cluster.Engine, error) { panic("not used") }
 func (f *fakeBackend) InfoJSON(cluster.Role) ([][]byte, error)                     { return [][]byte{[]byte("{}")}, nil }
-func (f *fakeBackend) ListContainers(o cluster.ListOptions) ([]container.Summary, error) {
+func (f *fakeBackend) ListContainersJSON(o cluster.ListOptions) (cluster.ContainerList, error) {
 	return f.list(o)
 }
 func (f *fakeBackend) CreateContainer(ctx context.Context, r cluster.CreateRequest) (*cluster.CreateResponse, error) {
@@ -42,7 +40,7 @@ func (f *fakeBackend) Subscribe(time.Time) ([]cluster.Event, <-chan cluster.Even
 
 func TestPanicBecomesA500AndIsLogged(t *testing.T) {
 	var logs bytes.Buffer
-	s := New(Config{Backend: &fakeBackend{list: func(cluster.ListOptions) ([]container.Summary, error) { panic("boom") }},
+	s := New(Config{Backend: &fakeBackend{list: func(cluster.ListOptions) (cluster.ContainerList, error) { panic("boom") }},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest("GET", "/v1.41/containers/json", nil))

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
@@ -24,7 +23,7 @@ import (
 type Backend interface {
 	Engines() []*cluster.Engine
 	Container(ref string) (*cluster.Container, error)
-	ListContainers(opts cluster.ListOptions) ([]container.Summary, error)
+	ListContainersJSON(opts cluster.ListOptions) (cluster.ContainerList, error)
 	CreateContainer(ctx context.Context, req cluster.CreateRequest) (*cluster.CreateResponse, error)
 	Refresh(ctx context.Context, ct *cluster.Container)
 	RecordExec(ct *cluster.Container, execID string)

@@ -79,3 +79,18 @@ func TestRelistedKeepsTheInspectedState(t *testing.T) {
 		t.Errorf("relisted: %+v, scheduler view %+v", n, n.sched)
 	}
 }
+
+// An engine writes "0001-01-01T00:00:00Z" (or nothing) for a start or finish that never happened.
+func TestEngineTime(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"":                            {},
+		"0001-01-01T00:00:00Z":        {},
+		"2026-11-23T14:00:01.5Z":      time.Date(2026, 11, 23, 14, 0, 1, 5e8, time.UTC),
+		"2026-11-23T15:00:01.5+01:00": time.Date(2026, 11, 23, 14, 0, 1, 5e8, time.UTC),
+		"not a time":                  {},
+	} {
+		if got := engineTime(in); !got.Equal(want) {
+			t.Errorf("engineTime(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

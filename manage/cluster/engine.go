@@ -103,6 +103,8 @@ type Engine struct {
 	networks   []network.Inspect
 	volumes    []*volume.Volume
 	listSums   listSums
+	changes    uint64                     // calls of changed(): the cache was changed since a moment if this moved
+	listed     uint64                     // changes when the last container list was taken in (with listSums.containers)
 	execs      map[string]string          // exec ID -> container ID
 	removed    map[string]time.Time       // containers removed since the last full refresh began
 	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
@@ -114,6 +116,7 @@ type Engine struct {
 	index      *lookups                   // containers by name and short ID, rebuilt on use after a change (nil: stale)
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
 	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
+	encoded    *listEntries               // the containers' list entries, encoded on use after a change (nil: stale)
 
 	wake   chan struct{}   // nudges the refresh loop
 	ctx    context.Context // the engine's life (nil in tests that never run it); ends when it leaves

@@ -60,15 +60,24 @@ func (e *Engine) refreshAll(ctx context.Context) error {
 	return nil
 }
 
-// refreshContainers lists all containers and inspects the new ones and those whose state changed.
+// refreshContainers lists all containers and inspects the new ones and those whose state changed. A list that
+// shows what the last one did (status texts aside) on an engine whose cache did not change since is not decoded.
 func (e *Engine) refreshContainers(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	listStart := time.Now()
-	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true})
-	e.checkErr(err)
-	if err != nil {
+	buf := answerBuffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	if _, err := e.Do(cctx, http.MethodGet, "", "/containers/json", url.Values{"all": {"1"}}, nil, nil, buf); err != nil {
 		return err
+	}
+	sum := containerListSum(buf.Bytes())
+	if e.listedAgain(sum, listStart) {
+		return nil
+	}
+	var list []container.Summary
+	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
+		return fmt.Errorf("node %s: invalid container list: %w", e.Name(), err)
 	}
 	e.mu.RLock()
 	old, ncpu := e.containers, int64(e.info.NCPU)
@@ -116,9 +125,53 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 			delete(e.execs, id)
 		}
 	}
+	e.listSums.containers, e.listed = sum, e.changes
 	e.updatedAt = time.Now()
 	e.mu.Unlock()
 	return nil
+}
+
+// listedAgain tells whether a container list (its sum) is the one last taken in, with the cache unchanged
+// since: then the refresh is done, and only the removals it no longer needs to remember are forgotten.
+func (e *Engine) listedAgain(sum uint64, listStart time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if sum != e.listSums.containers || e.changes != e.listed {
+		return false
+	}
+	for id, at := range e.removed {
+		if !at.After(listStart) {
+			delete(e.removed, id)
+		}
+	}
+	e.updatedAt = time.Now()
+	return true
+}
+
+// containerListSum is the hash of an engine's container list without its status texts ("Up 5 minutes"): they
+// move with the clock, and the cache renders them when listed (a health change comes as an event).
+func containerListSum(b []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(listSeed)
+	key := []byte(`"Status":"`)
+	for {
+		i := bytes.Index(b, key)
+		if i < 0 {
+			break
+		}
+		h.Write(b[:i+len(key)])
+		b = b[i+len(key):]
+		j := 0
+		for j < len(b) && b[j] != '"' {
+			if b[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		b = b[min(j, len(b)):]
+	}
+	h.Write(b)
+	return h.Sum64()
 }
 
 // sameListing tells whether a list entry shows nothing new about a cached container of the same state.
@@ -241,8 +294,8 @@ func (e *Engine) RefreshVolumes(ctx context.Context) {
 	e.mu.Unlock()
 }
 
-// listSums are the hashes of the last image, network and volume lists an engine gave (under e.mu).
-type listSums struct{ images, networks, volumes uint64 }
+// listSums are the hashes of the last container, image, network and volume lists an engine gave (under e.mu).
+type listSums struct{ containers, images, networks, volumes uint64 }
 
 var listSeed = maphash.MakeSeed()
 

@@ -34,6 +34,28 @@ var validStates = map[string]bool{"created": true, "running": true, "paused": tr
 // the node ("/node-1/web"), published 0.0.0.0 ports show the node's IP, and containers on an unhealthy node
 // read "Host Down". Newest first.
 func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) {
+	kept, err := c.listed(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]container.Summary, 0, len(kept))
+	now := time.Now()
+	for _, ct := range kept {
+		out = append(out, render(ct, ct.Engine.Healthy(), now))
+	}
+	return out, nil
+}
+
+// ListContainersJSON is ListContainers as the API answers it: the list, written by its WriteJSON, is made of
+// each engine's entries kept encoded (but for the status text, rendered as of the answer), so a list of
+// hundreds of thousands of containers is mostly copied rather than encoded.
+func (c *Cluster) ListContainersJSON(opts ListOptions) (ContainerList, error) {
+	kept, err := c.listed(opts)
+	return ContainerList{containers: kept, now: time.Now()}, err
+}
+
+// listed is what a list with these options shows: validated, filtered, newest first, limited.
+func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
 	if err := opts.Filters.Validate(listFilterKeys); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
@@ -66,15 +88,10 @@ func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]container.Summary, 0, len(kept))
-	now := time.Now()
-	for _, ct := range kept {
-		out = append(out, render(ct, ct.Engine.Healthy(), now))
-		if opts.Limit > 0 && len(out) >= opts.Limit {
-			break
-		}
+	if opts.Limit > 0 && len(kept) > opts.Limit {
+		kept = kept[:opts.Limit]
 	}
-	return out, nil
+	return kept, nil
 }
 
 func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Container, error) {
@@ -247,9 +264,17 @@ func networkNames(ct *Container) []string {
 
 // render copies a cached container into what the list answers, its status as of now.
 func render(ct *Container, healthy bool, now time.Time) container.Summary {
-	s := ct.Summary
+	s := renderOn(ct, ct.Engine.Name(), ct.Engine.IP())
 	s.Status = ct.status(now)
-	node := ct.Engine.Name()
+	if !healthy {
+		s.Status = "Host Down"
+	}
+	return s
+}
+
+// renderOn is a container's list entry on the node named node at ip, with the engine's status text.
+func renderOn(ct *Container, node, ip string) container.Summary {
+	s := ct.Summary
 	s.Names = make([]string, len(ct.Names))
 	for i, n := range ct.Names {
 		s.Names[i] = "/" + node + "/" + trimSlash(n)
@@ -258,12 +283,9 @@ func render(ct *Container, healthy bool, now time.Time) container.Summary {
 		s.Ports = append([]container.Port(nil), ct.Ports...)
 		for i := range s.Ports {
 			if s.Ports[i].IP == "0.0.0.0" {
-				s.Ports[i].IP = ct.Engine.IP()
+				s.Ports[i].IP = ip
 			}
 		}
-	}
-	if !healthy {
-		s.Status = "Host Down"
 	}
 	return s
 }

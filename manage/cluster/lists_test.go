@@ -47,3 +47,54 @@ func TestRefreshDecodesChangedListsOnly(t *testing.T) {
 		t.Errorf("a failed read changed the cache: %+v", got)
 	}
 }
+
+// A container list's sum leaves the status texts out (they move with the clock) and nothing else.
+func TestContainerListSum(t *testing.T) {
+	base := `[{"Id":"aaaa","Names":["/web"],"State":"running","Status":"Up 5 minutes","Labels":{"a":"b"}}]`
+	sum := containerListSum([]byte(base))
+	for _, same := range []string{
+		strings.Replace(base, "Up 5 minutes", "Up 6 minutes", 1),
+		strings.Replace(base, "Up 5 minutes", `Up \"odd\" minutes`, 1),
+		strings.Replace(base, "Up 5 minutes", "", 1),
+	} {
+		if containerListSum([]byte(same)) != sum {
+			t.Errorf("%s: sum moved with the status text", same)
+		}
+	}
+	for _, changed := range []string{
+		strings.Replace(base, `"running"`, `"exited"`, 1),
+		strings.Replace(base, "/web", "/web2", 1),
+		strings.Replace(base, `"a":"b"`, `"a":"c"`, 1),
+		"[]",
+	} {
+		if containerListSum([]byte(changed)) == sum {
+			t.Errorf("%s: same sum as the list before", changed)
+		}
+	}
+}
+
+// A list like the last one is taken in again when the cache changed since: the list is the engine's truth.
+func TestSameContainerListAfterACacheChange(t *testing.T) {
+	c, _, _ := simCluster(t, "relist", 0, nil)
+	e := c.Engines()[0]
+	if _, err := c.CreateContainer(t.Context(), CreateRequest{Name: "web", Body: []byte(`{"Image":"busybox"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.refreshContainers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ct := e.byName("web")
+	if ct == nil {
+		t.Fatal("created container not cached")
+	}
+	e.mu.Lock()
+	delete(e.containers, ct.ID) // a change the engine does not show
+	e.changed()
+	e.mu.Unlock()
+	if err := e.refreshContainers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if e.byName("web") == nil {
+		t.Error("the same list did not bring back a container the cache lost")
+	}
+}

@@ -76,9 +76,17 @@ type times struct{ started, finished time.Time }
 func timesOf(info *container.InspectResponse) times {
 	var t times
 	if info != nil && info.ContainerJSONBase != nil && info.State != nil {
-		t.started, _ = time.Parse(time.RFC3339Nano, info.State.StartedAt)
-		t.finished, _ = time.Parse(time.RFC3339Nano, info.State.FinishedAt)
+		t.started, t.finished = engineTime(info.State.StartedAt), engineTime(info.State.FinishedAt)
 	}
+	return t
+}
+
+// engineTime is a time the engine reports; never set ("" or the zero time the engine writes) is the zero time.
+func engineTime(s string) time.Time {
+	if s == "" || strings.HasPrefix(s, "0001-01-01T") {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
 }
 

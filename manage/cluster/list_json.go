@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+)
+
+// ContainerList is a list answer: cached containers, newest first, written as the engine's list JSON.
+type ContainerList struct {
+	containers []*Container
+	now        time.Time
+}
+
+// Len is the number of containers in the list.
+func (l ContainerList) Len() int { return len(l.containers) }
+
+// WriteJSON writes the list as ListContainers' answer encodes, through a buffer of its own.
+func (l ContainerList) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	bw.WriteByte('[')
+	engines := map[*Engine]engineEntries{}
+	for i, ct := range l.containers {
+		ee, ok := engines[ct.Engine]
+		if !ok {
+			ee = engineEntries{entries: ct.Engine.listEntries(), healthy: ct.Engine.Healthy()}
+			engines[ct.Engine] = ee
+		}
+		ent, ok := ee.entries.of[ct]
+		if !ok { // changed since the list was taken: encoded on its own
+			ent = encodeEntry(ct, ee.entries.node, ee.entries.ip)
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		status := "Host Down"
+		if ee.healthy {
+			status = ct.status(l.now)
+		}
+		bw.Write(ent.head)
+		writeJSONString(bw, status)
+		bw.Write(ent.tail)
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
+}
+
+type engineEntries struct {
+	entries *listEntries
+	healthy bool
+}
+
+// listEntries are an engine's containers encoded as the cluster's list shows them, kept until the engine's
+// containers (or its name or address) change. Each is split around its status text, which moves with the clock.
+type listEntries struct {
+	node, ip string
+	of       map[*Container]listEntry
+}
+
+type listEntry struct{ head, tail []byte } // the JSON before and after the status text's value
+
+// listEntries returns the engine's encoded list entries, encoding them after a change.
+func (e *Engine) listEntries() *listEntries {
+	node, ip := e.Name(), e.IP()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if le := e.encoded; le != nil && le.node == node && le.ip == ip {
+		return le
+	}
+	le := &listEntries{node: node, ip: ip, of: make(map[*Container]listEntry, len(e.containers))}
+	for _, ct := range e.containers {
+		le.of[ct] = encodeEntry(ct, node, ip)
+	}
+	e.encoded = le
+	return le
+}
+
+// statusMark stands for the status text while an entry is encoded: a NUL and a random number, which no value
+// from an engine holds.
+var statusMark = fmt.Sprintf("\x00status-%016x", rand.Uint64())
+
+var encodedMark = func() []byte { b, _ := json.Marshal(statusMark); return b }()
+
+// encodeEntry encodes a container's list entry (as render makes it, on a healthy engine named node at ip)
+// around its status text.
+func encodeEntry(ct *Container, node, ip string) listEntry {
+	s := renderOn(ct, node, ip)
+	s.Status = statusMark
+	b, err := json.Marshal(s)
+	i := bytes.LastIndex(b, encodedMark)
+	if err != nil || i < 0 { // cannot happen for a list entry; an empty object keeps the answer valid
+		return listEntry{head: []byte(`{"Status":`), tail: []byte(`}`)}
+	}
+	return listEntry{head: b[:i], tail: b[i+len(encodedMark):]}
+}
+
+// writeJSONString writes s as a JSON string, as encoding/json would.
+func writeJSONString(w *bufio.Writer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			w.Write(b)
+			return
+		}
+	}
+	w.WriteByte('"')
+	w.WriteString(s)
+	w.WriteByte('"')
+}

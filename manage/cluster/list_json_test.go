@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+)
+
+// The list's encoded answer is ListContainers encoded: names with the node, 0.0.0.0 ports with the node's IP,
+// status texts as of now ("Host Down" on an unhealthy node), labels that need escaping; and it follows changes.
+func TestListContainersJSONIsTheListEncoded(t *testing.T) {
+	web := summary("a1", "web", "running", 10, map[string]string{"html": "<b>&</b>", "quote": `say "hi"`})
+	web.Ports = []container.Port{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"}}
+	web.Status = "Up 3 hours"
+	c := testCluster(t, map[string][]*container.Summary{
+		"node-0": {web, summary("a2", "old", "exited", 5, nil)},
+		"node-1": {summary("b1", "db", "running", 20, nil)},
+	})
+	check := func(when string) {
+		t.Helper()
+		l, err := c.ListContainersJSON(ListOptions{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := l.WriteJSON(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var got []container.Summary
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+			t.Fatalf("%s: %v in %s", when, err, buf.Bytes())
+		}
+		want, _ := c.ListContainers(ListOptions{All: true})
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: encoded list\n%+v\nwant\n%+v", when, got, want)
+		}
+		if len(got) != l.Len() {
+			t.Errorf("%s: Len %d, %d entries written", when, l.Len(), len(got))
+		}
+	}
+	check("first answer")
+	check("from the kept entries")
+	e := c.Engines()[1]
+	e.mu.Lock()
+	e.containers["b2"] = e.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
+	e.changed()
+	e.mu.Unlock()
+	check("after a container was added")
+	e.mu.Lock()
+	e.state = StateUnhealthy
+	e.mu.Unlock()
+	check("on an unhealthy node")
+	l, _ := c.ListContainersJSON(ListOptions{Filters: filters.NewArgs(filters.Arg("name", "nothing"))})
+	var buf bytes.Buffer
+	l.WriteJSON(&buf)
+	if buf.String() != "[]\n" {
+		t.Errorf("empty list written as %q", buf.String())
+	}
+}

@@ -35,7 +35,7 @@ type fixture struct {
 	metrics *metrics.Metrics
 }
 
-func newFixture(t *testing.T, sims ...*simengine.Engine) *fixture {
+func newFixture(t testing.TB, sims ...*simengine.Engine) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sched, err := scheduler.New(scheduler.Config{Strategy: "spread"})
@@ -72,7 +72,7 @@ func newFixture(t *testing.T, sims ...*simengine.Engine) *fixture {
 	return f
 }
 
-func (f *fixture) waitHealthy(t *testing.T, n int) {
+func (f *fixture) waitHealthy(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

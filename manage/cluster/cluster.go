@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/errdefs"
@@ -56,6 +57,7 @@ type Cluster struct {
 	hints    idHints  // full container ID -> the engine it was last found on (a hint, always checked)
 	nodes    nodeList // the scheduler's view of the engines (schedNodes)
 	infoRuns infoRuns // /info's engine blocks, encoded
+	newest   atomic.Pointer[sortedContainers]
 
 	resched *rescheduler
 }

@@ -44,6 +44,7 @@ type engineSettings struct {
 	connecting   chan struct{}   // bounds how many engines validate and sync at once
 	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
 	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
+	changes      atomic.Uint64   // bumped when any engine's containers change (the sorted container list is cached)
 }
 
 // Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total, a few per

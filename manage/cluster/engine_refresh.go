@@ -332,14 +332,20 @@ func putBuffer(buf *bytes.Buffer) {
 
 // Containers returns the cached containers (all states).
 func (e *Engine) Containers() []*Container {
+	return e.appendContainers(make([]*Container, 0, e.containerCount()))
+}
+
+// appendContainers appends the cached containers to out.
+func (e *Engine) appendContainers(out []*Container) []*Container {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make([]*Container, 0, len(e.containers))
 	for _, c := range e.containers {
 		out = append(out, c)
 	}
 	return out
 }
+
+func (e *Engine) containerCount() int { e.mu.RLock(); defer e.mu.RUnlock(); return len(e.containers) }
 
 // Images returns the cached images.
 func (e *Engine) Images() []image.Summary { e.mu.RLock(); defer e.mu.RUnlock(); return e.images }

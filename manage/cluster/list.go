@@ -1,9 +1,10 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,8 +69,8 @@ func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
 		opts.All = true
 	}
 	m := newListMatcher(opts.Filters)
-	all := c.Containers()
-	kept := all[:0]
+	all := c.newestFirst()
+	kept := make([]*Container, 0, len(all))
 	for _, ct := range all {
 		if !opts.All && opts.Limit <= 0 && (!ct.Running() || !ct.Engine.Healthy()) {
 			continue
@@ -78,12 +79,6 @@ func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
 			kept = append(kept, ct)
 		}
 	}
-	sort.Slice(kept, func(i, j int) bool {
-		if kept[i].Created != kept[j].Created {
-			return kept[i].Created > kept[j].Created
-		}
-		return kept[i].ID < kept[j].ID
-	})
 	kept, err := applyBeforeSince(kept, opts, c)
 	if err != nil {
 		return nil, err
@@ -92,6 +87,39 @@ func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
 		kept = kept[:opts.Limit]
 	}
 	return kept, nil
+}
+
+// sortedContainers is every cached container, newest first, kept while no engine's containers changed and
+// the engines are the same: a fleet that is only listed sorts once.
+type sortedContainers struct {
+	changes uint64
+	engines []*Engine
+	list    []*Container // never changed once stored
+}
+
+// newestFirst returns every cached container, newest first (ties by ID); the slice must not be changed.
+func (c *Cluster) newestFirst() []*Container {
+	changes := c.set.changes.Load() // before reading: a change while the list is built makes it stale at once
+	engines := c.Engines()
+	if s := c.newest.Load(); s != nil && s.changes == changes && slices.Equal(s.engines, engines) {
+		return s.list
+	}
+	n := 0
+	for _, e := range engines {
+		n += e.containerCount()
+	}
+	all := make([]*Container, 0, n)
+	for _, e := range engines {
+		all = e.appendContainers(all)
+	}
+	slices.SortFunc(all, func(a, b *Container) int {
+		if a.Created != b.Created {
+			return cmp.Compare(b.Created, a.Created)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	c.newest.Store(&sortedContainers{changes: changes, engines: engines, list: all})
+	return all
 }
 
 func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Container, error) {

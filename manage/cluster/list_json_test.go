@@ -21,7 +21,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 		"node-0": {web, summary("a2", "old", "exited", 5, nil)},
 		"node-1": {summary("b1", "db", "running", 20, nil)},
 	})
-	check := func(when string) {
+	check := func(when string) []container.Summary {
 		t.Helper()
 		l, err := c.ListContainersJSON(ListOptions{All: true})
 		if err != nil {
@@ -42,6 +42,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 		if len(got) != l.Len() {
 			t.Errorf("%s: Len %d, %d entries written", when, l.Len(), len(got))
 		}
+		return got
 	}
 	check("first answer")
 	check("from the kept entries")
@@ -50,7 +51,9 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 	e.containers["b2"] = e.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
 	e.changed()
 	e.mu.Unlock()
-	check("after a container was added")
+	if got := check("after a container was added"); len(got) != 4 || got[0].Names[0] != "/node-1/cache" {
+		t.Errorf("the newest container is not listed first: %+v", got)
+	}
 	e.mu.Lock()
 	e.state = StateUnhealthy
 	e.mu.Unlock()

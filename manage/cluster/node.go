@@ -20,6 +20,7 @@ type nodeCache struct {
 // changed marks the views derived from the engine's state stale; call it with e.mu held for writing.
 func (e *Engine) changed() {
 	e.changes++
+	e.set.changes.Add(1)
 	e.node.dirty = true
 	e.index, e.tally, e.encoded = nil, nil, nil
 	e.set.dirty.mark(e)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -19,9 +20,15 @@ type ContainerList struct {
 // Len is the number of containers in the list.
 func (l ContainerList) Len() int { return len(l.containers) }
 
-// WriteJSON writes the list as ListContainers' answer encodes, through a buffer of its own.
+// listWriters buffer list answers: 256 KB, so a list of hundreds of thousands takes few writes; pooled, so a
+// short list does not pay for a fresh one.
+var listWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 256<<10) }}
+
+// WriteJSON writes the list as ListContainers' answer encodes, through a pooled buffer.
 func (l ContainerList) WriteJSON(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
+	bw := listWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() { bw.Reset(nil); listWriters.Put(bw) }()
 	bw.WriteByte('[')
 	engines := map[*Engine]engineEntries{}
 	for i, ct := range l.containers {

@@ -9,8 +9,10 @@
 // A container is re-read with one inspect (its list entry made from it) after a call through the manager
 // changes it, or after an event the cache does not already show (compared by the engine's own clock). A
 // create is cached from its request at once and replaced by the engine's view at the start's re-read, or after
-// 250 ms. A periodic refresh that finds nothing new keeps the cache and every view derived from it (the
-// scheduler's nodes, /info's per-engine blocks), which are rebuilt only for engines that changed. Of an
+// 250 ms. A periodic refresh whose container list is the last one (status texts aside) on an unchanged cache
+// decodes nothing; one that finds nothing new keeps the cache and every view derived from it (the scheduler's
+// nodes, /info's per-engine blocks and their encoded runs, the encoded list entries, the containers sorted
+// newest first), which are rebuilt only for engines that changed. Of an
 // inspect the cache keeps the container's state and what the scheduler reads (bound ports, reservations); the
 // whole answer only for containers rescheduled on node failure, which are recreated from it. The scheduler's
 // node list is patched in place, and placements run under its lock.

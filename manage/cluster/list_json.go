@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,13 +32,9 @@ func (l ContainerList) WriteJSON(w io.Writer) error {
 	bw.Reset(w)
 	defer func() { bw.Reset(nil); listWriters.Put(bw) }()
 	bw.WriteByte('[')
-	engines := map[*Engine]engineEntries{}
+	engines := l.engineEntries()
 	for i, ct := range l.containers {
-		ee, ok := engines[ct.Engine]
-		if !ok {
-			ee = engineEntries{entries: ct.Engine.listEntries(), healthy: ct.Engine.Healthy()}
-			engines[ct.Engine] = ee
-		}
+		ee := engines[ct.Engine]
 		ent, ok := ee.entries.of[ct]
 		if !ok { // changed since the list was taken: encoded on its own
 			ent = encodeEntry(ct, ee.entries.node, ee.entries.ip)
@@ -59,6 +57,34 @@ func (l ContainerList) WriteJSON(w io.Writer) error {
 type engineEntries struct {
 	entries *listEntries
 	healthy bool
+}
+
+// engineEntries returns the encoded entries of the engines the list shows; engines whose entries are stale
+// (every engine, on the first list after a start) are encoded on all CPUs.
+func (l ContainerList) engineEntries() map[*Engine]*engineEntries {
+	engines := map[*Engine]*engineEntries{}
+	var order []*Engine
+	for _, ct := range l.containers {
+		if _, ok := engines[ct.Engine]; !ok {
+			engines[ct.Engine] = nil
+			order = append(order, ct.Engine)
+		}
+	}
+	out := make([]engineEntries, len(order))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(order)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(order); i = int(next.Add(1) - 1) {
+				out[i] = engineEntries{entries: order[i].listEntries(), healthy: order[i].Healthy()}
+			}
+		})
+	}
+	wg.Wait()
+	for i, e := range order {
+		engines[e] = &out[i]
+	}
+	return engines
 }
 
 // listEntries are an engine's containers encoded as the cluster's list shows them, kept until the engine's

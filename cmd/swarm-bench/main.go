@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -25,8 +26,11 @@ type result struct {
 	HealthySec float64 `json:"all_healthy_seconds"`
 	PeakRSSMiB float64 `json:"manager_peak_rss_mib"`
 	IdleCPUPct float64 `json:"manager_idle_cpu_percent"` // of one core, over 10 s without requests after the measures
-	Measures   []stats `json:"measures"`
-	Error      string  `json:"error,omitempty"`
+	// StolenPct is the CPU time the hypervisor took from this (virtual) machine during the run, in % of the
+	// machine's CPUs: figures from runs with much of it are not comparable with quiet ones.
+	StolenPct float64 `json:"stolen_cpu_percent"`
+	Measures  []stats `json:"measures"`
+	Error     string  `json:"error,omitempty"`
 }
 
 func main() {
@@ -88,8 +92,12 @@ func printReal(st []stats) {
 	}
 }
 
-func runSize(swarm, sim string, n, containers int, profiles string) result {
-	r := result{Engines: n, Containers: containers}
+func runSize(swarm, sim string, n, containers int, profiles string) (r result) {
+	r = result{Engines: n, Containers: containers}
+	began, stolen := time.Now(), stolenTime()
+	defer func() { // on every return, so the figure goes with whatever was measured
+		r.StolenPct = float64(stolenTime()-stolen) / float64(time.Since(began)) / float64(runtime.NumCPU()) * 100
+	}()
 	dir, _ := os.MkdirTemp("", "swarm-bench")
 	defer os.RemoveAll(dir)
 	fleet, disc, err := startFleet(sim, dir, n, containers)
@@ -260,6 +268,7 @@ func printResult(r result) {
 	fmt.Fprintf(tw, "all engines Healthy after start\t%.1f s\n", r.HealthySec)
 	fmt.Fprintf(tw, "manager peak RSS\t%.0f MiB\n", r.PeakRSSMiB)
 	fmt.Fprintf(tw, "manager CPU while idle\t%.0f %% of a core\n", r.IdleCPUPct)
+	fmt.Fprintf(tw, "CPU stolen by the host\t%.1f %% of the machine's CPUs\n", r.StolenPct)
 	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\tbytes\tmanager CPU ms/op\tfleet CPU ms/op\terrors\n")
 	for _, m := range r.Measures {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Bytes,

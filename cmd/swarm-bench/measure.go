@@ -117,6 +117,22 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / clockTicks
 }
 
+// stolenTime is the CPU time the hypervisor gave to others while this machine wanted it, summed over its CPUs
+// (the steal column of /proc/stat); 0 where it is not reported.
+func stolenTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	steal, _ := strconv.ParseInt(f[8], 10, 64)
+	return time.Duration(steal) * time.Second / clockTicks
+}
+
 // clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat times (100 on every Linux port Go runs on).
 const clockTicks = 100
 

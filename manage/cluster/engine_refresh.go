@@ -72,7 +72,7 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 		return err
 	}
 	sum := containerListSum(buf.Bytes())
-	if e.listedAgain(sum, listStart) {
+	if e.listedAgain(sum, buf.Bytes(), listStart) {
 		return nil
 	}
 	var list []container.Summary
@@ -131,12 +131,13 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	return nil
 }
 
-// listedAgain tells whether a container list (its sum) is the one last taken in, with the cache unchanged
-// since: then the refresh is done, and only the removals it no longer needs to remember are forgotten.
-func (e *Engine) listedAgain(sum uint64, listStart time.Time) bool {
+// listedAgain tells whether a container list (its sum, its bytes) is the one last taken in, with the cache
+// unchanged since and holding exactly the containers listed: then the refresh is done, and only the removals it
+// no longer needs to remember are forgotten.
+func (e *Engine) listedAgain(sum uint64, list []byte, listStart time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if sum != e.listSums.containers || e.changes != e.listed {
+	if sum != e.listSums.containers || e.changes != e.listed || !e.cachesExactly(list) {
 		return false
 	}
 	for id, at := range e.removed {
@@ -146,6 +147,25 @@ func (e *Engine) listedAgain(sum uint64, listStart time.Time) bool {
 	}
 	e.updatedAt = time.Now()
 	return true
+}
+
+// cachesExactly tells whether the cache holds exactly the containers of a list (their "Id"s, counted in its
+// bytes; a label named Id only makes the answer no). Callers hold e.mu.
+func (e *Engine) cachesExactly(list []byte) bool {
+	key := []byte(`"Id":"`)
+	n := 0
+	for {
+		i := bytes.Index(list, key)
+		if i < 0 {
+			return n == len(e.containers)
+		}
+		list = list[i+len(key):]
+		j := bytes.IndexByte(list, '"')
+		if j < 0 || e.containers[string(list[:j])] == nil {
+			return false
+		}
+		list, n = list[j:], n+1
+	}
 }
 
 // containerListSum is the hash of an engine's container list without its status texts ("Up 5 minutes"): they

@@ -98,3 +98,19 @@ func TestSameContainerListAfterACacheChange(t *testing.T) {
 		t.Error("the same list did not bring back a container the cache lost")
 	}
 }
+
+// The refresh takes a list in again, whatever its sum, unless the cache holds exactly its containers.
+func TestCachesExactly(t *testing.T) {
+	e := &Engine{containers: map[string]*Container{"aaaa": {}, "bbbb": {}}}
+	for list, want := range map[string]bool{
+		`[{"Id":"aaaa","Names":["/a"]},{"Id":"bbbb","Labels":{"x":"y"}}]`: true,
+		`[{"Id":"aaaa"}]`: false, // one cached container is not listed
+		`[{"Id":"aaaa"},{"Id":"bbbb"},{"Id":"cccc"}]`:          false, // a listed one is not cached
+		`[{"Id":"aaaa"},{"Id":"bbbb","Labels":{"Id":"aaaa"}}]`: false,
+		`[]`: false,
+	} {
+		if got := e.cachesExactly([]byte(list)); got != want {
+			t.Errorf("%s: %v, want %v", list, got, want)
+		}
+	}
+}

@@ -191,10 +191,11 @@ func (c *Cluster) createOn(ctx context.Context, e *Engine, req CreateRequest, na
 	return &out, nil
 }
 
-// isAmbiguous tells a create whose outcome is unknown (the connection failed) from one the engine refused.
+// isAmbiguous tells a create whose outcome is unknown from one the engine refused: the connection failed, or
+// the engine failed on its side (5xx), which it can do after writing the container (one shutting down does).
 func isAmbiguous(err error) bool {
 	var ee *EngineError
-	return err != nil && !errors.As(err, &ee)
+	return err != nil && (!errors.As(err, &ee) || ee.Status >= http.StatusInternalServerError)
 }
 
 func isNoSuchImage(err error) bool {

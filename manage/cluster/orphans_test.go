@@ -9,15 +9,26 @@ import (
 	"testing"
 )
 
-// An engine that creates the container and then drops the connection: the client is told the create failed,
-// so the container must not survive.
+// An engine that creates the container and then drops the connection, or answers with a failure of its own
+// (a 500, as an engine shutting down can): the client is told the create failed, so the container must not
+// survive.
 func TestAmbiguousCreateLeavesNoOrphan(t *testing.T) {
+	for _, answer := range []string{"dropped", "500"} {
+		t.Run(answer, func(t *testing.T) { ambiguousCreate(t, answer) })
+	}
+}
+
+func ambiguousCreate(t *testing.T, answer string) {
 	var drop atomic.Bool
 	drop.Store(true)
 	c, sim, _ := simCluster(t, "flaky", 0, func(sim http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/containers/create") && drop.Load() {
 				sim.ServeHTTP(httptest.NewRecorder(), r) // the engine creates it...
+				if answer == "500" {
+					http.Error(w, `{"message":"daemon is shutting down"}`, http.StatusInternalServerError)
+					return
+				}
 				conn, _, _ := w.(http.Hijacker).Hijack()
 				conn.Close() // ...and the answer never arrives
 				return

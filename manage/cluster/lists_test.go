@@ -114,3 +114,35 @@ func TestCachesExactly(t *testing.T) {
 		}
 	}
 }
+
+// An engine that answers its container list with something that is not JSON gets a clear error, and the cache
+// stays as it was.
+func TestInvalidContainerListKeepsTheCache(t *testing.T) {
+	var broken atomic.Bool
+	c, _, _ := simCluster(t, "garbled", 0, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if broken.Load() && strings.HasSuffix(r.URL.Path, "/containers/json") {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`[{"Id":`))
+				return
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
+	if _, err := c.CreateContainer(t.Context(), CreateRequest{Name: "web", Body: []byte(`{"Image":"busybox"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e := c.Engines()[0]
+	if err := e.refreshContainers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Containers()
+	broken.Store(true)
+	err := e.refreshContainers(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "invalid container list") {
+		t.Fatalf("a garbled list gave %v, want an invalid-list error", err)
+	}
+	if after := e.Containers(); len(after) != len(before) || after[0] != before[0] {
+		t.Errorf("a garbled list changed the cache: %d containers before, %d after", len(before), len(after))
+	}
+}

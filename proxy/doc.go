@@ -1,6 +1,8 @@
 // Package proxy serves the Docker Remote API for a whole cluster.
 //
-// Every route is registered under /v{version} and bare (routes.go, one declarative table). Cluster-wide calls
+// Every route is registered under /v{version} and bare (routes.go, one declarative table, busiest calls first;
+// the versioned routes come first, and a route's literal tail is checked before its path pattern, so a call
+// does not run every earlier route's regular expression). Cluster-wide calls
 // (info, version, events, container list and create) are answered by the manager from the cluster state;
 // per-container calls are forwarded to the engine that owns the container, at the newest API version both the
 // client and that engine speak, with streams flushed as they come (forward.go); attach and exec start are

@@ -75,8 +75,9 @@ func New(ctx context.Context, cfg Options, sched *scheduler.Scheduler) *Cluster 
 		tls: cfg.TLS, overcommit: cfg.Overcommit, transport: newTransport(cfg.TLS), connecting: make(chan struct{}, maxConnecting)}
 	c := &Cluster{log: cfg.Logger, set: set, sched: sched, events: newEventHub(), cfg: cfg,
 		engines: map[string]*Engine{}, ids: map[string]string{}, ctx: ctx, pending: map[string]bool{}, resched: newRescheduler()}
-	set.hooks.event = func(_ *Engine, ev Event) {
+	set.hooks.event = func(e *Engine, ev Event) {
 		c.events.publish(ev)
+		c.logHealth(e, ev)
 		if ev.Type == events.ContainerEventType && ev.Action == events.ActionDestroy && ev.Actor.Attributes[lease.Label] != "" {
 			go c.releaseAddress(ev.Actor)
 		}
@@ -123,6 +124,16 @@ func (c *Cluster) SetEngines(addrs []string) {
 			c.adoptOrphans(e)
 		}
 		e.stop()
+	}
+}
+
+// logHealth tells the operator when an engine's health changes, with the failure that decided it.
+func (c *Cluster) logHealth(e *Engine, ev Event) {
+	switch {
+	case ev.Action == "engine_disconnect" && e.State() == StateUnhealthy: // not one that left discovery
+		c.log.Warn("engine unhealthy", "name", e.Name(), "addr", e.addr, "failures", c.set.failureRetry, "err", e.LastError())
+	case ev.Action == "engine_reconnect":
+		c.log.Info("engine healthy again", "name", e.Name(), "addr", e.addr)
 	}
 }
 

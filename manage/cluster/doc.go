@@ -5,6 +5,9 @@
 // cache of its containers, images, networks and volumes, current through the engine's /events stream and a
 // randomized refresh loop. States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
 // A broken event stream starts probes at once, so a stopped engine is Unhealthy within a few seconds.
+// Health counts failed pings only: a failed call starts one ping, and an engine that answers it stays Healthy
+// however long one of its containers' calls took (dockerd holds a container's lock through a slow start).
+// Changes of health are logged (warning: "engine unhealthy", with the failure).
 //
 // A container is re-read with one inspect (its list entry made from it) after a call through the manager
 // changes it, or after an event the cache does not already show (compared by the engine's own clock). A

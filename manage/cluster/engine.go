@@ -112,6 +112,7 @@ type Engine struct {
 	inflight   map[string]int             // swarm ID -> creates in flight on this engine
 	dirty      map[string]*dirtyMark      // container ID -> why a re-read is pending
 	draining   bool                       // a goroutine refreshes the dirty containers
+	verifying  bool                       // a ping checks whether a failed call means the engine is unreachable
 	refreshing map[string]time.Time       // container ID -> start of a single refresh under way
 	node       nodeCache                  // scheduler view, rebuilt when containers change
 	index      *lookups                   // containers by name and short ID, rebuilt on use after a change (nil: stale)

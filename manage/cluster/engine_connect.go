@@ -90,12 +90,50 @@ func isConnectionError(err error) bool {
 	return errors.As(err, &oe)
 }
 
-// checkErr records the outcome of a call to the engine: success clears the error and heals an unhealthy engine;
-// a connection failure counts, and enough of them in a row mark the engine unhealthy.
+// checkErr records the outcome of a call to the engine. Success clears the failures and heals an unhealthy
+// engine. A failed call proves little by itself (a busy engine can hold one container's call past its
+// deadline while answering everything else), so it starts a ping, and the ping's outcome is what counts.
 func (e *Engine) checkErr(err error) {
-	if err != nil && !isConnectionError(err) {
+	if err == nil {
+		e.countProbe(nil)
 		return
 	}
+	if !isConnectionError(err) {
+		return
+	}
+	e.mu.Lock()
+	start := !e.verifying
+	e.verifying = true
+	e.mu.Unlock()
+	if start {
+		go e.verify()
+	}
+}
+
+// verify pings the engine once after a failed call and counts the outcome.
+func (e *Engine) verify() {
+	ctx := e.lifeCtx(context.Background())
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	_, err := e.client.Ping(pctx)
+	cancel()
+	e.mu.Lock()
+	e.verifying = false
+	e.mu.Unlock()
+	if ctx.Err() == nil {
+		e.countProbe(pingOutcome(err))
+	}
+}
+
+// pingOutcome is a ping's error as it bears on health: an engine that answered at all, even with an error, is up.
+func pingOutcome(err error) error {
+	if err != nil && !isConnectionError(err) {
+		return nil
+	}
+	return err
+}
+
+// countProbe records whether the engine could be reached: enough failures in a row mark it unhealthy.
+func (e *Engine) countProbe(err error) {
 	e.mu.Lock()
 	var ev string
 	was := [2]int{int(e.state), e.failures}

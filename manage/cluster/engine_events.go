@@ -82,7 +82,7 @@ func (e *Engine) followEvents(ctx context.Context) {
 	for {
 		select {
 		case m := <-msgs:
-			e.checkErr(nil)
+			e.countProbe(nil)
 			e.handleEvent(ctx, m)
 		case err := <-errs:
 			if ctx.Err() == nil {
@@ -102,11 +102,12 @@ func (e *Engine) probeUntilBack(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		_, err := e.client.Ping(pctx)
 		cancel()
-		if err != nil && ctx.Err() == nil && !isConnectionError(err) {
-			err = nil // the engine answered, even if with an error: it is up
+		if ctx.Err() != nil {
+			return
 		}
-		e.checkErr(err)
-		if err == nil || ctx.Err() != nil {
+		err = pingOutcome(err)
+		e.countProbe(err)
+		if err == nil {
 			return
 		}
 		if !sleepCtx(ctx, wait) {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,7 +43,35 @@ func TestCancelledCallsDoNotCountAgainstTheEngine(t *testing.T) {
 	for range 2 {
 		e.Do(context.Background(), http.MethodGet, "", "/_ping", nil, nil, nil, nil)
 	}
-	if e.Healthy() {
-		t.Fatal("engine still healthy after 2 failed connections with --engine-failure-retry 2")
+	waitFor(t, func() bool { return e.State() == StateUnhealthy })
+}
+
+// A call that runs out of time on an engine that still answers pings (dockerd holds one container's lock
+// through a slow start) does not count against the engine; the ping each failure starts decides.
+func TestTimedOutCallsOnALiveEngineDoNotCount(t *testing.T) {
+	c, _, _ := simCluster(t, "busy", 2, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/slow") {
+				<-r.Context().Done()
+				return
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
+	e := c.Engines()[0]
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, err := e.Do(ctx, http.MethodGet, "", "/slow", nil, nil, nil, nil)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a call past its deadline: %v, want a deadline error", err)
+		}
+		waitFor(t, func() bool { e.mu.RLock(); defer e.mu.RUnlock(); return !e.verifying })
+	}
+	e.mu.RLock()
+	failures := e.failures
+	e.mu.RUnlock()
+	if !e.Healthy() || failures != 0 {
+		t.Fatalf("after 5 timed-out calls on a live engine: healthy %v, failures %d; want healthy with none", e.Healthy(), failures)
 	}
 }

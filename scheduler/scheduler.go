@@ -63,6 +63,8 @@ type Scheduler struct {
 	rng      *rand.Rand
 	slots    map[nodeID]*nodeSlot // each node's in-flight placements, across snapshots of the node
 	inflight int                  // placements not yet Done
+	plain    *plainIndex          // ranks the last node list for plain requests (plain.go)
+	noIndex  bool                 // tests: every request takes the pass over every node
 }
 
 // Request is one container to place.
@@ -122,6 +124,9 @@ func (p *Placement) Done() {
 			if c == p.c {
 				p.slot.pending = append(list[:i:i], list[i+1:]...)
 				p.s.inflight--
+				if p.s.plain != nil {
+					p.s.plain.reserved(p.slot)
+				}
 				break
 			}
 		}
@@ -176,18 +181,28 @@ func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement,
 	r.filters = s.active(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, err := s.pick(r, nodes, true)
-	if err != nil && r.hasSoft {
-		n, err = s.pick(r, nodes, false)
+	var chosen *Node
+	if !s.noIndex && s.isPlain(r) {
+		chosen = s.pickPlain(nodes)
 	}
-	if err != nil {
-		return nil, err
+	if chosen == nil { // not plain, or no node passes: pick also says why
+		n, err := s.pick(r, nodes, true)
+		if err != nil && r.hasSoft {
+			n, err = s.pick(r, nodes, false)
+		}
+		if err != nil {
+			return nil, err
+		}
+		chosen = n.Node
 	}
-	slot := s.slotOf(n.Node)
+	slot := s.slotOf(chosen)
 	c := r.pendingContainer()
 	slot.pending = append(slot.pending, c)
 	s.inflight++
-	return &Placement{Node: n.Node, s: s, slot: slot, c: c}, nil
+	if s.plain != nil {
+		s.plain.reserved(slot)
+	}
+	return &Placement{Node: chosen, s: s, slot: slot, c: c}, nil
 }
 
 // pick runs the filters, then the strategy over the nodes that pass (see best); soft says whether soft

@@ -87,6 +87,7 @@ func (e *Engine) lookup(ref string) *simContainer {
 }
 
 func (e *Engine) inspect(w http.ResponseWriter, r *http.Request) {
+	e.inspects.Add(1)
 	e.mu.RLock()
 	c := e.lookup(r.PathValue("id"))
 	var out container.InspectResponse
@@ -148,7 +149,7 @@ func (e *Engine) create(name string, cfg *container.Config, hc *container.HostCo
 	e.containers[id] = c
 	e.order = append(e.order, id)
 	e.mu.Unlock()
-	e.emit("container", "create", id, name, cfg.Image)
+	e.emit("container", "create", id, name, cfg.Image, cfg.Labels)
 	return id
 }
 
@@ -200,7 +201,7 @@ func (e *Engine) action(w http.ResponseWriter, r *http.Request) {
 		return
 	case states[act] != "":
 		e.setState(id, states[act])
-		e.emit("container", act, id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image)
+		e.emit("container", act, id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
 		w.WriteHeader(204)
 	default:
 		writeErr(w, 404, "page not found")
@@ -218,7 +219,7 @@ func (e *Engine) remove(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 404, "No such container: "+r.PathValue("id"))
 		return
 	}
-	e.emit("container", "destroy", c.summary.ID, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image)
+	e.emit("container", "destroy", c.summary.ID, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
 	w.WriteHeader(204)
 }
 
@@ -248,10 +249,17 @@ func (e *Engine) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (e *Engine) emit(typ, action, id, name, image string) {
+// emit reports an event about a container; its attributes are the container's labels, its name and image, as
+// the engine's are.
+func (e *Engine) emit(typ, action, id, name, image string, labels map[string]string) {
 	now := time.Now()
+	attrs := make(map[string]string, len(labels)+2)
+	for k, v := range labels {
+		attrs[k] = v
+	}
+	attrs["name"], attrs["image"] = name, image
 	m := events.Message{Type: events.Type(typ), Action: events.Action(action), Status: action, ID: id, From: image,
-		Actor: events.Actor{ID: id, Attributes: map[string]string{"name": name, "image": image}},
+		Actor: events.Actor{ID: id, Attributes: attrs},
 		Time:  now.Unix(), TimeNano: now.UnixNano()}
 	e.mu.RLock()
 	defer e.mu.RUnlock()

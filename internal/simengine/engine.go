@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -42,6 +43,7 @@ type Engine struct {
 	subs       map[chan events.Message]struct{}
 	mux        *http.ServeMux
 	clock      int64
+	inspects   atomic.Int64 // container inspects served
 }
 
 type simContainer struct {
@@ -97,6 +99,9 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Api-Version", e.opts.APIVersion)
 	e.mux.ServeHTTP(w, r)
 }
+
+// Inspects is the number of container inspects the engine has answered.
+func (e *Engine) Inspects() int64 { return e.inspects.Load() }
 
 // ContainerCount is the number of containers the engine holds.
 func (e *Engine) ContainerCount() int {

@@ -133,9 +133,17 @@ func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 // after rename, docker run after its wait) sees the new state.
 // A wait is different: its status line must reach the client at once (the docker CLI waits for it before
 // starting the container), so only its body waits for the refresh.
+// Other calls promise their re-read before they are sent, so the events they cause start none of their own.
 func (s *Server) forwardThenRefresh(w http.ResponseWriter, r *http.Request, ct *cluster.Container, path string) {
-	rw := &refreshFirst{ResponseWriter: w, refresh: func() { s.b.Refresh(context.WithoutCancel(r.Context()), ct) },
-		passHeader: strings.HasSuffix(path, "/wait")}
+	ctx := context.WithoutCancel(r.Context())
+	wait := strings.HasSuffix(path, "/wait")
+	refresh := func() { s.b.Refresh(ctx, ct) }
+	if !wait { // a wait may last for hours: events meanwhile must be re-read as they come
+		reread := s.b.Expect(ct)
+		refresh = func() { reread(ctx) }
+	}
+	rw := &refreshFirst{ResponseWriter: w, refresh: refresh, passHeader: wait}
+	defer rw.once.Do(rw.refresh) // a promised re-read happens whatever becomes of the call
 	s.forward(rw, r, ct.Engine, path)
 	rw.release()
 }

@@ -22,9 +22,12 @@ type fakeBackend struct {
 
 var _ Backend = (*fakeBackend)(nil)
 
-func (f *fakeBackend) Engines() []*cluster.Engine                                  { return nil }
-func (f *fakeBackend) Container(string) (*cluster.Container, error)                { panic("not used") }
-func (f *fakeBackend) Refresh(context.Context, *cluster.Container)                 {}
+func (f *fakeBackend) Engines() []*cluster.Engine                   { return nil }
+func (f *fakeBackend) Container(string) (*cluster.Container, error) { panic("not used") }
+func (f *fakeBackend) Refresh(context.Context, *cluster.Container)  {}
+func (f *fakeBackend) Expect(*cluster.Container) func(context.Context) {
+	return func(context.Context) {}
+}
 func (f *fakeBackend) RecordExec(*cluster.Container, string)                       {}
 func (f *fakeBackend) ExecEngine(context.Context, string) (*cluster.Engine, error) { panic("not used") }
 func (f *fakeBackend) InfoJSON(cluster.Role) ([][]byte, error)                     { return [][]byte{[]byte("{}")}, nil }

@@ -26,6 +26,7 @@ type Backend interface {
 	ListContainersJSON(opts cluster.ListOptions) (cluster.ContainerList, error)
 	CreateContainer(ctx context.Context, req cluster.CreateRequest) (*cluster.CreateResponse, error)
 	Refresh(ctx context.Context, ct *cluster.Container)
+	Expect(ct *cluster.Container) (reread func(ctx context.Context))
 	RecordExec(ct *cluster.Container, execID string)
 	ExecEngine(ctx context.Context, execID string) (*cluster.Engine, error)
 	InfoJSON(role cluster.Role) ([][]byte, error)

@@ -386,6 +386,13 @@ func (c *Cluster) Refresh(ctx context.Context, ct *Container) {
 	ct.Engine.refreshContainer(ctx, ct.ID)
 }
 
+// Expect is for a call that is about to change ct through its engine and answers promptly (not a wait): the
+// function returned re-reads ct once the engine answered and must be called exactly once. Until then, events
+// about ct start no re-read of their own.
+func (c *Cluster) Expect(ct *Container) (reread func(ctx context.Context)) {
+	return ct.Engine.promise(ct.ID)
+}
+
 // Subscribe returns past events since a time (none for the zero time) and a channel of new ones; see
 // eventHub.Subscribe.
 func (c *Cluster) Subscribe(since time.Time) ([]Event, <-chan Event, func()) {

@@ -114,6 +114,7 @@ type Engine struct {
 	draining   bool                       // a goroutine refreshes the dirty containers
 	verifying  bool                       // a ping checks whether a failed call means the engine is unreachable
 	refreshing map[string]time.Time       // container ID -> start of a single refresh under way
+	promised   map[string]int             // container ID -> re-reads callers promised once their call is answered
 	node       nodeCache                  // scheduler view, rebuilt when containers change
 	index      *lookups                   // containers by name and short ID, rebuilt on use after a change (nil: stale)
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)

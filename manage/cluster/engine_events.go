@@ -164,10 +164,23 @@ func (e *Engine) containerEvent(ctx context.Context, m events.Message) {
 	case events.ActionCommit:
 		e.RefreshImages(ctx)
 	}
-	if len(m.Action) > 11 && m.Action[:11] == "exec_start:" || alreadyCached(e.byID(id), m) {
+	if len(m.Action) > 11 && m.Action[:11] == "exec_start:" || alreadyCached(e.byID(id), m) || e.createdHere(m) {
 		return
 	}
 	e.markDirty(ctx, id, &m)
+}
+
+// createdHere tells whether m reports the create of a container that a create through this manager has in
+// flight (by its swarm ID): that create caches the container itself, or makes sure it goes if its outcome is
+// unknown (orphans.go), so the event needs no re-read.
+func (e *Engine) createdHere(m events.Message) bool {
+	swarmID := m.Actor.Attributes[LabelSwarmID]
+	if m.Action != events.ActionCreate || swarmID == "" {
+		return false
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.inflight[swarmID] > 0
 }
 
 // eventLag bounds how long after a container's start or exit the engine reports it.
@@ -250,7 +263,13 @@ func (e *Engine) refreshDirty(ctx context.Context) {
 		}
 		var todo []string
 		for id, d := range batch {
-			if !e.readSinceLocked(id, d.at) && !e.showsLocked(id, d) {
+			switch {
+			case e.readSinceLocked(id, d.at) || e.showsLocked(id, d):
+			case e.refreshing[id] != (time.Time{}) && !d.other:
+				// A re-read that began before the event (the engine's answer overtook its event) is under
+				// way: what it finds decides, at the next round, by the engine's clock (alreadyCached).
+				e.requeueLocked(id, d)
+			default:
 				todo = append(todo, id)
 			}
 		}
@@ -259,6 +278,18 @@ func (e *Engine) refreshDirty(ctx context.Context) {
 			e.refreshContainer(ctx, id)
 		}
 	}
+}
+
+// requeueLocked puts a dirty mark back for the next round, merged with any that arrived meanwhile.
+func (e *Engine) requeueLocked(id string, d *dirtyMark) {
+	if e.dirty == nil {
+		e.dirty = map[string]*dirtyMark{}
+	}
+	if n := e.dirty[id]; n != nil {
+		d.events = append(d.events, n.events...)
+		d.other = d.other || n.other
+	}
+	e.dirty[id] = d
 }
 
 // showsLocked tells whether the cached container shows every event of a dirty mark (see alreadyCached).
@@ -275,9 +306,13 @@ func (e *Engine) showsLocked(id string, d *dirtyMark) bool {
 	return true
 }
 
-// readSinceLocked tells whether a re-read of container id began after t (finished, or under way).
+// readSinceLocked tells whether a re-read of container id began after t (finished, or under way), or is
+// promised (it will begin later still).
 func (e *Engine) readSinceLocked(id string, t time.Time) bool {
 	if ct := e.containers[id]; ct != nil && !ct.provisional && ct.seen.After(t) {
+		return true
+	}
+	if e.promised[id] > 0 {
 		return true
 	}
 	started, ok := e.refreshing[id]

@@ -215,9 +215,13 @@ func samePointers(a, b map[string]*Container) bool {
 // refreshContainer re-reads one container (one inspect: its list entry is made from it); it is dropped from
 // the cache when the engine no longer has it.
 func (e *Engine) refreshContainer(ctx context.Context, id string) (*Container, error) {
+	return e.reread(ctx, id, e.startRefresh(id, false))
+}
+
+// reread is refreshContainer once its start was recorded.
+func (e *Engine) reread(ctx context.Context, id string, start time.Time) (*Container, error) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	start := e.startRefresh(id)
 	defer e.endRefresh(id, start)
 	info, err := e.inspect(cctx, id)
 	if err != nil && !errdefs.IsNotFound(err) {
@@ -376,8 +380,9 @@ func (e *Engine) Networks() []network.Inspect { e.mu.RLock(); defer e.mu.RUnlock
 // Volumes returns the cached volumes.
 func (e *Engine) Volumes() []*volume.Volume { e.mu.RLock(); defer e.mu.RUnlock(); return e.volumes }
 
-// startRefresh records that a re-read of container id begins now, for readSinceLocked.
-func (e *Engine) startRefresh(id string) time.Time {
+// startRefresh records that a re-read of container id begins now, for readSinceLocked; kept says it is the
+// re-read a caller promised (see promise), whose promise it ends.
+func (e *Engine) startRefresh(id string, kept bool) time.Time {
 	now := time.Now()
 	e.mu.Lock()
 	if e.refreshing == nil {
@@ -386,8 +391,26 @@ func (e *Engine) startRefresh(id string) time.Time {
 	if now.After(e.refreshing[id]) {
 		e.refreshing[id] = now
 	}
+	if kept {
+		if e.promised[id]--; e.promised[id] <= 0 {
+			delete(e.promised, id)
+		}
+	}
 	e.mu.Unlock()
 	return now
+}
+
+// promise notes that the caller is about to change container id through the engine and will re-read it once
+// the engine answered, with the function returned (called exactly once). Events about the container that
+// arrive before that re-read begins need none of their own: it begins after them and sees what they report.
+func (e *Engine) promise(id string) (reread func(ctx context.Context)) {
+	e.mu.Lock()
+	if e.promised == nil {
+		e.promised = map[string]int{}
+	}
+	e.promised[id]++
+	e.mu.Unlock()
+	return func(ctx context.Context) { e.reread(ctx, id, e.startRefresh(id, true)) }
 }
 
 func (e *Engine) endRefresh(id string, started time.Time) {

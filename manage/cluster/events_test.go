@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,5 +114,73 @@ func TestAlreadyCached(t *testing.T) {
 		if got := alreadyCached(tt.ct, tt.m); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.what, got, tt.want)
 		}
+	}
+}
+
+// Events that a call through the manager causes start no re-read of their own: a create in flight caches its
+// container itself, a promised re-read (Expect) covers the events before it, and a re-read that began before an
+// event decides, once done, whether the event needs another. Events from elsewhere are re-read as before.
+func TestEventsOfCallsThroughTheManagerCostNoReread(t *testing.T) {
+	var inspects atomic.Int32
+	c, sim, _ := simCluster(t, "sim", 0, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/containers/") && strings.HasSuffix(r.URL.Path, "/json") &&
+				!strings.HasSuffix(r.URL.Path, "/containers/json") {
+				inspects.Add(1)
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	e := c.Engines()[0]
+	direct := func(method, path, body string) string { // a call that reaches the engine without the manager
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, httptest.NewRequest(method, "/v1.41"+path, strings.NewReader(body)))
+		var out struct{ ID string }
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		return out.ID
+	}
+	settled := func(what string, want int32) {
+		t.Helper()
+		time.Sleep(150 * time.Millisecond) // the event arrived and its settle time passed
+		if got := inspects.Swap(0); got != want {
+			t.Fatalf("%s: %d inspects, want %d", what, got, want)
+		}
+	}
+	body := func(swarmID string) string {
+		return `{"Image":"busybox","Labels":{"` + LabelSwarmID + `":"` + swarmID + `"}}`
+	}
+
+	done := e.creating("in-flight")
+	id := direct(http.MethodPost, "/containers/create", body("in-flight"))
+	settled("the create event of a create in flight", 0)
+	done(id)
+	id = direct(http.MethodPost, "/containers/create", body("elsewhere"))
+	settled("the create event of a container made elsewhere", 1)
+
+	ct := e.byID(id)
+	if ct == nil {
+		t.Fatal("the container created elsewhere is not cached after its event's re-read")
+	}
+	reread := c.Expect(ct)
+	direct(http.MethodPost, "/containers/"+id+"/start", "")
+	settled("the start event during a call with a promised re-read", 0)
+	reread(ctx)
+	settled("the promised re-read", 1)
+	if ct := e.byID(id); ct == nil || ct.State != "running" {
+		t.Fatalf("after the promised re-read: %+v", ct)
+	}
+
+	e.mu.Lock()
+	e.refreshing[id] = time.Now() // a re-read under way that began before the next event
+	e.mu.Unlock()
+	direct(http.MethodPost, "/containers/"+id+"/stop", "")
+	settled("a stop event while an earlier re-read is under way", 0)
+	e.mu.Lock()
+	delete(e.refreshing, id) // it ended without showing the stop
+	e.mu.Unlock()
+	settled("the stop event once that re-read ended", 1)
+	if ct := e.byID(id); ct == nil || ct.State != "exited" {
+		t.Fatalf("after the stop's re-read: %+v", ct)
 	}
 }

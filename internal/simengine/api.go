@@ -28,18 +28,21 @@ func (e *Engine) routes() {
 	m.HandleFunc("GET /containers/{id}/json", e.inspect)
 	m.HandleFunc("POST /containers/{id}/{action}", e.action)
 	m.HandleFunc("DELETE /containers/{id}", e.remove)
-	m.HandleFunc("GET /images/json", func(w http.ResponseWriter, r *http.Request) {
-		e.mu.RLock()
-		defer e.mu.RUnlock()
-		writeJSON(w, 200, e.images)
-	})
-	m.HandleFunc("GET /networks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, []network.Inspect{{Name: "bridge", ID: "bridge-" + e.opts.ID, Driver: "bridge", Scope: "local"}})
-	})
-	m.HandleFunc("GET /volumes", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, volume.ListResponse{Volumes: []*volume.Volume{}})
-	})
+	// Answers that never change are encoded once: the manager's periodic refresh asks for them on every
+	// engine, and the fleet shares the machine with the manager it measures.
+	m.HandleFunc("GET /images/json", fixed(e.images))
+	m.HandleFunc("GET /networks", fixed([]network.Inspect{{Name: "bridge", ID: "bridge-" + e.opts.ID, Driver: "bridge", Scope: "local"}}))
+	m.HandleFunc("GET /volumes", fixed(volume.ListResponse{Volumes: []*volume.Volume{}}))
 	e.mux = m
+}
+
+// fixed serves v, encoded once.
+func fixed(v any) http.HandlerFunc {
+	b, _ := json.Marshal(v)
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}
 }
 
 func (e *Engine) version(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +62,11 @@ func (e *Engine) info(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	all := q.Get("all") == "1" || q.Get("all") == "true"
+	if all && q.Get("filters") == "" { // the manager's refresh: kept encoded until a container changes
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(e.listAll())
+		return
+	}
 	f, _ := filters.FromJSON(q.Get("filters"))
 	e.mu.RLock()
 	out := make([]container.Summary, 0, len(e.containers))
@@ -72,6 +80,28 @@ func (e *Engine) list(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.RUnlock()
 	writeJSON(w, 200, out)
+}
+
+// listAll is the answer to a list of every container, newest first.
+func (e *Engine) listAll() []byte {
+	e.mu.RLock()
+	b := e.listed
+	e.mu.RUnlock()
+	if b != nil {
+		return b
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.listed == nil {
+		out := make([]container.Summary, 0, len(e.containers))
+		for i := len(e.order) - 1; i >= 0; i-- {
+			if c := e.containers[e.order[i]]; c != nil {
+				out = append(out, c.summary)
+			}
+		}
+		e.listed, _ = json.Marshal(out)
+	}
+	return e.listed
 }
 
 func (e *Engine) lookup(ref string) *simContainer {
@@ -148,6 +178,7 @@ func (e *Engine) create(name string, cfg *container.Config, hc *container.HostCo
 	}
 	e.containers[id] = c
 	e.order = append(e.order, id)
+	e.listed = nil
 	e.mu.Unlock()
 	e.emit("container", "create", id, name, cfg.Image, cfg.Labels)
 	return id
@@ -182,6 +213,7 @@ func (e *Engine) setState(id, state string) {
 		nc.summary.Status = "Exited (0) 1 second ago"
 	}
 	e.containers[id] = &nc
+	e.listed = nil
 }
 
 func (e *Engine) action(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +245,7 @@ func (e *Engine) remove(w http.ResponseWriter, r *http.Request) {
 	c := e.lookup(r.PathValue("id"))
 	if c != nil {
 		delete(e.containers, c.summary.ID)
+		e.listed = nil
 	}
 	e.mu.Unlock()
 	if c == nil {

@@ -44,6 +44,7 @@ type Engine struct {
 	mux        *http.ServeMux
 	clock      int64
 	inspects   atomic.Int64 // container inspects served
+	listed     []byte       // the encoded list of every container; nil after a change
 }
 
 type simContainer struct {

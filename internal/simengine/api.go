@@ -120,16 +120,25 @@ func (e *Engine) inspect(w http.ResponseWriter, r *http.Request) {
 	e.inspects.Add(1)
 	e.mu.RLock()
 	c := e.lookup(r.PathValue("id"))
-	var out container.InspectResponse
+	var b []byte
 	if c != nil {
-		out = c.inspect
+		b = c.encoded
 	}
 	e.mu.RUnlock()
 	if c == nil {
 		writeErr(w, 404, "No such container: "+r.PathValue("id"))
 		return
 	}
-	writeJSON(w, 200, out)
+	if b == nil { // encoded on first use, kept until the container changes (a change makes a new simContainer)
+		b, _ = json.Marshal(c.inspect)
+		e.mu.Lock()
+		if e.containers[c.summary.ID] == c {
+			c.encoded = b
+		}
+		e.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }
 
 func (e *Engine) createHandler(w http.ResponseWriter, r *http.Request) {
@@ -192,6 +201,7 @@ func (e *Engine) setState(id, state string) {
 		return
 	}
 	nc := *c
+	nc.encoded = nil
 	nc.summary.State = state
 	st := *c.inspect.State
 	st.Status, st.Running, st.Paused = state, state == "running" || state == "paused", state == "paused"

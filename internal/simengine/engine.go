@@ -50,6 +50,7 @@ type Engine struct {
 type simContainer struct {
 	summary container.Summary
 	inspect container.InspectResponse
+	encoded []byte // inspect, encoded on first use (guarded by the engine's lock)
 }
 
 // New builds an engine with opts.Containers running busybox containers.

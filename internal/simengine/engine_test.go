@@ -46,4 +46,11 @@ func TestListFollowsChanges(t *testing.T) {
 	check("web:running", "sim-c1:exited", "sim-c0:running")
 	call(http.MethodDelete, "/containers/sim-c0", "")
 	check("web:running", "sim-c1:exited")
+	for _, want := range []string{"running", "exited", "running"} { // an inspect, kept encoded, follows too
+		var in container.InspectResponse
+		if err := json.Unmarshal(call(http.MethodGet, "/containers/web/json", ""), &in); err != nil || in.State.Status != want {
+			t.Fatalf("inspect: %+v %v, want %s", in.State, err, want)
+		}
+		call(http.MethodPost, "/containers/web/"+map[string]string{"running": "stop", "exited": "start"}[want], "")
+	}
 }

@@ -255,9 +255,9 @@ func (e *Engine) reread(ctx context.Context, id string, start time.Time) (*Conta
 	return c, nil
 }
 
-// inspect reads one container from the engine; a container the engine does not have is an errdefs not-found
-// error. The answer is read into a pooled buffer and decoded from it (the Docker client's decoder grew a fresh
-// buffer for each answer).
+// inspect reads one container from the engine (the parts the cache keeps, see decodeInspect); a container the
+// engine does not have is an errdefs not-found error. The answer is read into a pooled buffer and decoded from
+// it (the Docker client's decoder grew a fresh buffer for each answer).
 func (e *Engine) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
 	var info container.InspectResponse
 	buf := answerBuffers.Get().(*bytes.Buffer)
@@ -268,7 +268,8 @@ func (e *Engine) inspect(ctx context.Context, id string) (container.InspectRespo
 		}
 		return info, err
 	}
-	if err := json.Unmarshal(buf.Bytes(), &info); err != nil {
+	info, err := decodeInspect(buf.Bytes())
+	if err != nil {
 		return info, fmt.Errorf("node %s answered inspect of %s with invalid JSON: %w", e.Name(), id, err)
 	}
 	return info, nil

@@ -121,10 +121,12 @@ type Engine struct {
 	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
 	encoded    *listEntries               // the containers' list entries, encoded on use after a change (nil: stale)
 
-	wake   chan struct{}   // nudges the refresh loop
-	ctx    context.Context // the engine's life (nil in tests that never run it); ends when it leaves
-	cancel context.CancelFunc
-	done   chan struct{}
+	timer   atomic.Pointer[time.Timer] // the periodic refresh (startRefreshTimer); nil until connected
+	ticking sync.Mutex                 // held by the refresh under way
+	nudged  atomic.Bool                // a refresh was asked for and has not begun
+	ctx     context.Context            // the engine's life (nil in tests that never run it); ends when it leaves
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 func newEngine(addr string, set *engineSettings) (*Engine, error) {
@@ -148,7 +150,7 @@ func newEngine(addr string, set *engineSettings) (*Engine, error) {
 	return &Engine{
 		addr: addr, ip: host, set: set, client: cli, http: &http.Client{Transport: set.transport}, scheme: scheme,
 		containers: map[string]*Container{}, execs: map[string]string{}, labels: map[string]string{},
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		done: make(chan struct{}),
 	}, nil
 }
 
@@ -209,13 +211,6 @@ func (e *Engine) healthIndicator() int64 {
 		return 0
 	}
 	return int64(100 - e.failures*100/e.set.failureRetry)
-}
-
-func (e *Engine) nudge() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
 }
 
 func (e *Engine) ncpu() int64 { e.mu.RLock(); defer e.mu.RUnlock(); return int64(e.info.NCPU) }

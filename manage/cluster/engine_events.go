@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -22,7 +25,7 @@ func (e *Engine) run(ctx context.Context) {
 	if !e.connect(ctx) {
 		return
 	}
-	go e.refreshLoop(ctx)
+	e.startRefreshTimer(ctx)
 	for ctx.Err() == nil {
 		e.followEvents(ctx)
 		if ctx.Err() != nil {
@@ -74,24 +77,39 @@ func (e *Engine) connect(ctx context.Context) bool {
 	return true
 }
 
-// followEvents reads the engine's event stream until it breaks, keeping the cache current.
+// followEvents reads the engine's event stream until it breaks, keeping the cache current. It reads the
+// stream itself (the Docker client's Events adds a goroutine per engine and a channel hand-off per event).
 func (e *Engine) followEvents(ctx context.Context) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	msgs, errs := e.client.Events(sctx, events.ListOptions{})
+	err := e.readEvents(ctx)
+	if ctx.Err() == nil {
+		e.mu.Lock()
+		e.lastErr = "event stream: " + err.Error()
+		e.mu.Unlock()
+	}
+}
+
+func (e *Engine) readEvents(ctx context.Context) error {
+	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.APIVersion() + "/events"}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return e.readError(resp)
+	}
+	dec := json.NewDecoder(resp.Body)
 	for {
-		select {
-		case m := <-msgs:
-			e.countProbe(nil)
-			e.handleEvent(ctx, m)
-		case err := <-errs:
-			if ctx.Err() == nil {
-				e.mu.Lock()
-				e.lastErr = "event stream: " + err.Error()
-				e.mu.Unlock()
-			}
-			return
+		var m events.Message
+		if err := dec.Decode(&m); err != nil {
+			return err
 		}
+		e.countProbe(nil)
+		e.handleEvent(ctx, m)
 	}
 }
 

@@ -1,0 +1,66 @@
+package cluster
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"swarm/internal/simengine"
+	"swarm/scheduler"
+)
+
+// The periodic refresh re-reads an engine at its interval, at once when nudged (a burst of nudges is one
+// refresh, or two when one is under way), never two at a time, and stops when the engine leaves.
+func TestRefreshTimer(t *testing.T) {
+	var lists, running, overlaps atomic.Int32
+	sim := simengine.New(simengine.Options{Name: "sim", Containers: 2})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/containers/json") {
+			if running.Add(1) > 1 {
+				overlaps.Add(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+			lists.Add(1)
+			defer running.Add(-1)
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	sched, _ := scheduler.New(scheduler.Config{})
+	c := New(t.Context(), Options{RefreshMin: 400 * time.Millisecond, RefreshMax: 500 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, sched)
+	t.Cleanup(c.Close)
+	c.SetEngines([]string{strings.TrimPrefix(srv.URL, "http://")})
+	waitFor(t, func() bool { return len(c.Engines()) == 1 && c.Engines()[0].Healthy() })
+	e := c.Engines()[0]
+
+	base := lists.Load() // the connect's own list
+	time.Sleep(1500 * time.Millisecond)
+	if n := lists.Load() - base; n < 1 || n > 4 {
+		t.Errorf("%d periodic refreshes in 1.5 s at a 400-500 ms interval", n)
+	}
+	base = lists.Load()
+	for range 20 {
+		e.RefreshContainersAsync()
+	}
+	waitFor(t, func() bool { return lists.Load() > base })
+	time.Sleep(60 * time.Millisecond) // a second refresh, if one was under way when nudged
+	if n := lists.Load() - base; n > 2 {
+		t.Errorf("20 nudges at once made %d refreshes, want 1 (2 if one was under way)", n)
+	}
+	if overlaps.Load() > 0 {
+		t.Errorf("%d refreshes of one engine overlapped", overlaps.Load())
+	}
+	c.SetEngines(nil)
+	time.Sleep(50 * time.Millisecond)
+	base = lists.Load()
+	time.Sleep(600 * time.Millisecond)
+	if n := lists.Load() - base; n != 0 {
+		t.Errorf("%d refreshes after the engine left", n)
+	}
+}

@@ -49,7 +49,7 @@ var manageCmd = command{
 		{Names: []string{"engine-tlskey"}, Usage: "client key for engines, when it differs from --tlskey"},
 		{Names: []string{"engine-refresh-min-interval"}, Default: "30s", Usage: "minimum delay between engine state refreshes"},
 		{Names: []string{"engine-refresh-max-interval"}, Default: "60s", Usage: "maximum delay between engine state refreshes"},
-		{Names: []string{"engine-failure-retry"}, Default: "3", Usage: "failed engine calls before an engine is marked unhealthy"},
+		{Names: []string{"engine-failure-retry"}, Default: "3", Usage: "failures in a row to reach an engine (a failed call is checked with a ping) before it is marked unhealthy"},
 		{Names: []string{"engine-refresh-retry"}, Default: "3", Usage: "deprecated; use --engine-failure-retry"},
 		{Names: []string{"cluster-driver", "c"}, Default: "swarm", Usage: "cluster driver (only swarm)"},
 		{Names: []string{"cluster-opt"}, Kind: kList, Usage: "cluster options, key=value: swarm.overcommit=0.05, swarm.createretry=0"},

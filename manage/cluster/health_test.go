@@ -9,18 +9,21 @@ import (
 	"time"
 )
 
+// slowPath serves the engine, but never answers a call to /slow.
+func slowPath(sim http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/slow") {
+			<-r.Context().Done()
+			return
+		}
+		sim.ServeHTTP(w, r)
+	})
+}
+
 // Clients that give up on slow calls (a ctrl-C, a closed connection) say nothing about the engine: its health
 // must not suffer, while calls that find the engine gone do count.
 func TestCancelledCallsDoNotCountAgainstTheEngine(t *testing.T) {
-	c, _, srv := simCluster(t, "slow", 2, func(sim http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasSuffix(r.URL.Path, "/slow") {
-				<-r.Context().Done()
-				return
-			}
-			sim.ServeHTTP(w, r)
-		})
-	})
+	c, _, srv := simCluster(t, "slow", 2, slowPath)
 	e := c.Engines()[0]
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -49,15 +52,7 @@ func TestCancelledCallsDoNotCountAgainstTheEngine(t *testing.T) {
 // A call that runs out of time on an engine that still answers pings (dockerd holds one container's lock
 // through a slow start) does not count against the engine; the ping each failure starts decides.
 func TestTimedOutCallsOnALiveEngineDoNotCount(t *testing.T) {
-	c, _, _ := simCluster(t, "busy", 2, func(sim http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasSuffix(r.URL.Path, "/slow") {
-				<-r.Context().Done()
-				return
-			}
-			sim.ServeHTTP(w, r)
-		})
-	})
+	c, _, _ := simCluster(t, "busy", 2, slowPath)
 	e := c.Engines()[0]
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

@@ -40,6 +40,16 @@ func (s *Scheduler) isPlain(r *request) bool {
 	return true
 }
 
+// uses says whether the scheduler runs filter f.
+func (s *Scheduler) uses(f filter) bool {
+	for _, g := range s.filters {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
 // pickPlain returns the node pick would choose for a plain request, or nil when no node passes (pick then
 // explains why). Call it with s.mu held.
 func (s *Scheduler) pickPlain(nodes []*Node) *Node {
@@ -85,7 +95,7 @@ func (x *plainIndex) keyOf(i int) plainKey {
 	x.slotAt[sl] = i
 	k := plainKey{health: n.HealthIndicator, count: len(n.Containers) + len(sl.pending)}
 	slots := n.slots()
-	k.pass = k.health > 0 && (slots < 0 || k.count < slots)
+	k.pass = (!x.s.uses(healthFilter{}) || k.health > 0) && (!x.s.uses(slotsFilter{}) || slots < 0 || k.count < slots)
 	return k
 }
 

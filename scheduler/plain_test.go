@@ -12,21 +12,24 @@ import (
 // releases, failed creates and changed nodes (health, container count, containerslots, nodes joining or
 // leaving), for both ranking strategies, and must leave other requests and failures to that pass.
 func TestPlainIndexChoosesAsThePassDoes(t *testing.T) {
-	for _, strategy := range []string{"spread", "binpack"} {
-		for seed := uint64(1); seed <= 20; seed++ {
-			t.Run(fmt.Sprintf("%s/%d", strategy, seed), func(t *testing.T) {
-				comparePlacements(t, strategy, rand.New(rand.NewPCG(seed, seed*7)))
-			})
+	for _, filters := range [][]string{nil, {"health"}, {"containerslots"}, {}} {
+		for _, strategy := range []string{"spread", "binpack"} {
+			for seed := uint64(1); seed <= 10; seed++ {
+				t.Run(fmt.Sprintf("%v/%s/%d", filters, strategy, seed), func(t *testing.T) {
+					comparePlacements(t, Config{Strategy: strategy, Filters: filters}, rand.New(rand.NewPCG(seed, seed*7)))
+				})
+			}
 		}
 	}
 }
 
-func comparePlacements(t *testing.T, strategy string, rng *rand.Rand) {
-	fast, err := New(Config{Strategy: strategy})
+func comparePlacements(t *testing.T, cfg Config, rng *rand.Rand) {
+	strategy := cfg.Strategy
+	fast, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, _ := New(Config{Strategy: strategy})
+	ref, _ := New(cfg)
 	ref.noIndex = true
 	nodes := make([]*Node, 3+rng.IntN(20))
 	for i := range nodes {

@@ -3,7 +3,7 @@ package scheduler
 import "container/heap"
 
 // plainIndex places plain requests (see isPlain) without weighing every node: for them a node either passes
-// (healthy, a container slot left) or not, and the spread and binpack strategies rank the nodes that pass by
+// (healthy and with a container slot left, where those filters run) or not, and the spread and binpack strategies rank the nodes that pass by
 // health, then by container count (in-flight placements included), then by position. The index keeps those
 // keys for the node list it last saw, with the best node at the top of a heap; a placement compares the list's
 // pointers with the ones it holds (nodes are immutable snapshots, so a new pointer is the only change there

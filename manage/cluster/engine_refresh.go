@@ -96,12 +96,17 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
 		return fmt.Errorf("node %s: invalid container list: %w", e.Name(), err)
 	}
+	// The cached entries are looked up under the lock: the map is changed in place by re-reads meanwhile.
+	prevs := make([]*Container, len(list))
 	e.mu.RLock()
-	old, ncpu := e.containers, int64(e.info.NCPU)
+	for i := range list {
+		prevs[i] = e.containers[list[i].ID]
+	}
+	ncpu := int64(e.info.NCPU)
 	e.mu.RUnlock()
 	next := make(map[string]*Container, len(list))
-	for _, s := range list {
-		prev := old[s.ID]
+	for i, s := range list {
+		prev := prevs[i]
 		if prev != nil && prev.State == s.State && prev.RunState != nil && !prev.provisional {
 			if sameListing(prev, &s) {
 				next[s.ID] = prev // unchanged: keep the entry (its status text is rendered when listed)

@@ -64,3 +64,36 @@ func TestRefreshTimer(t *testing.T) {
 		t.Errorf("%d refreshes after the engine left", n)
 	}
 }
+
+// A full refresh reads the cache while re-reads of single containers change it in place: the race detector
+// (go test -race) must see no unsynchronized access (a CI run's manager once died of "concurrent map read and
+// map write" there).
+func TestFullRefreshBesideReReads(t *testing.T) {
+	c, _, _ := simCluster(t, "sim", 0, nil)
+	e := c.Engines()[0]
+	ctx := t.Context()
+	var ids []string
+	for range 8 {
+		resp, err := c.CreateContainer(ctx, CreateRequest{Body: []byte(`{"Image":"busybox"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, resp.ID)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			e.refreshContainer(ctx, ids[i%len(ids)])
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		e.mu.Lock()
+		e.listSums.containers = 0 // the list is taken in again, not skipped as unchanged
+		e.mu.Unlock()
+		if err := e.refreshContainers(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+}

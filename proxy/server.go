@@ -142,7 +142,6 @@ func checkVersion(path string) error {
 	return nil
 }
 
-// apiVersion is the version the client asked for ("" when the path had no prefix).
 // handle adds a route. A path pattern ends with a literal ("/start" in /containers/{name:.*}/start), which a
 // request's path must end with for the pattern to match: that is checked first, so a request is not run
 // through the regular expression (a backtracking `.*`) of every route before its own (BenchmarkRouteMatch:
@@ -155,6 +154,7 @@ func (s *Server) handle(path string, rt route) {
 	r.Path(path).Methods(rt.method).Handler(rt.handler)
 }
 
+// apiVersion is the version the client asked for ("" when the path had no prefix).
 func apiVersion(r *http.Request) string { return mux.Vars(r)["version"] }
 
 func versionLess(a, b string) bool {

@@ -387,8 +387,8 @@ func (c *Cluster) Refresh(ctx context.Context, ct *Container) {
 }
 
 // Expect is for a call that is about to change ct through its engine and answers promptly (not a wait): the
-// function returned re-reads ct once the engine answered and must be called exactly once. Until then, events
-// about ct start no re-read of their own.
+// function returned re-reads ct once the engine answered and must be called (later calls do nothing). Until
+// then, events about ct start no re-read of their own.
 func (c *Cluster) Expect(ct *Container) (reread func(ctx context.Context)) {
 	return ct.Engine.promise(ct.ID)
 }

@@ -424,8 +424,9 @@ func (e *Engine) startRefresh(id string, kept bool) time.Time {
 }
 
 // promise notes that the caller is about to change container id through the engine and will re-read it once
-// the engine answered, with the function returned (called exactly once). Events about the container that
-// arrive before that re-read begins need none of their own: it begins after them and sees what they report.
+// the engine answered, with the function returned (it must be called; calls after the first do nothing).
+// Events about the container that arrive before that re-read begins need none of their own: it begins after
+// them and sees what they report.
 func (e *Engine) promise(id string) (reread func(ctx context.Context)) {
 	e.mu.Lock()
 	if e.promised == nil {
@@ -433,7 +434,8 @@ func (e *Engine) promise(id string) (reread func(ctx context.Context)) {
 	}
 	e.promised[id]++
 	e.mu.Unlock()
-	return func(ctx context.Context) { e.reread(ctx, id, e.startRefresh(id, true)) }
+	var once sync.Once
+	return func(ctx context.Context) { once.Do(func() { e.reread(ctx, id, e.startRefresh(id, true)) }) }
 }
 
 func (e *Engine) endRefresh(id string, started time.Time) {

@@ -167,6 +167,8 @@ func TestEventsOfCallsThroughTheManagerCostNoReread(t *testing.T) {
 	settled("the start event during a call with a promised re-read", 0)
 	reread(ctx)
 	settled("the promised re-read", 1)
+	reread(ctx)
+	settled("a second call of the promised re-read", 0)
 	if ct := e.byID(id); ct == nil || ct.State != "running" {
 		t.Fatalf("after the promised re-read: %+v", ct)
 	}

@@ -19,17 +19,28 @@ const (
 )
 
 // run drives the engine until ctx ends: validate (retrying with backoff while Pending), fill the cache, then
-// follow its event stream, probing and re-syncing whenever the stream breaks.
+// follow its event stream, probing and re-syncing whenever the stream breaks (after a growing pause when it
+// breaks as soon as it opens).
 func (e *Engine) run(ctx context.Context) {
 	defer close(e.done)
 	if !e.connect(ctx) {
 		return
 	}
 	e.startRefreshTimer(ctx)
+	pause := probeInterval
 	for ctx.Err() == nil {
+		opened := time.Now()
 		e.followEvents(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(opened) < time.Second { // a stream that breaks as it opens is not reopened in a spin
+			if !sleepCtx(ctx, pause) {
+				return
+			}
+			pause = min(pause*2, maxProbeInterval)
+		} else {
+			pause = probeInterval
 		}
 		e.probeUntilBack(ctx)
 		if ctx.Err() != nil {

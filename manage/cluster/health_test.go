@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -68,5 +69,29 @@ func TestTimedOutCallsOnALiveEngineDoNotCount(t *testing.T) {
 	e.mu.RUnlock()
 	if !e.Healthy() || failures != 0 {
 		t.Fatalf("after 5 timed-out calls on a live engine: healthy %v, failures %d; want healthy with none", e.Healthy(), failures)
+	}
+}
+
+// An engine whose event stream breaks as soon as it opens (garbage, a proxy closing it) is reconnected after a
+// pause, not in a loop as fast as the machine goes.
+func TestBrokenEventStreamIsRetriedAfterAPause(t *testing.T) {
+	var streams atomic.Int32
+	c, _, _ := simCluster(t, "garbled", 0, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/events") {
+				streams.Add(1)
+				w.Write([]byte("not json"))
+				return
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
+	base := streams.Load()
+	time.Sleep(2 * time.Second)
+	if n := streams.Load() - base; n > 5 {
+		t.Errorf("the event stream was reopened %d times in 2 s", n)
+	}
+	if !c.Engines()[0].Healthy() {
+		t.Error("an engine that answers everything but a usable event stream was marked unhealthy")
 	}
 }

@@ -2,15 +2,19 @@
 //
 // For every address discovery reports, an Engine connects with the Docker client, validates the engine
 // (/info, /version; a swarm manager posing as an engine is refused), negotiates the API version, and keeps a
-// cache of its containers, images, networks and volumes, current through the engine's /events stream and a
-// randomized refresh loop. States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
+// cache of its containers, images, networks and volumes, current through the engine's /events stream (read by
+// the engine's own loop) and a periodic refresh at a random moment of the interval (a timer, no goroutine
+// waiting). States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
 // A broken event stream starts probes at once, so a stopped engine is Unhealthy within a few seconds.
 // Health counts failed pings only: a failed call starts one ping, and an engine that answers it stays Healthy
 // however long one of its containers' calls took (dockerd holds a container's lock through a slow start).
 // Changes of health are logged (warning: "engine unhealthy", with the failure).
 //
 // A container is re-read with one inspect (its list entry made from it) after a call through the manager
-// changes it, or after an event the cache does not already show (compared by the engine's own clock). A
+// changes it, or after an event the cache does not already show (compared by the engine's own clock). Events
+// a call through the manager causes start no re-read of their own: the create event of a create in flight
+// there (by swarm ID), events before the re-read a changing call promised (Expect), and events that find an
+// earlier re-read under way (what it shows decides). A
 // create is cached from its request at once and replaced by the engine's view at the start's re-read, or after
 // 250 ms. A periodic refresh whose container list is the last one (status texts aside) on an unchanged cache
 // decodes nothing; one that finds nothing new keeps the cache and every view derived from it (the scheduler's

@@ -208,49 +208,72 @@ func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
 	s.hijack(w, r, ct.Engine, "/containers/"+ct.ID+"/attach")
 }
 
-// inspectContainer reads the container from its engine and adds the node, as the original did.
+// inspectContainer reads the container from its engine and adds the node, as the original did. The answer is
+// kept and given again while nothing can have changed the container (see cluster's kept_inspects.go); an
+// inspect with a query (size) always goes to the engine.
 func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 	ct, ok := s.healthyContainer(w, r)
 	if !ok {
 		return
 	}
+	e, version, plain := ct.Engine, ct.Engine.NegotiatedVersion(apiVersion(r)), r.URL.RawQuery == ""
+	if out := e.KeptInspect(ct.ID, version); plain && out != nil {
+		writeInspect(w, out)
+		return
+	}
+	mark := e.InspectMark()
 	var body []byte
-	path := "/containers/" + ct.ID + "/json"
-	if _, err := ct.Engine.Do(r.Context(), http.MethodGet, apiVersion(r), path, r.URL.Query(), nil, nil, &body); err != nil {
+	if _, err := e.Do(r.Context(), http.MethodGet, version, "/containers/"+ct.ID+"/json", r.URL.Query(), nil, nil, &body); err != nil {
 		writeError(w, err)
 		return
 	}
 	status, err := inspectedStatus(body)
 	if err != nil {
-		writeError(w, fmt.Errorf("node %s answered inspect with invalid JSON: %w", ct.Engine.Name(), err))
+		writeError(w, fmt.Errorf("node %s answered inspect with invalid JSON: %w", e.Name(), err))
 		return
 	}
 	if status != "" && status != ct.State {
 		s.b.Refresh(r.Context(), ct) // the engine knows better than the cache: catch up now, not at the event
 	}
-	node, _ := json.Marshal(nodeOf(ct.Engine))
+	out, err := withNode(body, e)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if plain {
+		e.KeepInspect(ct.ID, version, out, mark)
+	}
+	writeInspect(w, out)
+}
+
+// withNode is an engine's inspect answer with the node added (and ports published on all interfaces shown at
+// the node's IP).
+func withNode(body []byte, e *cluster.Engine) ([]byte, error) {
+	node, _ := json.Marshal(nodeOf(e))
 	end := bytes.LastIndexByte(body, '}')
 	if end < 0 {
-		writeError(w, fmt.Errorf("node %s answered inspect with no object", ct.Engine.Name()))
-		return
+		return nil, fmt.Errorf("node %s answered inspect with no object", e.Name())
 	}
 	if !bytes.Contains(body, []byte(`"HostIp":"0.0.0.0"`)) { // common case: add Node without re-encoding
 		sep := `,"Node":`
 		if head := bytes.TrimRight(body[:end], " \t\r\n"); len(head) > 0 && head[len(head)-1] == '{' {
 			sep = `"Node":`
 		}
-		out := append(append(append(body[:end:end], sep...), node...), "}\n"...)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(out)
-		return
+		return append(append(append(body[:end:end], sep...), node...), "}\n"...), nil
 	}
 	var raw map[string]json.RawMessage
 	json.Unmarshal(body, &raw)
 	raw["Node"] = node
-	publishedOnNode(raw, ct.Engine.IP())
-	writeJSON(w, http.StatusOK, raw)
+	publishedOnNode(raw, e.IP())
+	out, err := json.Marshal(raw)
+	return append(out, '\n'), err
+}
+
+func writeInspect(w http.ResponseWriter, out []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
 }
 
 // inspectedStatus is State.Status of an engine's inspect answer, found without decoding the whole answer where

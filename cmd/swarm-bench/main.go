@@ -80,7 +80,7 @@ func printReal(st []stats) {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.1f\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Errors, m.FirstError)
 	}
 	tw.Flush()
-	for _, k := range []string{"inspect", "ps -a", "exec round trip"} {
+	for _, k := range []string{"inspect", "inspect after a change", "ps -a", "exec round trip"} {
 		d, m := byName[k+" (direct)"], byName[k+" (manager)"]
 		if d.P50ms > 0 {
 			fmt.Printf("%s: manager/direct p50 = %.2fx\n", k, m.P50ms/d.P50ms)

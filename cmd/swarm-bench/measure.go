@@ -30,6 +30,11 @@ type stats struct {
 
 // sample runs op n times with the given concurrency and summarises the latencies.
 func sample(name string, n, concurrency int, op func(i int) (int64, error)) stats {
+	return sampleAfter(name, n, concurrency, nil, op)
+}
+
+// sampleAfter is sample with prep run, untimed, before each op (nil: nothing); its failures count as the op's.
+func sampleAfter(name string, n, concurrency int, prep func() error, op func(i int) (int64, error)) stats {
 	lat := make([]time.Duration, n)
 	var mu sync.Mutex
 	st := stats{Name: name, N: n}
@@ -48,8 +53,15 @@ func sample(name string, n, concurrency int, op func(i int) (int64, error)) stat
 				if i >= n {
 					return
 				}
+				var err error
+				if prep != nil {
+					err = prep()
+				}
 				t := time.Now()
-				b, err := op(i)
+				var b int64
+				if err == nil {
+					b, err = op(i)
+				}
 				d := time.Since(t)
 				mu.Lock()
 				lat[i], st.Bytes = d, b

@@ -60,6 +60,12 @@ func realBed(swarm string) ([]stats, error) {
 		cli := c.cli
 		out = append(out,
 			sample("inspect ("+c.name+")", 300, 1, func(int) (int64, error) { _, err := cli.ContainerInspect(ctx, sleeper); return 0, err }),
+			// each inspect the first after a change made through the same path (the manager answers it from the
+			// engine, not from the answer it kept)
+			sampleAfter("inspect after a change ("+c.name+")", 100, 1, func() error {
+				_, err := cli.ContainerUpdate(ctx, sleeper, container.UpdateConfig{RestartPolicy: container.RestartPolicy{Name: "no"}})
+				return err
+			}, func(int) (int64, error) { _, err := cli.ContainerInspect(ctx, sleeper); return 0, err }),
 			sample("ps -a ("+c.name+")", 200, 1, func(int) (int64, error) {
 				_, err := cli.ContainerList(ctx, container.ListOptions{All: true})
 				return 0, err

@@ -379,6 +379,7 @@ func (c *Cluster) RecordExec(ct *Container, execID string) {
 	ct.Engine.mu.Lock()
 	ct.Engine.execs[execID] = ct.ID
 	ct.Engine.mu.Unlock()
+	ct.Engine.forgetInspect(ct.ID) // its inspect lists the exec
 }
 
 // Refresh re-reads one container after a call that changed it.

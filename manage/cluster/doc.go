@@ -24,6 +24,12 @@
 // whole answer only for containers rescheduled on node failure, which are recreated from it. The scheduler's
 // node list is patched in place, and placements run under its lock.
 //
+// Inspects through the manager go to the engine, and their answers are kept (kept_inspects.go, up to 64 MiB
+// for all engines) and given again while the engine's event stream stayed open and nothing about the container
+// happened since: any event of it but reads (top, attach, copy...), an event naming it (network connect), a
+// re-read (every call through the manager that changes a container re-reads it before answering), an exec
+// created. Containers with health probes are always read afresh, as are inspects with a query (size).
+//
 // The Cluster answers what the API needs from that state: container lookup (ID, prefix, name, node/name,
 // swarm ID), the cluster-wide container list, /info, the merged event stream, and container creation through
 // the scheduler with cluster-wide name uniqueness. Cached objects are immutable once published, so readers

@@ -45,6 +45,7 @@ type engineSettings struct {
 	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
 	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
 	changes      atomic.Uint64   // bumped when any engine's containers change (the sorted container list is cached)
+	keptBytes    atomic.Int64    // size of the inspect answers kept by all engines (kept_inspects.go)
 }
 
 // Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total, a few per
@@ -120,6 +121,7 @@ type Engine struct {
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
 	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
 	encoded    *listEntries               // the containers' list entries, encoded on use after a change (nil: stale)
+	kept       keptInspects               // inspect answers served again while nothing changed (kept_inspects.go)
 
 	timer   atomic.Pointer[time.Timer] // the periodic refresh (startRefreshTimer); nil until connected
 	ticking sync.Mutex                 // held by the refresh under way

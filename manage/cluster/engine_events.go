@@ -113,6 +113,8 @@ func (e *Engine) readEvents(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return e.readError(resp)
 	}
+	e.forgetInspects(true) // changes are heard from now on
+	defer e.forgetInspects(false)
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var m events.Message
@@ -151,6 +153,7 @@ func (e *Engine) probeUntilBack(ctx context.Context) {
 // handleEvent passes one engine event on, then updates the cache for it. Publishing first keeps
 // `docker events` prompt even when an engine is busy; calls through the manager refresh the cache themselves.
 func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
+	e.forgetInspectsOf(m) // before a client can see the event
 	if e.set.hooks.event != nil {
 		e.set.hooks.event(e, e.decorate(m))
 	}
@@ -167,6 +170,24 @@ func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
 		if m.Action == events.ActionReload {
 			e.validate(ctx)
 		}
+	}
+}
+
+// forgetInspectsOf drops the inspect answers an event may have made stale: the container's own events except
+// those of reads, and events of other objects that name a container (network connect, volume mount).
+func (e *Engine) forgetInspectsOf(m events.Message) {
+	switch {
+	case m.Type == events.DaemonEventType && m.Action == events.ActionReload:
+		e.forgetInspects(true)
+	case m.Type == events.ContainerEventType:
+		switch m.Action {
+		case events.ActionTop, events.ActionResize, events.ActionExport, events.ActionAttach, events.ActionDetach,
+			events.ActionCopy, events.ActionArchivePath:
+		default:
+			e.forgetInspect(m.Actor.ID)
+		}
+	case m.Actor.Attributes["container"] != "":
+		e.forgetInspect(m.Actor.Attributes["container"])
 	}
 }
 

@@ -111,10 +111,12 @@ func (e *Engine) refreshContainers(ctx context.Context) error {
 			if sameListing(prev, &s) {
 				next[s.ID] = prev // unchanged: keep the entry (its status text is rendered when listed)
 			} else {
+				e.forgetInspect(s.ID)
 				next[s.ID] = prev.relisted(s)
 			}
 			continue
 		}
+		e.forgetInspect(s.ID)
 		info, err := e.inspect(cctx, s.ID)
 		if err != nil {
 			if errdefs.IsNotFound(err) {
@@ -406,6 +408,7 @@ func (e *Engine) Volumes() []*volume.Volume { e.mu.RLock(); defer e.mu.RUnlock()
 // startRefresh records that a re-read of container id begins now, for readSinceLocked; kept says it is the
 // re-read a caller promised (see promise), whose promise it ends.
 func (e *Engine) startRefresh(id string, kept bool) time.Time {
+	e.forgetInspect(id)
 	now := time.Now()
 	e.mu.Lock()
 	if e.refreshing == nil {

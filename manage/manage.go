@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"swarm/discovery"
+	"swarm/internal/gcfloor"
 	"swarm/internal/metrics"
 	"swarm/manage/cluster"
 	"swarm/pipework/lease"
@@ -63,6 +64,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go gcfloor.Run(ctx, gcfloor.Headroom)
 	var cl *cluster.Cluster
 	m := metrics.New(func() (map[string]int, map[string]int) { return cl.StateCounts() })
 	cl = cluster.New(ctx, cluster.Options{

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"swarm/internal/gcfloor"
 )
 
 type result struct {
@@ -42,6 +45,7 @@ func main() {
 	real := flag.Bool("real", false, "also compare the manager with direct engine access on the real test bed (root)")
 	profiles := flag.String("profile", "", "run the manager with --pprof and save a 5 s CPU profile of each fleet measure here")
 	flag.Parse()
+	go gcfloor.Run(context.Background(), gcfloor.Headroom) // a test tool: take as little of the machine as it can
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
 		if strings.TrimSpace(s) == "" { // --sizes "" with --real: only the real-engine comparison

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"swarm/internal/gcfloor"
 	"swarm/internal/simengine"
 )
 
@@ -26,6 +28,7 @@ func main() {
 	port := flag.Int("port", 2375, "port of every engine")
 	file := flag.String("file", "", "write the engines' addresses here (file:// discovery format)")
 	flag.Parse()
+	go gcfloor.Run(context.Background(), gcfloor.Headroom) // a test tool: take as little of the machine as it can
 	f, err := simengine.StartFleet(simengine.FleetOptions{First: *first, Count: *count, Containers: *containers,
 		Port: *port, Latency: *latency})
 	if err != nil {

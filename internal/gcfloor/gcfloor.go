@@ -1,9 +1,11 @@
-// Package gcfloor gives the garbage collector a floor of headroom: a collection starts once the heap has grown
-// by GOGC percent of what is live or by a fixed number of bytes, whichever is more. A manager of a small or
-// middling cluster has a small live heap that its request load churns through quickly; with the default
-// GOGC=100 it collects several times a second under load, each collection costing CPU the requests need. With
-// the floor, such a manager collects a few times less often for at most that many more bytes; a large heap
-// (where the floor is under GOGC's own headroom) is collected as before. An operator's GOGC is left alone.
+// Package gcfloor sets the garbage collector's pace for the manager: a collection starts once the heap has
+// grown by twice what is live (GOGC=200) or by a fixed number of bytes, whichever is more. Marking costs in
+// proportion to the live heap, and a manager's live heap is its cache: at 10,000 engines x 30 containers
+// ~600 MB that took ~1.5 s of CPU to mark, which under GOGC's default of 100 happened every ~20 s of create
+// load and held back every request meanwhile (assists). A small live heap (1,000 engines: ~100 MB) churned
+// through by requests gets the fixed headroom instead, so it is not collected several times a second. The cost
+// is memory: peak RSS at 10,000 x 30 ~1.7 -> ~2.6 GiB, at 1,000 x 30 ~0.2 -> ~0.37 GiB (BENCHMARKS.md).
+// An operator's GOGC is left alone.
 package gcfloor
 
 import (
@@ -18,12 +20,12 @@ import (
 const Headroom = 256 << 20
 
 const (
-	minPercent = 100  // GOGC's default: the floor only ever raises it
+	minPercent = 200  // twice the live heap, at least
 	maxPercent = 1000 // a nearly empty heap is not allowed to grow without bound in proportion
 	interval   = time.Second
 )
 
-// Run keeps the collector's percentage at what gives headroom bytes over the live heap (at least 100), checking
+// Run keeps the collector's percentage at what gives headroom bytes over the live heap (at least 200), checking
 // every second, until ctx ends. It does nothing when GOGC is set in the environment.
 func Run(ctx context.Context, headroom uint64) {
 	if os.Getenv("GOGC") != "" {

@@ -14,8 +14,8 @@ func TestPercent(t *testing.T) {
 		{1 << 20, 256 << 20, maxPercent},   // a nearly empty heap: bounded
 		{64 << 20, 256 << 20, 400},         // 64 MiB live may grow by 256 MiB
 		{100 << 20, 256 << 20, 250},        // 256 % rounded down
-		{256 << 20, 256 << 20, minPercent}, // GOGC's own headroom is as large
-		{2 << 30, 256 << 20, minPercent},   // a large heap: unchanged
+		{200 << 20, 256 << 20, minPercent}, // 128 %: the floor of twice the live heap
+		{2 << 30, 256 << 20, minPercent},   // a large heap: twice what is live
 	} {
 		if got := percent(tt.live, tt.headroom); got != tt.want {
 			t.Errorf("percent(%d, %d) = %d, want %d", tt.live, tt.headroom, got, tt.want)

@@ -87,26 +87,39 @@ func (l ContainerList) engineEntries() map[*Engine]*engineEntries {
 	return engines
 }
 
-// listEntries are an engine's containers encoded as the cluster's list shows them, kept until the engine's
-// containers (or its name or address) change. Each is split around its status text, which moves with the clock.
+// listEntries are an engine's containers encoded as the cluster's list shows them, as of the engine's changes
+// count; after a change, the entries of the containers that did not change (the same *Container, the same
+// node name and address) are kept. Each is split around its status text, which moves with the clock.
 type listEntries struct {
 	node, ip string
+	changes  uint64
 	of       map[*Container]listEntry
 }
 
 type listEntry struct{ head, tail []byte } // the JSON before and after the status text's value
 
-// listEntries returns the engine's encoded list entries, encoding them after a change.
+// listEntries returns the engine's encoded list entries, encoding those that changed.
 func (e *Engine) listEntries() *listEntries {
 	node, ip := e.Name(), e.IP()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if le := e.encoded; le != nil && le.node == node && le.ip == ip {
-		return le
+	prev := e.encoded
+	if prev != nil && (prev.node != node || prev.ip != ip) {
+		prev = nil
 	}
-	le := &listEntries{node: node, ip: ip, of: make(map[*Container]listEntry, len(e.containers))}
+	if prev != nil && prev.changes == e.changes {
+		return prev
+	}
+	le := &listEntries{node: node, ip: ip, changes: e.changes, of: make(map[*Container]listEntry, len(e.containers))}
 	for _, ct := range e.containers {
-		le.of[ct] = encodeEntry(ct, node, ip)
+		ent, ok := listEntry{}, false
+		if prev != nil {
+			ent, ok = prev.of[ct]
+		}
+		if !ok {
+			ent = encodeEntry(ct, node, ip)
+		}
+		le.of[ct] = ent
 	}
 	e.encoded = le
 	return le

@@ -47,12 +47,23 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 	check("first answer")
 	check("from the kept entries")
 	e := c.Engines()[1]
+	before := e.listEntries()
 	e.mu.Lock()
 	e.containers["b2"] = e.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
 	e.changed()
 	e.mu.Unlock()
 	if got := check("after a container was added"); len(got) != 4 || got[0].Names[0] != "/node-1/cache" {
 		t.Errorf("the newest container is not listed first: %+v", got)
+	}
+	if b1 := e.byID("b1"); &e.listEntries().of[b1].head[0] != &before.of[b1].head[0] {
+		t.Error("the entry of an unchanged container was encoded again")
+	}
+	e.mu.Lock()
+	e.containers["b1"] = e.newContainer(*summary("b1", "db", "exited", 20, nil), nil, time.Now(), 0)
+	e.changed()
+	e.mu.Unlock()
+	if got := check("after a container changed"); got[1].State != "exited" {
+		t.Errorf("the changed container is listed as %+v", got[1])
 	}
 	e.mu.Lock()
 	e.state = StateUnhealthy

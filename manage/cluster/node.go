@@ -22,7 +22,7 @@ func (e *Engine) changed() {
 	e.changes++
 	e.set.changes.Add(1)
 	e.node.dirty = true
-	e.index, e.tally, e.encoded = nil, nil, nil
+	e.index, e.tally = nil, nil // e.encoded is checked against e.changes: its unchanged entries are reused
 	e.set.dirty.mark(e)
 }
 

@@ -287,6 +287,14 @@ func (e *Engine) events(w http.ResponseWriter, r *http.Request) {
 			return
 		case m := <-ch:
 			enc.Encode(m)
+			for more := true; more; { // what is already waiting goes out with it, in one write
+				select {
+				case m := <-ch:
+					enc.Encode(m)
+				default:
+					more = false
+				}
+			}
 			w.(http.Flusher).Flush()
 		}
 	}

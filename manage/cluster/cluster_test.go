@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -327,5 +328,34 @@ func TestContainerByShortID(t *testing.T) {
 	}
 	if got, err := c.Container("0123456789"); err != nil || got.Name() != "web" {
 		t.Errorf("a shorter prefix: %v, %v", got, err)
+	}
+}
+
+// Name and id patterns match as filters.Args.Match does (equal, or matched as a regexp), plain text included,
+// and on "node/name" whether or not the pattern crosses the slash.
+func TestPatternsMatchAsTheEngineDoes(t *testing.T) {
+	reference := func(vals []string, s string) bool {
+		for _, v := range vals {
+			if re, err := regexp.Compile(v); v == s || err == nil && re.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+	vals := []string{"web", "node-1/d", "^web$", "e-1/w", "[", "a.b", "", "(?i)WEB", "node", "1/", "/", "^node-1/web$", "x"}
+	targets := []struct{ node, name string }{{"node-1", "web"}, {"node-1", "db"}, {"n", "["}, {"node-2", "axb"}, {"node-1", "WEB-2"}}
+	for i := range vals {
+		for j := i; j <= len(vals); j++ {
+			set := vals[i:j]
+			p := compilePatterns(set)
+			for _, tg := range targets {
+				if got, want := p.match(tg.name), reference(set, tg.name); got != want {
+					t.Errorf("%q on %q: %v, want %v", set, tg.name, got, want)
+				}
+				if got, want := p.matchOnNode(tg.node, tg.name), reference(set, tg.node+"/"+tg.name); got != want {
+					t.Errorf("%q on %q: %v, want %v", set, tg.node+"/"+tg.name, got, want)
+				}
+			}
+		}
 	}
 }

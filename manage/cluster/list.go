@@ -163,35 +163,68 @@ func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Contai
 // are compiled once per request rather than once per container.
 type listMatcher struct {
 	f        filters.Args
-	name, id func(string) bool
+	name, id *patterns
 }
 
 func newListMatcher(f filters.Args) *listMatcher {
-	return &listMatcher{f: f, name: patterns(f.Get("name")), id: patterns(f.Get("id"))}
+	return &listMatcher{f: f, name: compilePatterns(f.Get("name")), id: compilePatterns(f.Get("id"))}
 }
 
-// patterns matches a value equal to one of vals or matched by one of them as a regexp (an invalid regexp
-// only matches itself), as filters.Args.Match does.
-func patterns(vals []string) func(string) bool {
-	var res []*regexp.Regexp
-	exact := map[string]bool{}
+// patterns match a value equal to one of them or matched by one of them as a regexp (an invalid regexp only
+// matches itself), as filters.Args.Match does. Plain text (a regexp without operators, what a name filter
+// usually is) is matched as a substring, without the regexp engine.
+type patterns struct {
+	texts []string // plain text: a value matches if it contains one
+	exact map[string]bool
+	res   []*regexp.Regexp
+}
+
+func compilePatterns(vals []string) *patterns {
+	p := &patterns{exact: map[string]bool{}}
 	for _, v := range vals {
-		exact[v] = true
-		if re, err := regexp.Compile(v); err == nil {
-			res = append(res, re)
+		if regexp.QuoteMeta(v) == v { // no operator: the regexp matches where the text is
+			p.texts = append(p.texts, v)
+			continue
+		}
+		if re, err := regexp.Compile(v); err != nil {
+			p.exact[v] = true
+		} else {
+			p.exact[v] = true
+			p.res = append(p.res, re)
 		}
 	}
-	return func(s string) bool {
-		if exact[s] {
+	return p
+}
+
+func (p *patterns) match(s string) bool {
+	for _, t := range p.texts {
+		if strings.Contains(s, t) {
 			return true
 		}
-		for _, re := range res {
-			if re.MatchString(s) {
-				return true
-			}
-		}
-		return false
 	}
+	if p.exact[s] {
+		return true
+	}
+	for _, re := range p.res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchOnNode is match(node + "/" + name), without making that string when every pattern is plain text
+// without a slash.
+func (p *patterns) matchOnNode(node, name string) bool {
+	for _, t := range p.texts {
+		if strings.Contains(t, "/") {
+			return p.match(node + "/" + name)
+		}
+		if strings.Contains(node, t) || strings.Contains(name, t) {
+			return true
+		}
+	}
+	return (len(p.exact) > 0 || len(p.res) > 0) && p.match(node+"/"+name)
 }
 
 func (m *listMatcher) match(ct *Container) bool {
@@ -202,7 +235,7 @@ func (m *listMatcher) match(ct *Container) bool {
 	if f.Contains("name") && !anyName(ct, m.name) {
 		return false
 	}
-	if f.Contains("id") && !m.id(ct.ID) {
+	if f.Contains("id") && !m.id.match(ct.ID) {
 		return false
 	}
 	if !f.MatchKVList("label", ct.Labels) {
@@ -251,9 +284,16 @@ func matchDetails(ct *Container, f filters.Args) bool {
 	return true
 }
 
-func anyName(ct *Container, ok func(string) bool) bool {
+func anyName(ct *Container, p *patterns) bool {
+	var node string
 	for _, n := range ct.Names {
-		if ok(trimSlash(n)) || ok(ct.Engine.Name()+"/"+trimSlash(n)) {
+		if n = trimSlash(n); p.match(n) {
+			return true
+		}
+		if node == "" {
+			node = ct.Engine.Name()
+		}
+		if p.matchOnNode(node, n) {
 			return true
 		}
 	}

@@ -80,6 +80,8 @@ func New(opts Options) *Engine {
 	for i := 0; i < opts.Containers; i++ {
 		id := e.create(fmt.Sprintf("%s-c%d", opts.Name, i), cfg, hc)
 		e.setState(id, "running")
+		c := e.containers[id] // its inspect encoded now: a manager reading the fleet at start is answered at once
+		c.encoded, _ = json.Marshal(c.inspect)
 	}
 	e.routes()
 	return e

@@ -6,7 +6,9 @@
 // (info, version, events, container list and create) are answered by the manager from the cluster state;
 // per-container calls are forwarded to the engine that owns the container, at the newest API version both the
 // client and that engine speak, with streams flushed as they come (forward.go); attach and exec start are
-// hijacked raw streams with half-close and exit codes preserved (hijack.go). A wait for a container's removal
+// hijacked raw streams with half-close and exit codes preserved (hijack.go). A container's inspect is
+// forwarded too, and its answer given again while nothing has happened to the container (containers.go; the
+// cluster package says when an answer is dropped). A wait for a container's removal
 // (docker run --rm) is answered by the manager when the engine reported the removal but left the wait
 // unanswered, as dockerd 20.10 can (wait.go). Errors are Docker-style JSON
 // {"message": "..."} with the engine's status codes (errors.go). Handlers are short methods, one file per

@@ -144,7 +144,11 @@ func (s *Server) forwardThenRefresh(w http.ResponseWriter, r *http.Request, ct *
 	}
 	rw := &refreshFirst{ResponseWriter: w, refresh: refresh, passHeader: wait}
 	defer rw.once.Do(rw.refresh) // a promised re-read happens whatever becomes of the call
-	s.forward(rw, r, ct.Engine, path)
+	if wait {
+		s.forward(rw, r, ct.Engine, path) // its status line is flushed at once, its body comes at the exit
+	} else {
+		s.relay(rw, r, ct.Engine, path)
+	}
 	rw.release()
 }
 

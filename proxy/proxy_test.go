@@ -37,6 +37,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, sims ...*simengine.Engine) *fixture {
 	t.Helper()
+	return newWrappedFixture(t, nil, sims...)
+}
+
+// newWrappedFixture is newFixture with each engine served through wrap (nil: as it is).
+func newWrappedFixture(t testing.TB, wrap func(http.Handler) http.Handler, sims ...*simengine.Engine) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sched, err := scheduler.New(scheduler.Config{Strategy: "spread"})
 	if err != nil {
@@ -50,7 +56,11 @@ func newFixture(t testing.TB, sims ...*simengine.Engine) *fixture {
 	f := &fixture{cl: cl, metrics: m}
 	var addrs []string
 	for _, s := range sims {
-		srv := httptest.NewServer(s)
+		var h http.Handler = s
+		if wrap != nil {
+			h = wrap(s)
+		}
+		srv := httptest.NewServer(h)
 		f.engines = append(f.engines, srv)
 		addrs = append(addrs, strings.TrimPrefix(srv.URL, "http://"))
 	}

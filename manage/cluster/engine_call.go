@@ -122,3 +122,29 @@ func jsonBody(v any) io.Reader {
 	b, _ := json.Marshal(v)
 	return bytes.NewReader(b)
 }
+
+// Relay sends a client's call to the engine as it came (method, query, Content-Type, body) at the negotiated
+// version and returns the engine's answer, whatever its status, with the body unread: the caller closes it.
+// Connection failures count against the engine's health, as Do's.
+func (e *Engine) Relay(ctx context.Context, method, version, path, rawQuery, contentType string, body io.Reader, size int64) (*http.Response, error) {
+	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: rawQuery}
+	if size == 0 {
+		body = nil
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.ContentLength = size // -1: unknown, sent chunked
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := e.http.Transport.RoundTrip(req)
+	e.checkErr(err)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	}
+	return resp, nil
+}

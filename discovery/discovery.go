@@ -163,6 +163,9 @@ func ExpandRange(pattern string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if (last-first+1)*len(rest) > 65536 { // ranges multiply: 10.[0:255].[0:255].[0:255] is 16 million
+		return nil, fmt.Errorf("invalid range in %q: more than 65536 addresses in all", pattern)
+	}
 	var out []string
 	for i := first; i <= last; i++ {
 		for _, r := range rest {

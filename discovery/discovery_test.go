@@ -31,6 +31,7 @@ func TestNewErrors(t *testing.T) {
 		{"10.0.0.[a:3]:2375", `invalid range "[a:3]" in "10.0.0.[a:3]:2375": use [first:last] with 0 <= first <= last`},
 		{"10.0.0.[1:3:2375", `invalid range in "10.0.0.[1:3:2375": unmatched [`},
 		{"10.0.0.1]:2375", `invalid range in "10.0.0.1]:2375": unmatched ]`},
+		{"10.[0:255].[0:255].[0:255]:2375", `invalid range in "10.[0:255].[0:255].[0:255]:2375": more than 65536 addresses in all`},
 		{"consul://", "consul discovery needs an address: consul://HOST:PORT/PREFIX"},
 		{"consul://h1:8500,h2:8500/p", `consul discovery takes one agent address, not "h1:8500,h2:8500": point it at the local Consul agent`},
 		{"consul://h1:99999/p", `invalid consul address in "consul://h1:99999/p": invalid engine address "h1:99999": port must be a number from 1 to 65535`},

@@ -120,7 +120,7 @@ type Engine struct {
 	index      *lookups                   // containers by name and short ID, rebuilt on use after a change (nil: stale)
 	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
 	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
-	encoded    *listEntries               // the containers' list entries, encoded on use after a change (nil: stale)
+	encoded    *listEntries               // the containers' list entries as of a changes count, re-encoded on use where changed
 	kept       keptInspects               // inspect answers served again while nothing changed (kept_inspects.go)
 
 	timer   atomic.Pointer[time.Timer] // the periodic refresh (startRefreshTimer); nil until connected

@@ -137,6 +137,7 @@ func ParseEntry(addr string) (Entry, error) {
 }
 
 // ExpandRange expands every [first:last] in pattern (e.g. 10.0.0.[10:12]:2375 gives three addresses).
+// A pattern giving more than 65536 addresses in all is refused.
 func ExpandRange(pattern string) ([]string, error) {
 	open := strings.Index(pattern, "[")
 	if open < 0 {

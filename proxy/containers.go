@@ -221,9 +221,11 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, version, plain := ct.Engine, ct.Engine.NegotiatedVersion(apiVersion(r)), r.URL.RawQuery == ""
-	if out := e.KeptInspect(ct.ID, version); plain && out != nil {
-		writeInspect(w, out)
-		return
+	if plain {
+		if out := e.KeptInspect(ct.ID, version); out != nil {
+			writeInspect(w, out)
+			return
+		}
 	}
 	mark := e.InspectMark()
 	var body []byte

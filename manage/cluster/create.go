@@ -346,8 +346,7 @@ func splitImageRef(ref string) (string, string) {
 
 // Stream sends a call and returns the answer's body for the caller to read (and close).
 func (e *Engine) Stream(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader) (io.ReadCloser, error) {
-	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := e.request(ctx, method, version, path, q.Encode(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -355,9 +354,8 @@ func (e *Engine) Stream(ctx context.Context, method, version, path string, q url
 		req.Header[k] = v
 	}
 	resp, err := e.http.Do(req)
-	e.checkErr(err)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	if err = e.reached(err); err != nil {
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()

@@ -55,8 +55,7 @@ func (e *Engine) NegotiatedVersion(want string) string {
 // a *[]byte or *bytes.Buffer receives the body as it came).
 // Non-2xx answers become *EngineError. Connection failures count against the engine's health.
 func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader, out any) (int, error) {
-	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: q.Encode()}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := e.request(ctx, method, version, path, q.Encode(), body)
 	if err != nil {
 		return 0, err
 	}
@@ -67,9 +66,8 @@ func (e *Engine) Do(ctx context.Context, method, version, path string, q url.Val
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := e.http.Do(req)
-	e.checkErr(err)
-	if err != nil {
-		return 0, fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	if err = e.reached(err); err != nil {
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -127,11 +125,10 @@ func jsonBody(v any) io.Reader {
 // version and returns the engine's answer, whatever its status, with the body unread: the caller closes it.
 // Connection failures count against the engine's health, as Do's.
 func (e *Engine) Relay(ctx context.Context, method, version, path, rawQuery, contentType string, body io.Reader, size int64) (*http.Response, error) {
-	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: rawQuery}
 	if size == 0 {
 		body = nil
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := e.request(ctx, method, version, path, rawQuery, body)
 	if err != nil {
 		return nil, err
 	}
@@ -142,9 +139,25 @@ func (e *Engine) Relay(ctx context.Context, method, version, path, rawQuery, con
 		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := e.http.Transport.RoundTrip(req)
-	e.checkErr(err)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	if err = e.reached(err); err != nil {
+		return nil, err
 	}
 	return resp, nil
+}
+
+// request is a call to the engine at path (without version prefix) at the version negotiated for a client
+// speaking version.
+func (e *Engine) request(ctx context.Context, method, version, path, rawQuery string, body io.Reader) (*http.Request, error) {
+	u := url.URL{Scheme: e.scheme, Host: e.addr, Path: "/v" + e.NegotiatedVersion(version) + path, RawQuery: rawQuery}
+	return http.NewRequestWithContext(ctx, method, u.String(), body)
+}
+
+// reached counts the outcome of sending a call against the engine's health (see checkErr) and turns a failure
+// to reach the engine into an error naming it.
+func (e *Engine) reached(err error) error {
+	e.checkErr(err)
+	if err != nil {
+		return fmt.Errorf("cannot reach node %s (%s): %w", e.Name(), e.addr, err)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/system"
 )
 
@@ -136,4 +137,15 @@ func BenchmarkListContainersJSON(b *testing.B) {
 			}
 		})
 	}
+	b.Run("name filter", func(b *testing.B) { // docker ps --filter name=...: one row of 300,000
+		f := filters.NewArgs(filters.Arg("name", "c-7-3"))
+		b.ReportAllocs()
+		for b.Loop() {
+			l, err := c.ListContainersJSON(ListOptions{All: true, Filters: f})
+			if err != nil {
+				b.Fatal(err)
+			}
+			l.WriteJSON(io.Discard)
+		}
+	})
 }

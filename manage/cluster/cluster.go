@@ -72,7 +72,8 @@ func New(ctx context.Context, cfg Options, sched *scheduler.Scheduler) *Cluster 
 		cfg.FailureRetry = 3
 	}
 	set := &engineSettings{failureRetry: cfg.FailureRetry, refreshMin: cfg.RefreshMin, refreshMax: cfg.RefreshMax,
-		tls: cfg.TLS, overcommit: cfg.Overcommit, transport: newTransport(cfg.TLS), connecting: make(chan struct{}, maxConnecting)}
+		tls: cfg.TLS, overcommit: cfg.Overcommit, transport: newTransport(cfg.TLS),
+		streams: newStreamTransport(cfg.TLS), connecting: make(chan struct{}, maxConnecting)}
 	c := &Cluster{log: cfg.Logger, set: set, sched: sched, events: newEventHub(), cfg: cfg,
 		engines: map[string]*Engine{}, ids: map[string]string{}, ctx: ctx, pending: map[string]bool{}, resched: newRescheduler()}
 	set.hooks.event = func(e *Engine, ev Event) {

@@ -40,7 +40,8 @@ type engineSettings struct {
 	tls          *tls.Config // nil: plain TCP
 	overcommit   float64
 	hooks        engineHooks
-	transport    *http.Transport // one pool for every engine: idle connections are capped cluster-wide
+	transport    *http.Transport // one pool for every engine's calls: idle connections are capped cluster-wide
+	streams      *http.Transport // the engines' event streams, each on a connection of its own
 	connecting   chan struct{}   // bounds how many engines validate and sync at once
 	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
 	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
@@ -73,6 +74,15 @@ func newTransport(tlsCfg *tls.Config) *http.Transport {
 		IdleConnTimeout:     idleFor,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
+}
+
+// newStreamTransport is for the engines' event streams. They have a transport of their own: a stream on the
+// calls' pool takes the idle connection the calls before it left (the start-up sync's), and every engine's
+// first call after a start or a reconnection would then pay a new connection (a TLS handshake with TLS). A
+// stream's connection is closed when the stream ends, so this pool holds none idle.
+func newStreamTransport(tlsCfg *tls.Config) *http.Transport {
+	return &http.Transport{DialContext: dialer.DialContext, TLSClientConfig: tlsCfg, DisableKeepAlives: true,
+		TLSHandshakeTimeout: 10 * time.Second}
 }
 
 // engineHooks tell the cluster what happened to an engine; they run without the engine's lock held.

@@ -3,9 +3,11 @@ package cluster
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,5 +47,44 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("condition not met within 5 s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An engine's event stream has a connection of its own: the connection the start-up sync used stays for the
+// calls, so the first call after connecting opens none (with TLS, none means no handshake).
+func TestFirstCallAfterConnectingReusesTheSyncsConnection(t *testing.T) {
+	sim := simengine.New(simengine.Options{Name: "pooled"})
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := New(t.Context(), Options{RefreshMin: time.Hour, RefreshMax: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	t.Cleanup(c.Close)
+	c.SetEngines([]string{strings.TrimPrefix(srv.URL, "http://")})
+	waitFor(t, func() bool {
+		e := c.Engines()
+		if len(e) == 0 || !e[0].Healthy() {
+			return false
+		}
+		e[0].kept.mu.Lock()
+		defer e[0].kept.mu.Unlock()
+		return e[0].kept.live
+	})
+	if n := opened.Load(); n != 2 {
+		t.Fatalf("%d connections after connecting, want 2 (the sync's and the event stream's)", n)
+	}
+	for range 3 {
+		if _, err := c.Engines()[0].Do(t.Context(), http.MethodGet, "", "/containers/json", nil, nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := opened.Load(); n != 2 {
+		t.Fatalf("calls after connecting opened %d connections, want none", n-2)
 	}
 }

@@ -73,6 +73,7 @@ func newTransport(tlsCfg *tls.Config) *http.Transport {
 		MaxIdleConnsPerHost: maxIdlePerHost,
 		IdleConnTimeout:     idleFor,
 		TLSHandshakeTimeout: 10 * time.Second,
+		DisableCompression:  true, // engines answer uncompressed: asking for gzip only costs a header per call
 	}
 }
 

@@ -118,6 +118,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 		c.log.Info("engine added", "addr", addr)
 		go e.run(ectx)
 	}
+	c.set.engines.Store(int64(len(c.engines)))
 	c.mu.Unlock()
 	for _, e := range gone {
 		c.log.Info("engine removed from discovery", "addr", e.addr, "name", e.Name())

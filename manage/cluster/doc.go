@@ -5,6 +5,8 @@
 // cache of its containers, images, networks and volumes, current through the engine's /events stream (read by
 // the engine's own loop) and a periodic refresh at a random moment of the interval (a timer, no goroutine
 // waiting). States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
+// Calls share one pool of idle connections for all engines (at most 4,096, 16 an engine); each event stream
+// dials a connection of its own, so the connection the start-up sync used stays for the engine's next call.
 // A broken event stream starts probes at once, so a stopped engine is Unhealthy within a few seconds.
 // Health counts failed pings only: a failed call starts one ping, and an engine that answers it stays Healthy
 // however long one of its containers' calls took (dockerd holds a container's lock through a slow start).

@@ -41,7 +41,8 @@ type engineSettings struct {
 	overcommit   float64
 	hooks        engineHooks
 	transport    *http.Transport // one pool for every engine's calls: idle connections are capped cluster-wide
-	streams      *http.Transport // the engines' event streams, each on a connection of its own
+	streams      *http.Transport // the engines' event streams, each on a connection of its own (streamTransport)
+	engines      atomic.Int64    // how many engines the cluster has
 	connecting   chan struct{}   // bounds how many engines validate and sync at once
 	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
 	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
@@ -77,13 +78,25 @@ func newTransport(tlsCfg *tls.Config) *http.Transport {
 	}
 }
 
-// newStreamTransport is for the engines' event streams. They have a transport of their own: a stream on the
-// calls' pool takes the idle connection the calls before it left (the start-up sync's), and every engine's
-// first call after a start or a reconnection would then pay a new connection (a TLS handshake with TLS). A
-// stream's connection is closed when the stream ends, so this pool holds none idle.
+// newStreamTransport is for the engines' event streams while the calls' pool can keep a connection per engine
+// (streamTransport): a stream on the calls' pool takes the idle connection the calls before it left (the
+// start-up sync's), and every engine's first call after a start or a reconnection would pay a new connection
+// (a TLS handshake with TLS). A stream's connection is closed when the stream ends, so this pool holds none.
 func newStreamTransport(tlsCfg *tls.Config) *http.Transport {
 	return &http.Transport{DialContext: dialer.DialContext, TLSClientConfig: tlsCfg, DisableKeepAlives: true,
 		TLSHandshakeTimeout: 10 * time.Second}
+}
+
+// streamTransport is what the engine's event stream is read through. While the pool can keep an idle
+// connection for every engine, the stream dials its own, and the start-up sync's connection stays for the next
+// call. With more engines than that, a kept connection is evicted by the next call to another engine that has
+// none (the pool is full), so the stream takes the sync's connection as before: at 10,000 engines keeping them
+// cost ~35 % more manager CPU per create+start (BENCHMARKS.md).
+func (e *Engine) streamTransport() http.RoundTripper {
+	if e.set.engines.Load() <= maxIdle {
+		return e.set.streams
+	}
+	return e.set.transport
 }
 
 // engineHooks tell the cluster what happened to an engine; they run without the engine's lock held.

@@ -105,7 +105,7 @@ func (e *Engine) readEvents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := e.set.streams.RoundTrip(req)
+	resp, err := e.streamTransport().RoundTrip(req)
 	if err != nil {
 		return err
 	}

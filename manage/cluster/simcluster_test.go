@@ -88,3 +88,23 @@ func TestFirstCallAfterConnectingReusesTheSyncsConnection(t *testing.T) {
 		t.Fatalf("calls after connecting opened %d connections, want none", n-2)
 	}
 }
+
+// With more engines than the pool keeps idle connections, streams take the sync's connection as calls would:
+// a kept one would only be evicted by the next call to another engine.
+func TestStreamsShareThePoolWhenItCannotKeepOneConnectionPerEngine(t *testing.T) {
+	c := New(t.Context(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	t.Cleanup(c.Close)
+	e, err := newEngine("10.0.0.1:2375", c.set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		engines int64
+		want    http.RoundTripper
+	}{{1, c.set.streams}, {maxIdle, c.set.streams}, {maxIdle + 1, c.set.transport}, {10000, c.set.transport}} {
+		c.set.engines.Store(tt.engines)
+		if got := e.streamTransport(); got != tt.want {
+			t.Errorf("%d engines: streams on the calls' pool = %v, want %v", tt.engines, got == c.set.transport, tt.want == c.set.transport)
+		}
+	}
+}

@@ -133,6 +133,7 @@ func runSize(swarm, sim string, n, containers int, profiles string) (r result) {
 		listN = 8
 	}
 	measure := func(name string, count, conc int, op func(int) (int64, error)) {
+		gcs := gcCount(base)
 		st := profiled(base, profiles, n, name, func() stats {
 			var st stats
 			st, mgrCPU := cpuMeter([]int{mgr.Process.Pid}, func() stats {
@@ -144,6 +145,11 @@ func runSize(swarm, sim string, n, containers int, profiles string) (r result) {
 			st.ManagerCPUms = mgrCPU
 			return st
 		})
+		if after := gcCount(base); gcs >= 0 && after >= 0 {
+			st.ManagerGCs = after - gcs
+		} else {
+			st.ManagerGCs = -1
+		}
 		r.Measures = append(r.Measures, st)
 	}
 	measure("GET /info", 200, 1, get("/info"))
@@ -273,10 +279,10 @@ func printResult(r result) {
 	fmt.Fprintf(tw, "manager peak RSS\t%.0f MiB\n", r.PeakRSSMiB)
 	fmt.Fprintf(tw, "manager CPU while idle\t%.0f %% of a core\n", r.IdleCPUPct)
 	fmt.Fprintf(tw, "CPU stolen by the host\t%.1f %% of the machine's CPUs\n", r.StolenPct)
-	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\tbytes\tmanager CPU ms/op\tfleet CPU ms/op\terrors\n")
+	fmt.Fprintf(tw, "measure\tn\tp50 ms\tp99 ms\tper s\tbytes\tmanager CPU ms/op\tfleet CPU ms/op\tmanager GCs\terrors\n")
 	for _, m := range r.Measures {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Bytes,
-			m.ManagerCPUms, m.FleetCPUms, m.Errors, m.FirstError)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%d\t%d %s\n", m.Name, m.N, m.P50ms, m.P99ms, m.PerSecond, m.Bytes,
+			m.ManagerCPUms, m.FleetCPUms, m.ManagerGCs, m.Errors, m.FirstError)
 	}
 	tw.Flush()
 }

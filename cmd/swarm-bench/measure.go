@@ -25,7 +25,10 @@ type stats struct {
 	// machine): what the manager costs, apart from what shares the machine with it.
 	ManagerCPUms float64 `json:"manager_cpu_ms_per_op,omitempty"`
 	FleetCPUms   float64 `json:"fleet_cpu_ms_per_op,omitempty"`
-	FirstError   string  `json:"first_error,omitempty"`
+	// Garbage collections of the manager that ended during the measure: one at 10,000 engines costs seconds of
+	// CPU, so whether one falls in a measure of a few seconds moves its figures more than most changes do.
+	ManagerGCs int    `json:"manager_gcs"`
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // sample runs op n times with the given concurrency and summarises the latencies.
@@ -160,4 +163,22 @@ func cpuMeter(pids []int, f func() stats) (stats, float64) {
 		after += cpuTime(p)
 	}
 	return st, ms(after-before) / float64(st.N)
+}
+
+// gcCount is how many garbage collections the manager at base has completed (its /metrics), -1 if unknown.
+func gcCount(base string) int {
+	resp, err := httpClient.Get(base + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_gc_duration_seconds_count "); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }

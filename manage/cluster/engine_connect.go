@@ -49,7 +49,7 @@ func (e *Engine) validate(ctx context.Context) error {
 	}
 	e.id, e.name, e.info, e.version, e.labels = info.ID, info.Name, info, ver, labels
 	e.updatedAt = time.Now()
-	e.changed()
+	e.changedBesideContainers()
 	e.mu.Unlock()
 	return nil
 }
@@ -150,7 +150,7 @@ func (e *Engine) countProbe(err error) {
 		}
 	}
 	if was != [2]int{int(e.state), e.failures} { // the health the scheduler weighs moved
-		e.changed()
+		e.changedBesideContainers()
 	}
 	e.mu.Unlock()
 	if ev != "" {

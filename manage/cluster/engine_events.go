@@ -79,7 +79,7 @@ func (e *Engine) connect(ctx context.Context) bool {
 	}
 	e.mu.Lock()
 	e.state, e.failures, e.lastErr = StateHealthy, 0, ""
-	e.changed()
+	e.changedBesideContainers()
 	e.mu.Unlock()
 	e.swarmEvent("engine_connect")
 	if e.set.hooks.connected != nil {
@@ -407,7 +407,7 @@ func (e *Engine) stop() {
 	e.mu.Lock()
 	was := e.state
 	e.state = StateDisconnected
-	e.changed()
+	e.changedBesideContainers()
 	e.mu.Unlock()
 	if was == StateHealthy {
 		e.swarmEvent("engine_disconnect")

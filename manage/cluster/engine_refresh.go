@@ -309,7 +309,7 @@ func (e *Engine) RefreshImages(ctx context.Context) {
 	}
 	e.mu.Lock()
 	if !sameImages(e.images, imgs) {
-		e.changed()
+		e.changedBesideContainers()
 	}
 	e.images = imgs
 	e.mu.Unlock()

@@ -26,6 +26,17 @@ func (e *Engine) changed() {
 	e.set.dirty.mark(e)
 }
 
+// changedBesideContainers is changed for a change that leaves the containers as they were (the engine's
+// health, info or images): a cache that held the last container list still does, so the next refresh that
+// lists the same containers need not decode them. With e.mu held for writing.
+func (e *Engine) changedBesideContainers() {
+	listed := e.listed == e.changes
+	e.changed()
+	if listed {
+		e.listed = e.changes
+	}
+}
+
 // byName finds one of the engine's containers by its name (without the leading slash).
 func (e *Engine) byName(name string) *Container { return e.lookups().names[name] }
 

@@ -108,3 +108,31 @@ func TestStreamsShareThePoolWhenItCannotKeepOneConnectionPerEngine(t *testing.T)
 		}
 	}
 }
+
+// Changes beside the containers (connecting, health, info, images) leave the cache holding the last container
+// list, so the first periodic refresh after connecting, which lists the same containers, decodes none.
+func TestTheCacheHoldsTheLastListAfterConnecting(t *testing.T) {
+	c, _, _ := simCluster(t, "listed", 0, nil)
+	e := c.Engines()[0]
+	e.mu.RLock()
+	listed, changes := e.listed, e.changes
+	e.mu.RUnlock()
+	if listed != changes {
+		t.Fatalf("after connecting: last list taken in at change %d, cache at change %d", listed, changes)
+	}
+	e.mu.Lock()
+	e.failures = 1 // a failed probe, which the scheduler weighs
+	e.changedBesideContainers()
+	listed, changes = e.listed, e.changes
+	e.mu.Unlock()
+	if listed != changes {
+		t.Fatalf("after a change of health: last list at change %d, cache at change %d", listed, changes)
+	}
+	e.mu.Lock()
+	e.changed() // a container's change
+	listed, changes = e.listed, e.changes
+	e.mu.Unlock()
+	if listed == changes {
+		t.Fatal("after a container's change the cache still counts as holding the last list")
+	}
+}

@@ -16,15 +16,15 @@
 // changes it, or after an event the cache does not already show (compared by the engine's own clock). Events
 // a call through the manager causes start no re-read of their own: the create event of a create in flight
 // there (by swarm ID), events before the re-read a changing call promised (Expect), and events that find an
-// earlier re-read under way (what it shows decides). A
-// create is cached from its request at once and replaced by the engine's view at the start's re-read, or after
-// 250 ms. A periodic refresh whose container list is the last one (status texts aside) on an unchanged cache
-// decodes nothing; one that finds nothing new keeps the cache and every view derived from it (the scheduler's
-// nodes, /info's per-engine blocks and their encoded runs, the encoded list entries, the containers sorted
-// newest first), which are rebuilt only for engines that changed. Of an
-// inspect the cache keeps the container's state and what the scheduler reads (bound ports, reservations); the
-// whole answer only for containers rescheduled on node failure, which are recreated from it. The scheduler's
-// node list is patched in place, and placements run under its lock.
+// earlier re-read under way (what it shows decides). A create is cached from its request at once and replaced
+// by the engine's view at the start's re-read, or after 250 ms. A periodic refresh whose container list is the
+// last one (status texts aside) on a cache whose containers did not change since (the engine's health, info
+// and images may have) decodes nothing; one that finds nothing new keeps the cache and every view derived from
+// it (the scheduler's nodes, /info's per-engine blocks and their encoded runs, the encoded list entries, the
+// containers sorted newest first), which are rebuilt only for engines that changed. Of an inspect the cache
+// keeps the container's state and what the scheduler reads (bound ports, reservations); the whole answer only
+// for containers rescheduled on node failure, which are recreated from it. The scheduler's node list is
+// patched in place, and placements run under its lock.
 //
 // Inspects through the manager go to the engine, and their answers are kept (kept_inspects.go, up to 64 MiB
 // for all engines) and given again while the engine's event stream stayed open and nothing about the container

@@ -102,6 +102,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 			c.sorted = nil
 		}
 	}
+	c.set.engines.Store(int64(len(want))) // before any new engine opens its stream (streamTransport)
 	for addr := range want {
 		if c.engines[addr] != nil {
 			continue
@@ -118,7 +119,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 		c.log.Info("engine added", "addr", addr)
 		go e.run(ectx)
 	}
-	c.set.engines.Store(int64(len(c.engines)))
+	c.set.engines.Store(int64(len(c.engines))) // without the addresses that were ignored
 	c.mu.Unlock()
 	for _, e := range gone {
 		c.log.Info("engine removed from discovery", "addr", e.addr, "name", e.Name())

@@ -5,8 +5,10 @@
 // does not run every earlier route's regular expression). Cluster-wide calls
 // (info, version, events, container list and create) are answered by the manager from the cluster state;
 // per-container calls are forwarded to the engine that owns the container, at the newest API version both the
-// client and that engine speak, with streams flushed as they come (forward.go); attach and exec start are
-// hijacked raw streams with half-close and exit codes preserved (hijack.go). A container's inspect is
+// client and that engine speak, with streams flushed as they come (forward.go); calls that change a container
+// and answer at once (start, stop, kill, restart, pause, unpause, update, rename, remove) are relayed, status,
+// Content-Type and body both ways, without the reverse proxy's per-call copies (forward.go); attach and exec
+// start are hijacked raw streams with half-close and exit codes preserved (hijack.go). A container's inspect is
 // forwarded too, and its answer given again while nothing has happened to the container (containers.go; the
 // cluster package says when an answer is dropped). A wait for a container's removal
 // (docker run --rm) is answered by the manager when the engine reported the removal but left the wait

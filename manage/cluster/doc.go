@@ -4,7 +4,8 @@
 // (/info, /version; a swarm manager posing as an engine is refused), negotiates the API version, and keeps a
 // cache of its containers, images, networks and volumes, current through the engine's /events stream (read by
 // the engine's own loop) and a periodic refresh at a random moment of the interval (a timer, no goroutine
-// waiting). States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
+// waiting): the containers each time, images, networks and volumes (which their events re-read) at every
+// fourth refresh, at a nudge and on every (re)connection. States: Pending -> Healthy <-> Unhealthy, Disconnected when discovery drops it.
 // Calls share one pool of idle connections for all engines (at most 4,096, 16 an engine); each event stream
 // dials a connection of its own, so the connection the start-up sync used stays for the engine's next call.
 // A broken event stream starts probes at once, so a stopped engine is Unhealthy within a few seconds.

@@ -149,6 +149,7 @@ type Engine struct {
 
 	timer   atomic.Pointer[time.Timer] // the periodic refresh (startRefreshTimer); nil until connected
 	ticking sync.Mutex                 // held by the refresh under way
+	ticks   int                        // periodic refreshes so far (under ticking; see sideListsEvery)
 	nudged  atomic.Bool                // a refresh was asked for and has not begun
 	ctx     context.Context            // the engine's life (nil in tests that never run it); ends when it leaves
 	cancel  context.CancelFunc

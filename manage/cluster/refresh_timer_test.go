@@ -97,3 +97,62 @@ func TestFullRefreshBesideReReads(t *testing.T) {
 	}
 	<-done
 }
+
+// A periodic refresh lists the containers each time and the images, networks and volumes (which events keep)
+// at every sideListsEvery-th one; a nudge re-reads all four.
+func TestPeriodicRefreshReadsTheOtherListsLessOften(t *testing.T) {
+	e, counts := countingEngine(t, 40*time.Millisecond)
+	for i, n := range counts() {
+		if n != 1 {
+			t.Fatalf("connecting read %s %d times, want once", listPaths[i], n)
+		}
+	}
+	waitFor(t, func() bool { return counts()[0] >= 1+4*sideListsEvery })
+	n := counts()
+	periodic := n[0] - 1
+	for i := 1; i < 4; i++ {
+		if want := 1 + periodic/sideListsEvery; n[i] != want || n[i] >= n[0] {
+			t.Errorf("%d periodic refreshes read %s %d times besides connecting, want %d", periodic, listPaths[i], n[i]-1, want-1)
+		}
+	}
+
+	e, counts = countingEngine(t, time.Hour) // no periodic refresh: the nudge's is the first
+	e.RefreshContainersAsync()
+	waitFor(t, func() bool { return counts()[0] == 2 })
+	if n := counts(); n != [4]int32{2, 2, 2, 2} {
+		t.Errorf("a nudged refresh read the lists %v times (containers, images, networks, volumes; connecting included), want 2 each", n)
+	}
+}
+
+var listPaths = [4]string{"/containers/json", "/images/json", "/networks", "/volumes"}
+
+// countingEngine is a connected engine refreshed every interval (to 1.25 times it) and a function that
+// counts how often it has read each of listPaths, taken between two refreshes.
+func countingEngine(t *testing.T, interval time.Duration) (*Engine, func() [4]int32) {
+	var reads [4]atomic.Int32
+	sim := simengine.New(simengine.Options{Name: "sim", Containers: 2})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i, p := range listPaths {
+			if strings.HasSuffix(r.URL.Path, p) {
+				reads[i].Add(1)
+			}
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	sched, _ := scheduler.New(scheduler.Config{})
+	c := New(t.Context(), Options{RefreshMin: interval, RefreshMax: interval * 5 / 4,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, sched)
+	t.Cleanup(c.Close)
+	c.SetEngines([]string{strings.TrimPrefix(srv.URL, "http://")})
+	waitFor(t, func() bool { return len(c.Engines()) == 1 && c.Engines()[0].Healthy() })
+	e := c.Engines()[0]
+	return e, func() (n [4]int32) {
+		e.ticking.Lock()
+		defer e.ticking.Unlock()
+		for i := range reads {
+			n[i] = reads[i].Load()
+		}
+		return n
+	}
+}

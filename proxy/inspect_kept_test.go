@@ -24,9 +24,28 @@ func TestInspectAnswersAreKeptUntilTheContainerChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	evctx, stop := context.WithCancel(ctx)
+	defer stop()
+	evs, errs := f.cli.Events(evctx, events.ListOptions{})
 	if err := f.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The start's event may come after the first inspect below and drop its answer: once the event was seen,
+	// nothing more will.
+	waitEvent := func(action events.Action) {
+		t.Helper()
+		for seen := false; !seen; {
+			select {
+			case m := <-evs:
+				seen = m.Actor.ID == resp.ID && m.Action == action
+			case err := <-errs:
+				t.Fatal(err)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no %s event from the manager", action)
+			}
+		}
+	}
+	waitEvent(events.ActionStart)
 	inspect := func(want string) (engineReads int64) {
 		t.Helper()
 		before := sim.Inspects()
@@ -49,26 +68,16 @@ func TestInspectAnswersAreKeptUntilTheContainerChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	inspect("exited") // the caller of a change sees it at once
+	waitEvent(events.ActionStop)
+	inspect("exited")
 	if n := inspect("exited"); n != 0 {
 		t.Fatalf("the answer after the stop was not kept (%d engine reads)", n)
 	}
 
-	evctx, stop := context.WithCancel(ctx)
-	defer stop()
-	evs, errs := f.cli.Events(evctx, events.ListOptions{})
 	req, _ := http.NewRequest(http.MethodPost, f.engines[0].URL+"/v1.41/containers/"+resp.ID+"/start", nil)
 	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != http.StatusNoContent {
 		t.Fatalf("start on the engine directly: %v", err)
 	}
-	for seen := false; !seen; {
-		select {
-		case m := <-evs:
-			seen = m.Actor.ID == resp.ID && m.Action == events.ActionStart
-		case err := <-errs:
-			t.Fatal(err)
-		case <-time.After(5 * time.Second):
-			t.Fatal("no start event from the manager")
-		}
-	}
+	waitEvent(events.ActionStart)
 	inspect("running") // whoever saw the event sees the change
 }

@@ -44,7 +44,7 @@ func (s *Server) coreRoutes() []route {
 		{"POST", "/containers/{name:.*}/update", s.changeContainer},
 		{"POST", "/containers/{name:.*}/wait", s.changeContainer},
 		// calls that only read or stream: forwarded as they are
-		{"GET", "/containers/{name:.*}/logs", s.passContainer},
+		{"GET", "/containers/{name:.*}/logs", s.rawGet},
 		{"GET", "/containers/{name:.*}/stats", s.passContainer},
 		{"GET", "/containers/{name:.*}/top", s.passContainer},
 		{"GET", "/containers/{name:.*}/changes", s.passContainer},

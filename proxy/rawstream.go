@@ -1,0 +1,60 @@
+package proxy
+
+import (
+	"bufio"
+	"net/http"
+	"net/url"
+)
+
+// hopHeaders are the client's headers that describe its own connection, not the call: they are not passed to
+// the engine by rawGet.
+var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true}
+
+// rawGet relays a GET whose answer may be long (the logs of a chatty container) or last for hours (logs -f)
+// as bytes, not as HTTP read and written again. The engine is asked over a connection of its own in HTTP/1.0,
+// so a 200 is its bytes until it closes (no chunk framing); that answer goes to the client's connection, taken
+// over, as it comes (between two plain TCP connections the kernel moves it, splice(2): the manager copies
+// nothing), and both connections close at its end. Any other answer is relayed as an ordinary one. A client
+// that goes away closes the engine's side too (see splice).
+func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
+	ct, ok := s.healthyContainer(w, r)
+	if !ok {
+		return
+	}
+	e := ct.Engine
+	fail := func(err error) { writeError(w, &engineDown{node: e.Name(), addr: e.Addr(), err: err}) }
+	conn, err := e.Dial(r.Context())
+	if err != nil {
+		fail(err)
+		return
+	}
+	u := url.URL{Path: "/v" + e.NegotiatedVersion(apiVersion(r)) + containerPath(r, ct), RawQuery: r.URL.RawQuery}
+	bw := bufio.NewWriter(conn)
+	bw.WriteString("GET " + u.RequestURI() + " HTTP/1.0\r\nHost: " + e.Addr() + "\r\n")
+	r.Header.WriteSubset(bw, hopHeaders)
+	bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		conn.Close()
+		fail(err)
+		return
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
+	if err != nil {
+		conn.Close()
+		fail(err)
+		return
+	}
+	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || resp.ContentLength >= 0 {
+		defer conn.Close() // an error, or an engine that framed its answer anyway: relayed as HTTP
+		relayResponse(w, resp)
+		return
+	}
+	resp.Header.Del("Keep-Alive")
+	resp.Header.Set("Connection", "close") // the body ends where the connection does
+	s.splice(w, resp, conn, br)
+	if rec, ok := w.(*statusRecorder); ok { // the metrics see the answer's status, not the take-over's 101
+		rec.code = resp.StatusCode
+	}
+}

@@ -335,6 +335,14 @@ func TestHijackedSessionsLeakNothing(t *testing.T) {
 			t.Fatalf("attach %d read: %v", i, err)
 		}
 		ar.Close()
+		lr, err := cli.ContainerLogs(ctx, "leak", container.LogsOptions{Follow: true, ShowStdout: true, Tail: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lr.Read(buf); err != nil { // then the client goes away from logs -f
+			t.Fatalf("logs -f %d read: %v", i, err)
+		}
+		lr.Close()
 	}
 	for i := 0; i < 50; i++ { // warm the manager's connection pools to the engines
 		session(i)
@@ -348,10 +356,10 @@ func TestHijackedSessionsLeakNothing(t *testing.T) {
 		session(i)
 	}
 	g2, f2 := settled(t, m)
-	t.Logf("goroutines %d -> %d -> %d, fds %d -> %d -> %d (after 50 warm-up, then 100 and 100 exec + attach sessions)",
+	t.Logf("goroutines %d -> %d -> %d, fds %d -> %d -> %d (after 50 warm-up, then 100 and 100 exec + attach + logs -f sessions)",
 		g0, g1, g2, f0, f1, f2)
 	// Idle keep-alive connections may still be opened by the first hundred; a leak grows with every session
-	// (each one is two hijacked connections), so a hundred sessions would show hundreds.
+	// (each one is three connections taken over), so a hundred sessions would show hundreds.
 	if g2 > g1+4 || f2 > f1+4 || g2 > g0+10 || f2 > f0+10 {
 		t.Fatalf("sessions leaked: goroutines %d -> %d -> %d, fds %d -> %d -> %d", g0, g1, g2, f0, f1, f2)
 	}

@@ -2,14 +2,15 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"net/url"
 )
 
-// hopHeaders are the client's headers that describe its own connection, not the call: they are not passed to
-// the engine by rawGet.
-var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true}
+// notPassed are the client's headers that rawGet does not pass to the engine: those of the client's own
+// connection, and those of a body, which a GET relayed here never sends (the engine would wait for it).
+var notPassed = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true}
 
 // rawGet relays a GET whose answer may be long (the logs of a chatty container) or last for hours (logs -f)
 // as bytes, not as HTTP read and written again. The engine is asked over a connection of its own in HTTP/1.0,
@@ -32,7 +33,7 @@ func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 	u := url.URL{Path: "/v" + e.NegotiatedVersion(apiVersion(r)) + containerPath(r, ct), RawQuery: r.URL.RawQuery}
 	bw := bufio.NewWriter(conn)
 	bw.WriteString("GET " + u.RequestURI() + " HTTP/1.0\r\nHost: " + e.Addr() + "\r\n")
-	r.Header.WriteSubset(bw, hopHeaders)
+	r.Header.WriteSubset(bw, notPassed)
 	bw.WriteString("\r\n")
 	if err := bw.Flush(); err != nil {
 		conn.Close()
@@ -40,7 +41,11 @@ func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	br := bufio.NewReader(conn)
+	gone := context.AfterFunc(r.Context(), func() { conn.Close() }) // the client left before the engine answered
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
+	if !gone() && err == nil {
+		err = r.Context().Err()
+	}
 	if err != nil {
 		conn.Close()
 		fail(err)

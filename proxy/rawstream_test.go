@@ -17,11 +17,12 @@ import (
 // Logs go through the manager as the engine's bytes: a long answer arrives whole and unchanged with the
 // engine's Content-Type and without framing of the manager's (asked in HTTP/1.0, it is the engine's bytes
 // until it closes), the query reaches the engine, an error answer keeps its status and message, a follow
-// streams each piece as the engine writes it, and a client that goes away ends the engine's side.
+// streams each piece as the engine writes it, and a client that goes away (before or after the engine
+// answered) ends the engine's side.
 func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	queries := make(chan string, 4)
-	followEnded := make(chan struct{})
+	followEnded, silentEnded := make(chan struct{}), make(chan struct{})
 	wrap := func(sim http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !strings.HasSuffix(r.URL.Path, "/logs") {
@@ -30,6 +31,9 @@ func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 			}
 			queries <- r.Proto + " " + r.URL.RawQuery
 			switch {
+			case r.URL.Query().Get("tail") == "never": // an engine that does not answer
+				<-r.Context().Done()
+				close(silentEnded)
 			case r.URL.Query().Get("since") == "bad":
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusBadRequest)
@@ -90,6 +94,18 @@ func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 	case <-followEnded:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the engine's side of logs -f still open 5 s after the client left")
+	}
+
+	hasty := &http.Client{Timeout: 300 * time.Millisecond}
+	if r, err := hasty.Get(f.api.URL + "/v1.41/containers/talker/logs?tail=never"); err == nil {
+		r.Body.Close()
+		t.Fatalf("an engine that never answered gave %s", r.Status)
+	}
+	<-queries
+	select {
+	case <-silentEnded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the engine's side still open 5 s after the client left before any answer")
 	}
 
 	r = get("talker/logs?since=bad")

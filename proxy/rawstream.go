@@ -52,7 +52,9 @@ func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || resp.ContentLength >= 0 {
-		defer conn.Close() // an error, or an engine that framed its answer anyway: relayed as HTTP
+		defer conn.Close()            // an error, or an engine that framed its answer anyway: relayed as HTTP
+		resp.Header.Del("Connection") // the engine's own connection's: the client's may stay open
+		resp.Header.Del("Keep-Alive")
 		relayResponse(w, resp)
 		return
 	}

@@ -24,9 +24,9 @@ import (
 const callTimeout = 30 * time.Second
 
 // startRefreshTimer arms the engine's periodic refresh: the cache is re-read (periodicRefresh) at a random
-// moment between the min and max intervals (so thousands of engines do not refresh together), or at once when nudged. No
-// goroutine waits in between (at 10,000 engines, a parked goroutine each was 10,000 stacks for the garbage
-// collector to scan); refreshes of one engine never overlap, and nudges while one is due are coalesced.
+// moment between the min and max intervals (so thousands of engines do not refresh together), or at once when
+// nudged. No goroutine waits in between (at 10,000 engines, a parked goroutine each was 10,000 stacks for the
+// garbage collector to scan); refreshes of one engine never overlap, and nudges while one is due are coalesced.
 func (e *Engine) startRefreshTimer(ctx context.Context) {
 	t := time.AfterFunc(time.Hour, func() { e.refreshTick(ctx) })
 	t.Stop()

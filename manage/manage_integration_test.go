@@ -170,6 +170,9 @@ func containerCommands(t *testing.T, d *docker, sfx string) {
 	d.ok("start", c)
 	d.input("", "cp", "/etc/hostname", c+":/tmp/copied")
 	expect(t, "cp back", d.ok("exec", c, "cat", "/tmp/copied"), strings.TrimSpace(readFile(t, "/etc/hostname")))
+	out := t.TempDir() + "/out"
+	d.ok("cp", c+":/tmp/copied", out) // a copy out of the container: the archive's bytes relayed as they come
+	expect(t, "cp out", strings.TrimSpace(readFile(t, out)), strings.TrimSpace(readFile(t, "/etc/hostname")))
 	expectContains(t, "diff", d.ok("diff", c), "A /tmp/copied")
 	exp := d.ok("export", c)
 	if len(exp) < 100000 {

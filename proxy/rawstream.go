@@ -12,8 +12,8 @@ import (
 var notPassed = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true}
 
-// rawGet relays a GET whose answer may be long (the logs of a chatty container) or last for hours (logs -f)
-// as bytes, not as HTTP read and written again. The engine is asked over a connection of its own in HTTP/1.0,
+// rawGet relays a GET whose answer may be long (the logs of a chatty container, an export, a copy out of the
+// container) or last for hours (logs -f) as bytes, not as HTTP read and written again. The engine is asked over a connection of its own in HTTP/1.0,
 // so a 200 is its bytes until it closes (no chunk framing); that answer goes to the client's connection, taken
 // over, as it comes (between two plain TCP connections the kernel moves it, splice(2): the manager copies
 // nothing), and both connections close at its end. Any other answer is relayed as an ordinary one. A client

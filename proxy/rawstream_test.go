@@ -14,7 +14,7 @@ import (
 	"swarm/internal/simengine"
 )
 
-// Logs go through the manager as the engine's bytes: a long answer arrives whole and unchanged with the
+// Logs (and exports, and copies out of a container) go through the manager as the engine's bytes: a long answer arrives whole and unchanged with the
 // engine's Content-Type and without framing of the manager's (asked in HTTP/1.0, it is the engine's bytes
 // until it closes), the query reaches the engine, an error answer keeps its status and message, a follow
 // streams each piece as the engine writes it, and a client that goes away (before or after the engine
@@ -25,7 +25,17 @@ func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 	followEnded, silentEnded := make(chan struct{}), make(chan struct{})
 	wrap := func(sim http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasSuffix(r.URL.Path, "/logs") {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/export"):
+				w.Header().Set("Content-Type", "application/x-tar")
+				w.Write(payload)
+				return
+			case strings.HasSuffix(r.URL.Path, "/archive"):
+				w.Header().Set("Content-Type", "application/x-tar")
+				w.Header().Set("X-Docker-Container-Path-Stat", "eyJuYW1lIjoiZXRjIn0=")
+				w.Write(payload[:100<<10])
+				return
+			case !strings.HasSuffix(r.URL.Path, "/logs"):
 				sim.ServeHTTP(w, r)
 				return
 			}
@@ -106,6 +116,19 @@ func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 	case <-silentEnded:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the engine's side still open 5 s after the client left before any answer")
+	}
+
+	for _, c := range []struct {
+		path, stat string
+		want       []byte
+	}{{"talker/export", "", payload}, {"talker/archive?path=/etc", "eyJuYW1lIjoiZXRjIn0=", payload[:100<<10]}} {
+		r = get(c.path)
+		got, err = io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil || !bytes.Equal(got, c.want) || r.Header.Get("Content-Type") != "application/x-tar" ||
+			r.Header.Get("X-Docker-Container-Path-Stat") != c.stat || len(r.TransferEncoding) > 0 || !r.Close {
+			t.Errorf("%s: %s, %d of %d bytes, headers %v, framing %v, err %v", c.path, r.Status, len(got), len(c.want), r.Header, r.TransferEncoding, err)
+		}
 	}
 
 	r = get("talker/logs?since=bad")

@@ -90,9 +90,12 @@ func printReal(st []stats) {
 			fmt.Printf("%s: manager/direct p50 = %.2fx\n", k, m.P50ms/d.P50ms)
 		}
 	}
-	d, m := byName["logs 64 MiB (direct)"], byName["logs 64 MiB (manager)"]
-	if d.P50ms > 0 && m.P50ms > 0 {
-		fmt.Printf("logs throughput: direct %.0f MB/s, manager %.0f MB/s, ratio %.2f\n", 64*1.048576/(d.P50ms/1000), 64*1.048576/(m.P50ms/1000), d.P50ms/m.P50ms)
+	for _, k := range []string{"logs 64 MiB", "export 128 MiB"} { // bytes of the last answer over the p50 time
+		d, m := byName[k+" (direct)"], byName[k+" (manager)"]
+		if d.P50ms > 0 && m.P50ms > 0 {
+			fmt.Printf("%s throughput: direct %.0f MB/s, manager %.0f MB/s, ratio %.2f\n", strings.Fields(k)[0],
+				float64(d.Bytes)/1e3/d.P50ms, float64(m.Bytes)/1e3/m.P50ms, d.P50ms/m.P50ms)
+		}
 	}
 }
 

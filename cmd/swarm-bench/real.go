@@ -51,7 +51,8 @@ func realBed(swarm string) ([]stats, error) {
 	// Containers pinned to node-0 so both paths reach the same engine.
 	logger := run(ctx, viaMgr, "bench-logger", []string{"sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; sleep 1000"})
 	sleeper := run(ctx, viaMgr, "bench-sleeper", []string{"sleep", "1000"})
-	time.Sleep(3 * time.Second) // let the logger finish writing
+	filler := run(ctx, viaMgr, "bench-filler", []string{"sh", "-c", "head -c 134217728 /dev/zero > /big; sleep 1000"})
+	time.Sleep(3 * time.Second) // let the logger and the filler finish writing
 	var out []stats
 	for _, c := range []struct {
 		name string
@@ -72,6 +73,7 @@ func realBed(swarm string) ([]stats, error) {
 			}),
 			sample("exec round trip ("+c.name+")", 100, 1, func(int) (int64, error) { return 0, execOnce(ctx, cli, sleeper) }),
 			sample("logs 64 MiB ("+c.name+")", 5, 1, func(int) (int64, error) { return logsOnce(ctx, cli, logger) }),
+			sample("export 128 MiB ("+c.name+")", 3, 1, func(int) (int64, error) { return exportOnce(ctx, cli, filler) }),
 		)
 	}
 	return out, nil
@@ -112,6 +114,19 @@ func logsOnce(ctx context.Context, cli *client.Client, id string) (int64, error)
 	n, err := io.Copy(io.Discard, rc)
 	if n < 64<<20 {
 		return n, fmt.Errorf("only %d bytes of logs", n)
+	}
+	return n, err
+}
+
+func exportOnce(ctx context.Context, cli *client.Client, id string) (int64, error) {
+	rc, err := cli.ContainerExport(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if n < 128<<20 {
+		return n, fmt.Errorf("only %d bytes of export", n)
 	}
 	return n, err
 }

@@ -16,8 +16,10 @@ var notPassed = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-C
 // container) or last for hours (logs -f) as bytes, not as HTTP read and written again. The engine is asked over a connection of its own in HTTP/1.0,
 // so a 200 is its bytes until it closes (no chunk framing); that answer goes to the client's connection, taken
 // over, as it comes (between two plain TCP connections the kernel moves it, splice(2): the manager copies
-// nothing), and both connections close at its end. Any other answer is relayed as an ordinary one. A client
-// that goes away closes the engine's side too (see splice).
+// nothing), and both connections close at its end; unless the client follows (logs -f), the kernel wakes the
+// relay once 256 KB are waiting, not at every piece the engine flushed (dockerd flushes each log message: a
+// wake-up per 16 KB cost the manager 0.13 s of CPU per 64 MiB, 0.04 s with it). Any other answer is relayed as
+// an ordinary one. A client that goes away closes the engine's side too (see splice).
 func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 	ct, ok := s.healthyContainer(w, r)
 	if !ok {
@@ -60,6 +62,9 @@ func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Header.Del("Keep-Alive")
 	resp.Header.Set("Connection", "close") // the body ends where the connection does
+	if !boolParam(r.URL.Query().Get("follow")) {
+		batchReads(conn, 256<<10)
+	}
 	s.splice(w, resp, conn, br)
 	if rec, ok := w.(*statusRecorder); ok { // the metrics see the answer's status, not the take-over's 101
 		rec.code = resp.StatusCode

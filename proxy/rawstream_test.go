@@ -44,6 +44,12 @@ func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 			case r.URL.Query().Get("tail") == "never": // an engine that does not answer
 				<-r.Context().Done()
 				close(silentEnded)
+			case r.URL.Query().Get("tail") == "2": // a short answer, with a pause before its end
+				w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+				io.WriteString(w, "last\n")
+				w.(http.Flusher).Flush()
+				time.Sleep(300 * time.Millisecond)
+				io.WriteString(w, "end\n")
 			case r.URL.Query().Get("since") == "bad":
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusBadRequest)
@@ -91,6 +97,15 @@ func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {
 	}
 	if len(r.TransferEncoding) > 0 || !r.Close {
 		t.Errorf("the answer came %v, close %v: framed again by the manager", r.TransferEncoding, r.Close)
+	}
+
+	began := time.Now()
+	r = get("talker/logs?tail=2")
+	got, err = io.ReadAll(r.Body)
+	r.Body.Close()
+	<-queries
+	if string(got) != "last\nend\n" || err != nil || time.Since(began) > 3*time.Second {
+		t.Errorf("a short answer came as %q (err %v) after %s", got, err, time.Since(began))
 	}
 
 	r = get("talker/logs?follow=1&stdout=1")

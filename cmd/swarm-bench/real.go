@@ -107,26 +107,23 @@ func execOnce(ctx context.Context, cli *client.Client, id string) error {
 
 func logsOnce(ctx context.Context, cli *client.Client, id string) (int64, error) {
 	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true})
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	n, err := io.Copy(io.Discard, rc)
-	if n < 64<<20 {
-		return n, fmt.Errorf("only %d bytes of logs", n)
-	}
-	return n, err
+	return drained("logs", 64<<20, rc, err)
 }
 
 func exportOnce(ctx context.Context, cli *client.Client, id string) (int64, error) {
 	rc, err := cli.ContainerExport(ctx, id)
+	return drained("export", 128<<20, rc, err)
+}
+
+// drained reads a stream opened with err to its end; one of fewer than want bytes is an error.
+func drained(what string, want int64, rc io.ReadCloser, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
 	defer rc.Close()
 	n, err := io.Copy(io.Discard, rc)
-	if n < 128<<20 {
-		return n, fmt.Errorf("only %d bytes of export", n)
+	if n < want {
+		return n, fmt.Errorf("only %d bytes of %s", n, what)
 	}
 	return n, err
 }

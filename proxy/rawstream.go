@@ -3,8 +3,11 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"net/url"
+
+	"swarm/manage/cluster"
 )
 
 // notPassed are the client's headers that rawGet does not pass to the engine: those of the client's own
@@ -13,44 +16,24 @@ var notPassed = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-C
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true}
 
 // rawGet relays a GET whose answer may be long (the logs of a chatty container, an export, a copy out of the
-// container) or last for hours (logs -f) as bytes, not as HTTP read and written again. The engine is asked over a connection of its own in HTTP/1.0,
-// so a 200 is its bytes until it closes (no chunk framing); that answer goes to the client's connection, taken
-// over, as it comes (between two plain TCP connections the kernel moves it, splice(2): the manager copies
-// nothing), and both connections close at its end; unless the client follows (logs -f), the kernel wakes the
-// relay once 256 KB are waiting, not at every piece the engine flushed (dockerd flushes each log message: a
-// wake-up per 16 KB cost the manager 0.13 s of CPU per 64 MiB, 0.04 s with it). Any other answer is relayed as
-// an ordinary one. A client that goes away closes the engine's side too (see splice).
+// container) or last for hours (logs -f) as bytes, not as HTTP read and written again. The engine is asked in
+// HTTP/1.0 (askHTTP10), so a 200 is its bytes until it closes (no chunk framing); that answer goes to the
+// client's connection, taken over, as it comes (between two plain TCP connections the kernel moves it,
+// splice(2): the manager copies nothing), and both connections close at its end. Unless the client follows
+// (logs -f), the kernel wakes the relay once 256 KB are waiting, not at every piece the engine flushed
+// (dockerd flushes each log message: a wake-up per 16 KB cost the manager 0.13 s of CPU per 64 MiB, 0.04 s
+// with it). Any other answer is relayed as an ordinary one. A client that goes away closes the engine's side
+// too (see splice).
 func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 	ct, ok := s.healthyContainer(w, r)
 	if !ok {
 		return
 	}
 	e := ct.Engine
-	fail := func(err error) { writeError(w, &engineDown{node: e.Name(), addr: e.Addr(), err: err}) }
-	conn, err := e.Dial(r.Context())
-	if err != nil {
-		fail(err)
-		return
-	}
 	u := url.URL{Path: "/v" + e.NegotiatedVersion(apiVersion(r)) + containerPath(r, ct), RawQuery: r.URL.RawQuery}
-	bw := bufio.NewWriter(conn)
-	bw.WriteString("GET " + u.RequestURI() + " HTTP/1.0\r\nHost: " + e.Addr() + "\r\n")
-	r.Header.WriteSubset(bw, notPassed)
-	bw.WriteString("\r\n")
-	if err := bw.Flush(); err != nil {
-		conn.Close()
-		fail(err)
-		return
-	}
-	br := bufio.NewReader(conn)
-	gone := context.AfterFunc(r.Context(), func() { conn.Close() }) // the client left before the engine answered
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
-	if !gone() && err == nil {
-		err = r.Context().Err()
-	}
+	conn, br, resp, err := askHTTP10(r.Context(), e, u.RequestURI(), r.Header)
 	if err != nil {
-		conn.Close()
-		fail(err)
+		writeError(w, &engineDown{node: e.Name(), addr: e.Addr(), err: err})
 		return
 	}
 	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || resp.ContentLength >= 0 {
@@ -69,4 +52,30 @@ func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := w.(*statusRecorder); ok { // the metrics see the answer's status, not the take-over's 101
 		rec.code = resp.StatusCode
 	}
+}
+
+// askHTTP10 sends a GET of uri, with the client's headers but notPassed, to the engine over a connection of
+// its own in HTTP/1.0, and reads the answer's head; the caller reads the body from br and closes conn. A ctx
+// that ends before the head came closes the connection (the client left).
+func askHTTP10(ctx context.Context, e *cluster.Engine, uri string, hdr http.Header) (conn net.Conn, br *bufio.Reader, resp *http.Response, err error) {
+	if conn, err = e.Dial(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	bw := bufio.NewWriter(conn)
+	bw.WriteString("GET " + uri + " HTTP/1.0\r\nHost: " + e.Addr() + "\r\n")
+	hdr.WriteSubset(bw, notPassed)
+	bw.WriteString("\r\n")
+	if err = bw.Flush(); err == nil {
+		br = bufio.NewReader(conn)
+		gone := context.AfterFunc(ctx, func() { conn.Close() })
+		resp, err = http.ReadResponse(br, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
+		if !gone() && err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, nil, err
+	}
+	return conn, br, resp, nil
 }

@@ -33,15 +33,8 @@ func (s *Server) hijackTo(w http.ResponseWriter, r *http.Request, dial func(cont
 	out := r.Clone(r.Context())
 	out.URL = &url.URL{Path: fullPath, RawQuery: r.URL.RawQuery}
 	out.Host, out.RequestURI = addr, ""
-	if err := out.Write(conn); err != nil {
-		conn.Close()
-		fail(err)
-		return
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, out)
+	br, resp, err := askOn(r.Context(), conn, out.Write, out)
 	if err != nil {
-		conn.Close()
 		fail(err)
 		return
 	}
@@ -51,6 +44,25 @@ func (s *Server) hijackTo(w http.ResponseWriter, r *http.Request, dial func(cont
 		return
 	}
 	s.splice(w, resp, conn, br)
+}
+
+// askOn sends a request (written by write) over a connection of its own and reads the answer's head; its body
+// is read from br. A ctx that ends before the head came (the client left) closes conn, so a silent engine
+// holds nothing; on any error conn is closed.
+func askOn(ctx context.Context, conn net.Conn, write func(io.Writer) error, req *http.Request) (br *bufio.Reader, resp *http.Response, err error) {
+	if err = write(conn); err == nil {
+		br = bufio.NewReader(conn)
+		gone := context.AfterFunc(ctx, func() { conn.Close() })
+		resp, err = http.ReadResponse(br, req)
+		if !gone() && err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return br, resp, nil
 }
 
 func isRawStream(resp *http.Response) bool {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -55,26 +56,21 @@ func (s *Server) rawGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // askHTTP10 sends a GET of uri, with the client's headers but notPassed, to the engine over a connection of
-// its own in HTTP/1.0, and reads the answer's head; the caller reads the body from br and closes conn. A ctx
-// that ends before the head came closes the connection (the client left).
-func askHTTP10(ctx context.Context, e *cluster.Engine, uri string, hdr http.Header) (conn net.Conn, br *bufio.Reader, resp *http.Response, err error) {
-	if conn, err = e.Dial(ctx); err != nil {
+// its own in HTTP/1.0, and reads the answer's head (askOn); the caller reads the body from br and closes conn.
+func askHTTP10(ctx context.Context, e *cluster.Engine, uri string, hdr http.Header) (net.Conn, *bufio.Reader, *http.Response, error) {
+	conn, err := e.Dial(ctx)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	bw := bufio.NewWriter(conn)
-	bw.WriteString("GET " + uri + " HTTP/1.0\r\nHost: " + e.Addr() + "\r\n")
-	hdr.WriteSubset(bw, notPassed)
-	bw.WriteString("\r\n")
-	if err = bw.Flush(); err == nil {
-		br = bufio.NewReader(conn)
-		gone := context.AfterFunc(ctx, func() { conn.Close() })
-		resp, err = http.ReadResponse(br, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
-		if !gone() && err == nil {
-			err = ctx.Err()
-		}
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		bw.WriteString("GET " + uri + " HTTP/1.0\r\nHost: " + e.Addr() + "\r\n")
+		hdr.WriteSubset(bw, notPassed)
+		bw.WriteString("\r\n")
+		return bw.Flush()
 	}
+	br, resp, err := askOn(ctx, conn, write, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
 	if err != nil {
-		conn.Close()
 		return nil, nil, nil, err
 	}
 	return conn, br, resp, nil

@@ -14,9 +14,9 @@ import (
 	"swarm/internal/simengine"
 )
 
-// Logs (and exports, and copies out of a container) go through the manager as the engine's bytes: a long answer arrives whole and unchanged with the
-// engine's Content-Type and without framing of the manager's (asked in HTTP/1.0, it is the engine's bytes
-// until it closes), the query reaches the engine, an error answer keeps its status and message, a follow
+// Logs (and exports, and copies out of a container) go through the manager as the engine's bytes: a long
+// answer arrives whole and unchanged with the engine's Content-Type and without framing of the manager's
+// (asked in HTTP/1.0, it is the engine's bytes until it closes), the query reaches the engine, an error answer keeps its status and message, a follow
 // streams each piece as the engine writes it, and a client that goes away (before or after the engine
 // answered) ends the engine's side.
 func TestLogsAreRelayedAsTheEngineWritesThem(t *testing.T) {

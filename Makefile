@@ -30,7 +30,7 @@ test: vet unit fuzz integration
 # A count of executions, not a duration: with a duration, Go's fuzz coordinator can report its own deadline as a
 # failure ("context deadline exceeded") when the time runs out mid-minimization on a loaded machine.
 FUZZTIME ?= 100000x
-FUZZ_TARGETS := FuzzCreateBody:./manage/cluster FuzzExpressions:./scheduler FuzzDiscoveryURL:./discovery FuzzPipeworkArgs:./pipework
+FUZZ_TARGETS := FuzzCreateBody:./cluster FuzzExpressions:./scheduler FuzzDiscoveryURL:./discovery FuzzPipeworkArgs:./pipework
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -13,8 +13,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
+	"swarm/lease"
 	"swarm/pipework"
-	"swarm/pipework/lease"
 )
 
 // applyFixedAddresses gives every container of the engine that carries the com.docker.swarm.pipework label its

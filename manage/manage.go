@@ -12,11 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"swarm/cluster"
 	"swarm/discovery"
 	"swarm/internal/gcfloor"
 	"swarm/internal/metrics"
-	"swarm/manage/cluster"
-	"swarm/pipework/lease"
+	"swarm/lease"
 	"swarm/proxy"
 	"swarm/scheduler"
 )

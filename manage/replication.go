@@ -10,9 +10,9 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"swarm/cluster"
 	"swarm/discovery"
 	"swarm/internal/metrics"
-	"swarm/manage/cluster"
 	"swarm/manage/leader"
 )
 

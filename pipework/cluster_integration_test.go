@@ -14,7 +14,7 @@ import (
 	"swarm/discovery"
 	"swarm/internal/clustertest"
 	"swarm/internal/testbed"
-	"swarm/pipework/lease"
+	"swarm/lease"
 )
 
 // Fixed addresses through the manager: the label is leased in Consul at create and applied by the node's join.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/docker/docker/errdefs"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // buildPlacer chooses the node for a build from its build args (constraint:, affinity:).

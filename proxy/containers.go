@@ -16,7 +16,7 @@ import (
 	"github.com/docker/go-connections/nat"
 	"github.com/gorilla/mux"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // maxJSONBody bounds request bodies the manager decodes itself.

@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	timetypes "github.com/docker/docker/api/types/time"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 var eventFilterKeys = map[string]bool{"type": true, "event": true, "container": true, "image": true, "label": true,

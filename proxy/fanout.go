@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // fanout runs f on every healthy engine (or those keep accepts) in parallel and collects the per-engine errors.

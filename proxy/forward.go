@@ -7,7 +7,7 @@ import (
 	"net/http/httputil"
 	"sync"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // forward relays the request to an engine at path (without version prefix), keeping the query, headers and

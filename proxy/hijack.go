@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // hijack relays attach and exec start: the request goes to the engine over a raw connection; if the engine

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // fakeBackend is a Backend whose methods are function fields; unset ones panic, which is what the panic test wants.

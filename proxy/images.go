@@ -11,7 +11,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // listImages merges every engine's images by ID: tags and digests joined, containers summed, and the

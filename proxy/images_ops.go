@@ -12,7 +12,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // streamMsg is one line of a JSON progress stream.

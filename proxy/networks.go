@@ -14,7 +14,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // Networks. Local-scope networks exist per engine and are shown as node/name; a network created without a

@@ -19,9 +19,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"swarm/cluster"
 	"swarm/internal/metrics"
 	"swarm/internal/simengine"
-	"swarm/manage/cluster"
 	"swarm/proxy"
 	"swarm/scheduler"
 )

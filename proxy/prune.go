@@ -8,7 +8,7 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // pruneContainers prunes on every healthy engine in parallel and sums the answers.

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // notPassed are the client's headers that rawGet does not pass to the engine: those of the client's own

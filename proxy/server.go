@@ -14,9 +14,9 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
+	"swarm/cluster"
 	"swarm/internal/metrics"
 	"swarm/internal/version"
-	"swarm/manage/cluster"
 )
 
 // Backend is the cluster state the API is served from (*cluster.Cluster in production).

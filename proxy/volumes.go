@@ -15,7 +15,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // Volumes, as the original: local volumes are listed as node/name; node/name creates on that node only,

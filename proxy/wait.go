@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 // removalGrace is how long a wait for a container's removal may go unanswered by the engine after the engine

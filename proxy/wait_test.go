@@ -8,7 +8,7 @@ import (
 
 	"github.com/docker/docker/api/types/events"
 
-	"swarm/manage/cluster"
+	"swarm/cluster"
 )
 
 func containerEvent(id, action string, attrs map[string]string) cluster.Event {

@@ -12,10 +12,10 @@ import (
 	"swarm/discovery"
 	"swarm/internal/version"
 	"swarm/join"
+	"swarm/lease"
 	"swarm/list"
 	"swarm/manage"
 	"swarm/pipework"
-	"swarm/pipework/lease"
 )
 
 // Env is what a command line runs with; tests fill it with buffers and a fake environment.

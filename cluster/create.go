@@ -18,7 +18,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
 
-	"swarm/pipework/lease"
+	"swarm/lease"
 	"swarm/scheduler"
 )
 

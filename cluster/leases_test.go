@@ -7,7 +7,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
-	"swarm/pipework/lease"
+	"swarm/lease"
 )
 
 // memLeases is a LeaseStore in memory.

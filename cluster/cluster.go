@@ -15,7 +15,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"swarm/internal/metrics"
-	"swarm/pipework/lease"
+	"swarm/lease"
 	"swarm/scheduler"
 )
 

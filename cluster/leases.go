@@ -5,7 +5,7 @@ import (
 	"net"
 	"time"
 
-	"swarm/pipework/lease"
+	"swarm/lease"
 )
 
 // LeaseStore keeps the fixed container addresses cluster-wide (lease.Store, on Consul).

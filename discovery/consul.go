@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"swarm/internal/backoff"
 )
 
 // Classic swarm's layout under the URL's prefix.
@@ -99,7 +100,7 @@ func (c *consulBackend) Watch(ctx context.Context) (<-chan []Entry, <-chan error
 		var index uint64
 		var sent []Entry
 		first, failing := true, false
-		backoff := time.Second
+		retry := backoff.Delay{Min: time.Second, Max: maxBackoff, Jitter: true}
 		for ctx.Err() == nil {
 			q := (&api.QueryOptions{WaitIndex: index, WaitTime: watchWait}).WithContext(ctx)
 			pairs, meta, err := c.client.KV().List(c.dir, q)
@@ -116,15 +117,14 @@ func (c *consulBackend) Watch(ctx context.Context) (<-chan []Entry, <-chan error
 				default:
 				}
 				index = 0
-				sleepJitter(ctx, backoff)
-				backoff = min(backoff*2, maxBackoff)
+				retry.Wait(ctx)
 				continue
 			}
 			if failing {
 				failing = false
 				c.log.Info("consul watch recovered", "dir", c.dir)
 			}
-			backoff = time.Second
+			retry.Reset()
 			if meta.LastIndex < index || meta.LastIndex == 0 {
 				index = 0 // Consul's index went backwards (e.g. restarted agent): start over
 			} else {
@@ -264,13 +264,3 @@ func (c *consulBackend) Client() *api.Client { return c.client }
 
 // Dir is the KV directory of the nodes.
 func (c *consulBackend) Dir() string { return c.dir }
-
-func sleepJitter(ctx context.Context, d time.Duration) {
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}

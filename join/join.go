@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"swarm/discovery"
+	"swarm/internal/backoff"
 )
 
 // Run registers cfg.Advertise until ctx ends, then deregisters it.
@@ -35,7 +36,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	svc := newService(b, cfg, log)
 	if cfg.Delay > 0 {
-		if !sleep(ctx, rand.N(cfg.Delay)) {
+		if !backoff.Sleep(ctx, rand.N(cfg.Delay)) {
 			return nil
 		}
 	}
@@ -124,15 +125,4 @@ func checkEngine(ctx context.Context, addr string, log *slog.Logger) {
 		err = fmt.Errorf("GET /_ping answered %s", resp.Status)
 	}
 	log.Warn("the advertised engine does not answer the Docker API (registering anyway)", "err", err)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
+	"swarm/internal/backoff"
 	"swarm/lease"
 	"swarm/pipework"
 )
@@ -29,17 +30,17 @@ func applyFixedAddresses(ctx context.Context, engine string, log *slog.Logger) {
 		return
 	}
 	defer cli.Close()
-	backoff := time.Second
+	retry := backoff.Delay{Min: time.Second, Max: 30 * time.Second}
 	for ctx.Err() == nil {
 		err := followStarts(ctx, cli, engine, log)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("engine events lost; catching up after a pause", "err", err, "retry_in", backoff)
-		if !sleep(ctx, backoff) {
+		wait := retry.Next()
+		log.Warn("engine events lost; catching up after a pause", "err", err, "retry_in", wait)
+		if !backoff.Sleep(ctx, wait) {
 			return
 		}
-		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"swarm/internal/backoff"
 )
 
 // Defaults, chosen as explained in the package doc.
@@ -181,7 +183,7 @@ func (c *Candidate) Campaign(ctx context.Context) (<-chan struct{}, error) {
 func (c *Candidate) waitFree(ctx context.Context) {
 	pair, meta, err := c.o.Client.KV().Get(c.o.Key, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil || pair == nil || pair.Session == "" {
-		sleep(ctx, 100*time.Millisecond+rand.N(100*time.Millisecond))
+		backoff.Sleep(ctx, 100*time.Millisecond+rand.N(100*time.Millisecond))
 		return
 	}
 	opts := (&api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: watchWait}).WithContext(ctx)
@@ -213,7 +215,7 @@ func (c *Candidate) monitor(ctx context.Context, sid string, lost chan struct{})
 	for mctx.Err() == nil {
 		pair, meta, err := c.o.Client.KV().Get(c.o.Key, (&api.QueryOptions{WaitIndex: index, WaitTime: watchWait}).WithContext(mctx))
 		if err != nil {
-			sleep(mctx, 200*time.Millisecond)
+			backoff.Sleep(mctx, 200*time.Millisecond)
 			continue
 		}
 		if pair == nil || pair.Session != sid {
@@ -248,7 +250,7 @@ func Watch(ctx context.Context, client *api.Client, key string) <-chan string {
 			pair, meta, err := client.KV().Get(key, (&api.QueryOptions{WaitIndex: index, WaitTime: watchWait}).WithContext(ctx))
 			if err != nil {
 				index = 0
-				sleep(ctx, time.Second)
+				backoff.Sleep(ctx, time.Second)
 				continue
 			}
 			if meta.LastIndex < index {
@@ -271,13 +273,4 @@ func Watch(ctx context.Context, client *api.Client, key string) <-chan string {
 		}
 	}()
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -15,11 +15,11 @@ func (c *Cluster) PlaceBuild(ctx context.Context, buildArgs map[string]*string) 
 	if err != nil {
 		return nil, nil, errdefs.InvalidParameter(err)
 	}
-	p, err := c.place(req)
+	p, err := c.placer.place(req)
 	if err != nil {
 		return nil, nil, err
 	}
-	e := c.engineForNode(p.Node)
+	e := c.placer.engineFor(p.Node)
 	if e == nil {
 		p.Done()
 		return nil, nil, errdefs.Unavailable(errNodeLeft)

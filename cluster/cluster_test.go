@@ -24,20 +24,30 @@ func testCluster(t *testing.T, engines map[string][]*container.Summary) *Cluster
 	c := New(t.Context(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
 	i := 0
 	for name, cts := range engines {
-		e, err := newEngine("10.0.0."+string(rune('1'+i))+":2375", c.set)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := handEngine(t, c.set, "10.0.0."+string(rune('1'+i))+":2375", name)
 		i++
-		e.id, e.name, e.state = "ID-"+name, name, StateHealthy
 		for _, s := range cts {
-			e.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
+			e.store.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
 				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}, time.Time{}, 0)
 		}
-		c.engines[e.addr] = e
+		c.pool.engines[e.Addr()] = e
 	}
 	return c
 }
+
+// handEngine is a Healthy engine named name that was never run: its parts are filled by the test.
+func handEngine(t *testing.T, set *shared, addr, name string) *Engine {
+	t.Helper()
+	e, err := newEngine(addr, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.conn.spec.Store(&engineSpec{id: "ID-" + name, name: name, labels: map[string]string{}})
+	e.health.state = StateHealthy
+	return e
+}
+
+var primaryLines = [][2]string{{"Role", "primary"}}
 
 func summary(id, name, state string, created int64, labels map[string]string) *container.Summary {
 	return &container.Summary{ID: id, Names: []string{"/" + name}, State: state, Created: created, Labels: labels, Image: "busybox"}
@@ -87,7 +97,7 @@ func TestListContainers(t *testing.T) {
 		"node-1": {summary("b1", "db", "running", 20, nil), summary("b2", "paused", "paused", 15, nil)},
 	})
 	names := func(opts ListOptions) string {
-		list, err := c.ListContainers(opts)
+		list, err := c.ListContainers(t.Context(), opts)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -124,8 +134,8 @@ func TestListContainers(t *testing.T) {
 			t.Errorf("%+v: got %q, want %q", tt.opts, got, tt.want)
 		}
 	}
-	c.Engines()[0].state = StateUnhealthy
-	list, _ := c.ListContainers(ListOptions{All: true, Filters: args("node", "node-0")})
+	c.Engines()[0].health.state = StateUnhealthy
+	list, _ := c.ListContainers(t.Context(), ListOptions{All: true, Filters: args("node", "node-0")})
 	if len(list) != 2 || list[0].Status != "Host Down" {
 		t.Errorf("containers of an unhealthy node: %+v", list)
 	}
@@ -201,18 +211,15 @@ func TestIDHintsAreOnlyHints(t *testing.T) {
 		"node-1": {summary("bbbb3333", "db", "running", 2, nil)},
 	})
 	var on, other *Engine
-	for _, e := range c.engines {
-		if e.byID(id) != nil {
+	for _, e := range c.pool.engines {
+		if e.store.get(id) != nil {
 			on = e
 		} else {
 			other = e
 		}
 	}
-	gone, err := newEngine("10.0.0.9:2375", c.set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gone.containers[id] = gone.newContainer(container.Summary{ID: id}, nil, time.Time{}, 0)
+	gone := handEngine(t, c.set, "10.0.0.9:2375", "gone")
+	gone.store.containers[id] = gone.newContainer(container.Summary{ID: id}, nil, time.Time{}, 0)
 	for i, hint := range []*Engine{nil, other, gone, on} {
 		if hint != nil {
 			c.hints.put(id, hint)
@@ -221,7 +228,7 @@ func TestIDHintsAreOnlyHints(t *testing.T) {
 			t.Fatalf("hint %d: got %v, %v; want the container on %s", i, got, err, on.Name())
 		}
 	}
-	on.forget(id)
+	on.store.forget(id)
 	if got, err := c.Container(id); !errdefs.IsNotFound(err) {
 		t.Fatalf("removed container found through its hint: %v, %v", got, err)
 	}
@@ -232,30 +239,27 @@ func TestSchedNodesArePatchedWhereEnginesChanged(t *testing.T) {
 		"node-0": {summary("aaaa1111", "web", "running", 1, nil)},
 		"node-1": {summary("bbbb2222", "db", "running", 2, nil)},
 	})
-	first := c.schedNodes()
+	first := c.placer.nodes()
 	if len(first) != 2 || first[0].Name != "node-0" || first[1].Name != "node-1" {
 		t.Fatalf("nodes %v, want node-0 and node-1 in name order", first)
 	}
-	if again := c.schedNodes(); again[0] != first[0] || again[1] != first[1] {
+	if again := c.placer.nodes(); again[0] != first[0] || again[1] != first[1] {
 		t.Error("nothing changed, yet nodes were rebuilt")
 	}
 	e := c.Engines()[0]
-	e.mu.Lock()
-	e.containers["cccc3333"] = e.newContainer(*summary("cccc3333", "cache", "running", 3, nil), nil, time.Now(), 0)
-	e.changed()
-	e.mu.Unlock()
-	patched := c.schedNodes()
+	e.store.mu.Lock()
+	e.store.containers["cccc3333"] = e.newContainer(*summary("cccc3333", "cache", "running", 3, nil), nil, time.Now(), 0)
+	e.store.changedLocked()
+	e.store.mu.Unlock()
+	patched := c.placer.nodes()
 	if len(patched[0].Containers) != 2 {
 		t.Errorf("node-0 shows %d containers after one was added, want 2", len(patched[0].Containers))
 	}
 	if patched[1] != first[1] || patched[0] == first[0] || len(first[0].Containers) != 1 {
 		t.Error("node-1 did not change, yet its node was rebuilt (or node-0's old view was changed)")
 	}
-	e.mu.Lock()
-	e.state = StateDisconnected
-	e.changed()
-	e.mu.Unlock()
-	if left := c.schedNodes(); len(left) != 1 || left[0].Name != "node-1" {
+	e.health.left()
+	if left := c.placer.nodes(); len(left) != 1 || left[0].Name != "node-1" {
 		t.Errorf("after node-0 disconnected the nodes are %v, want node-1 alone", left)
 	}
 }
@@ -266,7 +270,7 @@ func TestInfoJSONIsInfoEncoded(t *testing.T) {
 		"node-1": {summary("bbbb2222", "db", "exited", 2, nil)},
 	})
 	for range 2 { // the second answer comes from the engines' kept blocks
-		pieces, err := c.InfoJSON(Role{Primary: true})
+		pieces, err := c.InfoJSON(primaryLines)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +279,7 @@ func TestInfoJSONIsInfoEncoded(t *testing.T) {
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%v in %s", err, b)
 		}
-		want := c.Info(Role{Primary: true})
+		want := c.Info(primaryLines)
 		got.SystemTime, want.SystemTime = "", ""
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("InfoJSON decodes to\n%+v\nInfo is\n%+v", got, want)
@@ -293,18 +297,18 @@ func TestReserveName(t *testing.T) {
 		"node-1": {summary("bbbb2222", "db", "exited", 2, nil)},
 	})
 	for _, name := range []string{"web", "db"} {
-		if err := c.reserveName(name); !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "already in use by container") {
+		if err := c.creator.reserveName(name); !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "already in use by container") {
 			t.Errorf("%s: %v, want a conflict naming the holder", name, err)
 		}
 	}
-	if err := c.reserveName("cache"); err != nil {
+	if err := c.creator.reserveName("cache"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.reserveName("cache"); !errdefs.IsConflict(err) {
+	if err := c.creator.reserveName("cache"); !errdefs.IsConflict(err) {
 		t.Errorf("a name being created was given twice: %v", err)
 	}
-	c.releaseName("cache")
-	if err := c.reserveName("cache"); err != nil {
+	c.creator.releaseName("cache")
+	if err := c.creator.reserveName("cache"); err != nil {
 		t.Errorf("a released name stays taken: %v", err)
 	}
 }

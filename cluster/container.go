@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"maps"
 	"strings"
 	"time"
 
@@ -54,4 +55,114 @@ func (c *Container) SwarmID() string { return c.Labels[LabelSwarmID] }
 // Running reports whether the container is running (or paused or restarting, which hold resources too).
 func (c *Container) Running() bool {
 	return c.State == "running" || c.State == "paused" || c.State == "restarting"
+}
+
+// newContainer makes a cache entry for what the engine said about a container, with its scheduler view
+// (ncpu: the engine's CPUs, which turn CpuShares into reserved CPUs).
+func (e *Engine) newContainer(s container.Summary, info *container.InspectResponse, seen time.Time, ncpu int64) *Container {
+	if info != nil && info.Config != nil && maps.Equal(s.Labels, info.Config.Labels) {
+		s.Labels = info.Config.Labels // one copy of the labels per container, not two
+	}
+	if ns := s.NetworkSettings; info != nil && info.NetworkSettings != nil && ns != nil && sameKeys(ns.Networks, info.NetworkSettings.Networks) {
+		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: info.NetworkSettings.Networks}
+	}
+	c := &Container{Summary: s, Engine: e, seen: seen, times: timesOf(info)}
+	if info != nil && info.ContainerJSONBase != nil {
+		c.RunState = runState(info.State)
+		if scheduler.ReschedulePolicy(s.Labels) == "on-node-failure" {
+			c.spec = info
+		}
+	}
+	c.sched = schedContainer(c, info, ncpu)
+	return c
+}
+
+// relisted is a cached container with a newer list entry that shows no change of state: what was inspected
+// stays.
+func (c *Container) relisted(s container.Summary) *Container {
+	n := *c
+	if c.spec != nil && c.spec.Config != nil && maps.Equal(s.Labels, c.spec.Config.Labels) {
+		s.Labels = c.spec.Config.Labels
+	}
+	n.Summary = s
+	sc := *c.sched
+	sc.ID, sc.Names, sc.Image, sc.Labels, sc.Running = s.ID, schedNames(s.Names), s.Image, s.Labels, n.Running()
+	n.sched = &sc
+	return &n
+}
+
+// runState is the state kept in the cache: the health probes' log (outputs of the last probes) is left out.
+func runState(st *container.State) *container.State {
+	if st == nil || st.Health == nil || len(st.Health.Log) == 0 {
+		return st
+	}
+	c := *st
+	c.Health = &container.Health{Status: st.Health.Status, FailingStreak: st.Health.FailingStreak}
+	return &c
+}
+
+func sameKeys[V any](a, b map[string]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// schedContainer is the scheduler's view of a container: of its configuration only what the filters read
+// (host ports bound or published, ports exposed in host network mode) and the resources it reserves.
+func schedContainer(c *Container, info *container.InspectResponse, ncpu int64) *scheduler.Container {
+	sc := &scheduler.Container{ID: c.ID, Names: schedNames(c.Names), Image: c.Image, Labels: c.Labels, Running: c.Running()}
+	if info == nil || info.ContainerJSONBase == nil {
+		return sc
+	}
+	if info.NetworkSettings != nil {
+		sc.Ports = info.NetworkSettings.Ports
+	}
+	if hc := info.HostConfig; hc != nil {
+		sc.Memory = hc.Memory
+		sc.CPUs = sharesToCPUs(hc.CPUShares, ncpu)
+		host := hc.NetworkMode == "host"
+		if host || len(hc.PortBindings) > 0 {
+			sc.HostConfig = &container.HostConfig{NetworkMode: hc.NetworkMode, PortBindings: hc.PortBindings}
+		}
+		if host && info.Config != nil && len(info.Config.ExposedPorts) > 0 {
+			sc.Config = &container.Config{ExposedPorts: info.Config.ExposedPorts}
+		}
+	}
+	return sc
+}
+
+func schedNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = trimSlash(n)
+	}
+	return out
+}
+
+// The original's meaning of CpuShares: at create it counts CPUs; the engine gets the matching share of its CPUs.
+func cpusToShares(cpus, ncpu int64) int64 {
+	if cpus <= 0 || ncpu <= 0 {
+		return 0
+	}
+	return (cpus*1024 + ncpu - 1) / ncpu
+}
+
+func sharesToCPUs(shares, ncpu int64) int64 {
+	if shares <= 0 || ncpu <= 0 {
+		return 0
+	}
+	return shares * ncpu / 1024
+}
+
+func trimSlash(s string) string {
+	if len(s) > 0 && s[0] == '/' {
+		return s[1:]
+	}
+	return s
 }

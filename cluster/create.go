@@ -9,15 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/jsonmessage"
 
+	"swarm/internal/metrics"
 	"swarm/lease"
 	"swarm/scheduler"
 )
@@ -39,10 +43,27 @@ type CreateResponse struct {
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
-// CreateContainer schedules and creates a container. The name is unique cluster-wide (409 otherwise),
+// creator creates containers through the scheduler. Names are unique cluster-wide: a name is held by a
+// container on some engine, or by a create under way (pending); inCreate counts the creates under way by swarm
+// ID, whose fixed address is claimed before their container exists. Both under mu.
+type creator struct {
+	ctx      context.Context // work that outlives a create (orphan sweeps) ends with it
+	pool     *pool
+	placer   *placer
+	hints    *idHints
+	leases   LeaseStore // nil without Consul
+	retries  int
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	mu       sync.Mutex
+	pending  map[string]bool
+	inCreate map[string]int
+}
+
+// create schedules and creates a container. The name is unique cluster-wide (409 otherwise),
 // swarm's expressions are validated (400), the container gets a swarm ID, and the image is pulled on the
 // chosen node when that node lacks it. A failed create leaves no container and no reservation behind.
-func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*CreateResponse, error) {
+func (c *creator) create(ctx context.Context, req CreateRequest) (*CreateResponse, error) {
 	var cr container.CreateRequest
 	if err := json.Unmarshal(req.Body, &cr); err != nil {
 		return nil, errdefs.InvalidParameter(fmt.Errorf("invalid container create body: %w", err))
@@ -76,7 +97,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; attempt <= c.cfg.CreateRetry; attempt++ {
+	for attempt := 0; attempt <= c.retries; attempt++ {
 		var resp *CreateResponse
 		if resp, err = c.createOnce(ctx, req, name, &cr, pinned); err == nil {
 			return resp, nil
@@ -93,7 +114,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 // claimAddress takes the fixed address a com.docker.swarm.pipework label asks for (a pool request gets the
 // pool's next free address, written back into the label for the node's join to apply). It returns how to give
 // the address back if the create fails; a taken address is a 409 that names its holder.
-func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (release func(), err error) {
+func (c *creator) claimAddress(cr *container.CreateRequest, name string) (release func(), err error) {
 	v, ok := cr.Config.Labels[lease.Label]
 	if !ok {
 		return func() {}, nil
@@ -102,19 +123,19 @@ func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (releas
 	if err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
-	if c.cfg.Leases == nil {
+	if c.leases == nil {
 		return nil, errdefs.InvalidParameter(fmt.Errorf("the %s label needs consul:// discovery, where addresses are leased", lease.Label))
 	}
 	h := lease.Holder{SwarmID: cr.Config.Labels[LabelSwarmID], Name: name}
 	ip := r.IP()
 	if r.Pool != "" {
 		var pool *lease.Pool
-		if ip, pool, err = c.cfg.Leases.ClaimFromPool(r.Pool, h); err == nil {
+		if ip, pool, err = c.leases.ClaimFromPool(r.Pool, h); err == nil {
 			r.Addr = pool.Spec(ip)
 			cr.Config.Labels[lease.Label] = r.String()
 		}
 	} else {
-		err = c.cfg.Leases.Claim(ip, h)
+		err = c.leases.Claim(ip, h)
 	}
 	var held *lease.HeldError
 	var pool *lease.PoolError
@@ -127,23 +148,23 @@ func (c *Cluster) claimAddress(cr *container.CreateRequest, name string) (releas
 		return nil, errdefs.Unavailable(err)
 	}
 	return func() {
-		if err := c.cfg.Leases.Release(ip, h.SwarmID); err != nil {
+		if err := c.leases.Release(ip, h.SwarmID); err != nil {
 			c.log.Warn("releasing the address of a failed create", "ip", ip, "err", err)
 		}
 	}, nil
 }
 
 // createOnce places the container and creates it on the chosen engine.
-func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
+func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
 	start := time.Now()
-	p, err := c.place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig})
+	p, err := c.placer.place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig})
 	if err != nil {
-		c.cfg.Metrics.Placement(time.Since(start), "no_suitable_node")
+		c.metrics.Placement(time.Since(start), "no_suitable_node")
 		return nil, err
 	}
-	c.cfg.Metrics.Placement(time.Since(start), "")
+	c.metrics.Placement(time.Since(start), "")
 	defer p.Done()
-	e := c.engineForNode(p.Node)
+	e := c.placer.engineFor(p.Node)
 	if e == nil {
 		return nil, fmt.Errorf("node %s left the cluster during scheduling; try again", p.Node.Name)
 	}
@@ -152,30 +173,31 @@ func (c *Cluster) createOnce(ctx context.Context, req CreateRequest, name string
 		return nil, errdefs.InvalidParameter(err)
 	}
 	swarmID := cr.Config.Labels[LabelSwarmID]
-	done := e.creating(swarmID)
-	resp, err := c.createOn(ctx, e, req, name, body)
+	done := e.store.orphans.creating(swarmID)
+	resp, err := createOn(ctx, e, req, name, body)
 	if isNoSuchImage(err) {
 		if perr := e.pullImage(ctx, cr.Config.Image, req.Platform, req.RegistryAuth); perr != nil {
 			done("")
 			return nil, perr
 		}
-		resp, err = c.createOn(ctx, e, req, name, body)
+		resp, err = createOn(ctx, e, req, name, body)
 	}
 	if err != nil {
 		done("")
 		if isAmbiguous(err) {
 			// The engine may have created it before the connection broke: make sure such a copy goes away.
-			c.doom(e, swarmID)
+			e.store.orphans.doom(c.ctx, swarmID)
 		}
 		return nil, err
 	}
 	done(resp.ID)
 	c.hints.put(resp.ID, e)
-	e.putCreated(e.lifeCtx(ctx), resp.ID, name, cr, int64(p.Node.TotalCPUs))
+	e.store.putCreated(e.lifeCtx(ctx), resp.ID, name, cr, int64(p.Node.TotalCPUs))
 	return &CreateResponse{CreateResponse: *resp, Engine: e}, nil
 }
 
-func (c *Cluster) createOn(ctx context.Context, e *Engine, req CreateRequest, name string, body []byte) (*container.CreateResponse, error) {
+// createOn sends the create to e, at the client's API version with the client's body as swarm rewrote it.
+func createOn(ctx context.Context, e *Engine, req CreateRequest, name string, body []byte) (*container.CreateResponse, error) {
 	q := url.Values{}
 	if name != "" {
 		q.Set("name", name)
@@ -184,8 +206,8 @@ func (c *Cluster) createOn(ctx context.Context, e *Engine, req CreateRequest, na
 		q.Set("platform", req.Platform)
 	}
 	var out container.CreateResponse
-	_, err := e.Do(ctx, http.MethodPost, req.Version, "/containers/create", q, nil, bytes.NewReader(body), &out)
-	if err != nil {
+	call := Call{Method: http.MethodPost, Path: "/containers/create", Version: req.Version, Query: q.Encode(), Body: bytes.NewReader(body)}
+	if err := e.conn.do(ctx, call, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -204,41 +226,41 @@ func isNoSuchImage(err error) bool {
 }
 
 // createUnderWay records a create of swarmID until the returned function is called.
-func (c *Cluster) createUnderWay(swarmID string) (done func()) {
-	c.createMu.Lock()
+func (c *creator) createUnderWay(swarmID string) (done func()) {
+	c.mu.Lock()
 	if c.inCreate == nil {
 		c.inCreate = map[string]int{}
 	}
 	c.inCreate[swarmID]++
-	c.createMu.Unlock()
+	c.mu.Unlock()
 	return func() {
-		c.createMu.Lock()
+		c.mu.Lock()
 		if c.inCreate[swarmID]--; c.inCreate[swarmID] <= 0 {
 			delete(c.inCreate, swarmID)
 		}
-		c.createMu.Unlock()
+		c.mu.Unlock()
 	}
 }
 
 // creatingSwarmID tells whether a create of swarmID is under way.
-func (c *Cluster) creatingSwarmID(swarmID string) bool {
-	c.createMu.Lock()
-	defer c.createMu.Unlock()
+func (c *creator) creatingSwarmID(swarmID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.inCreate[swarmID] > 0
 }
 
 // reserveName claims a name cluster-wide until the create ends.
-func (c *Cluster) reserveName(name string) error {
+func (c *creator) reserveName(name string) error {
 	if name == "" {
 		return nil
 	}
-	c.createMu.Lock()
-	defer c.createMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.pending[name] {
 		return errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use (a container of that name is being created). You have to remove (or rename) that container to be able to reuse that name.", name))
 	}
-	for _, e := range c.Engines() { // each engine's name index, not a list of every container
-		if x := e.byName(name); x != nil {
+	for _, e := range c.pool.all() { // each engine's name index, not a list of every container
+		if x := e.views.byName(name); x != nil {
 			return errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, x.ID, x.Engine.Name()))
 		}
 	}
@@ -246,13 +268,13 @@ func (c *Cluster) reserveName(name string) error {
 	return nil
 }
 
-func (c *Cluster) releaseName(name string) {
+func (c *creator) releaseName(name string) {
 	if name == "" {
 		return
 	}
-	c.createMu.Lock()
+	c.mu.Lock()
 	delete(c.pending, name)
-	c.createMu.Unlock()
+	c.mu.Unlock()
 }
 
 func newSwarmID() string {
@@ -298,7 +320,8 @@ func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64, pinne
 	return json.Marshal(m)
 }
 
-// pullImage pulls an image on this engine, draining the progress stream and returning the error it reports.
+// pullImage pulls an image on the engine, draining the progress stream and returning the error it reports
+// (asked raw: the engine's own words reach the client).
 func (e *Engine) pullImage(ctx context.Context, ref, platform, auth string) error {
 	img, tag := splitImageRef(ref)
 	q := url.Values{"fromImage": {img}, "tag": {tag}}
@@ -309,26 +332,24 @@ func (e *Engine) pullImage(ctx context.Context, ref, platform, auth string) erro
 	if auth != "" {
 		hdr.Set("X-Registry-Auth", auth)
 	}
-	rc, err := e.Stream(ctx, http.MethodPost, "", "/images/create", q, hdr, nil)
+	rc, err := e.Open(ctx, Call{Method: http.MethodPost, Path: "/images/create", Query: q.Encode(), Header: hdr})
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	dec := json.NewDecoder(rc)
 	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
+		var msg jsonmessage.JSONMessage
 		if err := dec.Decode(&msg); err == io.EOF {
 			break
 		} else if err != nil {
 			return fmt.Errorf("pulling %s on node %s: %w", ref, e.Name(), err)
 		}
-		if msg.Error != "" {
-			return &EngineError{Node: e.Name(), Status: http.StatusNotFound, Msg: fmt.Sprintf("pulling %s on node %s: %s", ref, e.Name(), msg.Error)}
+		if msg.Error != nil {
+			return &EngineError{Node: e.Name(), Status: http.StatusNotFound, Msg: fmt.Sprintf("pulling %s on node %s: %s", ref, e.Name(), msg.Error.Message)}
 		}
 	}
-	e.RefreshImages(ctx)
+	e.objects.refresh(ctx, Images)
 	return nil
 }
 
@@ -342,24 +363,4 @@ func splitImageRef(ref string) (string, string) {
 		return ref[:i], ref[i+1:]
 	}
 	return ref, "latest"
-}
-
-// Stream sends a call and returns the answer's body for the caller to read (and close).
-func (e *Engine) Stream(ctx context.Context, method, version, path string, q url.Values, hdr http.Header, body io.Reader) (io.ReadCloser, error) {
-	req, err := e.request(ctx, method, version, path, q.Encode(), body)
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := e.http.Do(req)
-	if err = e.reached(err); err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		return nil, e.readError(resp)
-	}
-	return resp.Body, nil
 }

@@ -15,7 +15,7 @@ const provisionalFor = 250 * time.Millisecond
 // the start that usually follows finds it, without a call to the engine. The engine's own view replaces it at
 // the next re-read: the start's, or one of its own after provisionalFor (the engine's create event does not
 // cause one). Name is "" when the engine chose it; ncpu turns the request's CPUs into the shares it sent.
-func (e *Engine) putCreated(ctx context.Context, id, name string, cr *container.CreateRequest, ncpu int64) {
+func (s *store) putCreated(ctx context.Context, id, name string, cr *container.CreateRequest, ncpu int64) {
 	now := time.Now()
 	hc := *cr.HostConfig
 	hc.CPUShares = cpusToShares(hc.CPUShares, ncpu)
@@ -27,32 +27,23 @@ func (e *Engine) putCreated(ctx context.Context, id, name string, cr *container.
 	if args := append(append([]string{}, cr.Config.Entrypoint...), cr.Config.Cmd...); len(args) > 0 {
 		info.Path, info.Args = args[0], args[1:]
 	}
-	s := summaryOf(info)
+	l := summaryOf(info)
 	if name == "" {
-		s.Names = nil // the engine's choice, known at the re-read
+		l.Names = nil // the engine's choice, known at the re-read
 	}
-	c := e.newContainer(s, info, now, e.ncpu())
+	c := s.e.newContainer(l, info, now, s.e.ncpu())
 	c.provisional = true
-	e.mu.Lock()
-	_, known := e.containers[id]
-	_, removed := e.removed[id]
+	s.mu.Lock()
+	_, known := s.containers[id]
+	_, removed := s.removed[id]
 	if !known && !removed {
-		e.containers[id] = c
-		e.changed()
+		s.containers[id] = c
+		s.changedLocked()
 	}
-	e.mu.Unlock()
+	s.mu.Unlock()
 	time.AfterFunc(provisionalFor, func() {
-		if ct := e.byID(id); ct != nil && ct.provisional {
-			e.markDirty(ctx, id, nil)
+		if ct := s.get(id); ct != nil && ct.provisional {
+			s.rereads.mark(ctx, id, nil)
 		}
 	})
-}
-
-// lifeCtx is the engine's own context, for work that outlives the request that caused it and must end when the
-// engine leaves; an engine that was never run gets the request's context without its cancellation.
-func (e *Engine) lifeCtx(req context.Context) context.Context {
-	if e.ctx != nil {
-		return e.ctx
-	}
-	return context.WithoutCancel(req)
 }

@@ -49,7 +49,7 @@ func TestCreatedContainerIsCachedFromTheRequest(t *testing.T) {
 		t.Errorf("cached at create: provisional %v, ID %s (want %s), state %q, command %q", ct.provisional, ct.ID, res.resp.ID, ct.State, ct.Command)
 	}
 	var bound []string
-	for _, sc := range c.schedNodes()[0].Containers {
+	for _, sc := range c.placer.nodes()[0].Containers {
 		for _, b := range sc.HostConfig.PortBindings["80/tcp"] {
 			bound = append(bound, b.HostPort)
 		}

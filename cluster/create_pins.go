@@ -14,12 +14,12 @@ import (
 // rewritten to the plain names and the container is constrained to that node. A named volume that exists on
 // exactly one node draws the container there (a soft preference, as it may be created elsewhere). It
 // returns whether the body must be rewritten.
-func (c *Cluster) pinToNodes(cr *container.CreateRequest) bool {
+func (c *creator) pinToNodes(cr *container.CreateRequest) bool {
 	changed := false
 	var nodes []string
 	strip := func(ref string) string {
 		node, name, ok := strings.Cut(ref, "/")
-		if ok && c.Engine(node) != nil {
+		if ok && c.pool.byRef(node) != nil {
 			nodes = append(nodes, node)
 			changed = true
 			return name
@@ -62,9 +62,9 @@ func (c *Cluster) pinToNodes(cr *container.CreateRequest) bool {
 }
 
 // onlyNodeWithVolume names the one node holding a volume of that name, or "".
-func (c *Cluster) onlyNodeWithVolume(name string) string {
+func (c *creator) onlyNodeWithVolume(name string) string {
 	found := ""
-	for _, e := range c.Engines() {
+	for _, e := range c.pool.all() {
 		for _, v := range e.Volumes() {
 			if v.Name == name {
 				if found != "" {

@@ -2,242 +2,174 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/client"
 )
 
-// State is an engine's place in its life cycle: Pending until first validated, then Healthy or Unhealthy,
-// Disconnected once discovery drops it.
-type State int
-
-const (
-	StatePending State = iota
-	StateHealthy
-	StateUnhealthy
-	StateDisconnected
-)
-
-func (s State) String() string {
-	return [...]string{"Pending", "Healthy", "Unhealthy", "Disconnected"}[s]
-}
-
-// engineSettings are the pool-wide knobs and resources every engine shares.
-type engineSettings struct {
-	failureRetry int
-	refreshMin   time.Duration
-	refreshMax   time.Duration
-	tls          *tls.Config // nil: plain TCP
-	overcommit   float64
-	hooks        engineHooks
-	transport    *http.Transport // one pool for every engine's calls: idle connections are capped cluster-wide
-	streams      *http.Transport // the engines' event streams, each on a connection of its own (streamTransport)
-	engines      atomic.Int64    // how many engines the cluster has
-	connecting   chan struct{}   // bounds how many engines validate and sync at once
-	identities   atomic.Uint64   // bumped when an engine's name or ID changes (the sorted engine list is cached)
-	dirty        dirtyEngines    // engines whose scheduler view changed (schedNodes patches its list)
-	changes      atomic.Uint64   // bumped when any engine's containers change (the sorted container list is cached)
-	keptBytes    atomic.Int64    // size of the inspect answers kept by all engines (kept_inspects.go)
-}
-
-// Connection pooling: one transport for all engines keeps at most maxIdle idle connections in total, a few per
-// engine for bursts, for longer than the periodic refresh's interval (idleFor). The cap is what a process's
-// descriptors allow besides one event stream per engine: at 10,000 engines a cap of 16,384 exhausted the
-// common 20,000-descriptor limit and the manager could no longer accept clients.
-const (
-	maxIdle        = 4096
-	idleFor        = 90 * time.Second
-	maxIdlePerHost = 16
-	maxConnecting  = 128
-)
-
-// dialer probes idle connections often, so an engine that vanishes without closing them (host cut off, link
-// down) breaks its event stream within seconds rather than after the kernel's two hours.
-var dialer = &net.Dialer{Timeout: 10 * time.Second,
-	KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 3 * time.Second, Interval: time.Second, Count: 3}}
-
-func newTransport(tlsCfg *tls.Config) *http.Transport {
-	return &http.Transport{
-		DialContext:         dialer.DialContext,
-		TLSClientConfig:     tlsCfg,
-		MaxIdleConns:        maxIdle,
-		MaxIdleConnsPerHost: maxIdlePerHost,
-		IdleConnTimeout:     idleFor,
-		TLSHandshakeTimeout: 10 * time.Second,
-		DisableCompression:  true, // engines answer uncompressed: asking for gzip only costs a header per call
-	}
-}
-
-// newStreamTransport is for the engines' event streams while the calls' pool can keep a connection per engine
-// (streamTransport): a stream on the calls' pool takes the idle connection the calls before it left (the
-// start-up sync's), and every engine's first call after a start or a reconnection would pay a new connection
-// (a TLS handshake with TLS). A stream's connection is closed when the stream ends, so this pool holds none.
-func newStreamTransport(tlsCfg *tls.Config) *http.Transport {
-	return &http.Transport{DialContext: dialer.DialContext, TLSClientConfig: tlsCfg, DisableKeepAlives: true,
-		TLSHandshakeTimeout: 10 * time.Second}
-}
-
-// streamTransport is what the engine's event stream is read through. While the pool can keep an idle
-// connection for every engine, the stream dials its own, and the start-up sync's connection stays for the next
-// call. With more engines than that, a kept connection is evicted by the next call to another engine that has
-// none (the pool is full), so the stream takes the sync's connection as before: at 10,000 engines, runs that
-// kept them spent 1.00–1.14 ms of manager CPU per create+start against 0.80 ms (BENCHMARKS.md).
-func (e *Engine) streamTransport() http.RoundTripper {
-	if e.set.engines.Load() <= maxIdle {
-		return e.set.streams
-	}
-	return e.set.transport
-}
-
-// engineHooks tell the cluster what happened to an engine; they run without the engine's lock held.
-type engineHooks struct {
-	event     func(e *Engine, ev eventMessage) // an engine event or a swarm event about the engine
-	connected func(e *Engine)                  // first validation succeeded
-}
-
-// Engine is one Docker engine: its connection, health and a cache of its objects. All exported methods are safe
-// for concurrent use; the cached objects it hands out are never modified afterwards (copy on write).
+// Engine is one Docker engine of the cluster, made of parts that each keep their own lock and invariants:
+//   - conn: how calls reach it, and what it said it is (conn.go, spec.go);
+//   - health: whether it can be reached (health.go);
+//   - store: the cache of its containers, kept current by calls, events and refreshes (store*.go, rereads.go,
+//     orphans.go);
+//   - objects: the cache of its images, networks and volumes (objects.go);
+//   - views: what is derived from the others, built on use (views.go);
+//   - kept: inspect answers given again while nothing changed (kept.go);
+//   - ticker: the periodic refresh (refresher.go).
+//
+// No part calls another while holding its own lock, but views, which read the others under theirs. The life
+// of an engine (validate, sync, follow its events, probe) is engine_life.go. All exported methods are safe for
+// concurrent use; what they hand out is never changed afterwards.
 type Engine struct {
-	addr   string
-	ip     string
-	set    *engineSettings
-	client *client.Client
-	http   *http.Client
-	scheme string
-
-	mu         sync.RWMutex
-	id, name   string
-	state      State
-	failures   int
-	lastErr    string
-	updatedAt  time.Time
-	info       system.Info
-	version    types.Version
-	labels     map[string]string
-	containers map[string]*Container // by full ID
-	images     []image.Summary
-	networks   []network.Inspect
-	volumes    []*volume.Volume
-	listSums   listSums
-	changes    uint64                     // calls of changed(): the cache was changed since a moment if this moved
-	listed     uint64                     // changes when the last container list was taken in (with listSums.containers)
-	execs      map[string]string          // exec ID -> container ID
-	removed    map[string]time.Time       // containers removed since the last full refresh began
-	doomed     map[string]map[string]bool // swarm ID of a failed create -> IDs confirmed since (orphans.go)
-	inflight   map[string]int             // swarm ID -> creates in flight on this engine
-	dirty      map[string]*dirtyMark      // container ID -> why a re-read is pending
-	draining   bool                       // a goroutine refreshes the dirty containers
-	verifying  bool                       // a ping checks whether a failed call means the engine is unreachable
-	refreshing map[string]time.Time       // container ID -> start of a single refresh under way
-	promised   map[string]int             // container ID -> re-reads callers promised once their call is answered
-	node       nodeCache                  // scheduler view, rebuilt when containers change
-	index      *lookups                   // containers by name and short ID, rebuilt on use after a change (nil: stale)
-	tally      *tally                     // /info's per-engine sums, rebuilt on use after a change (nil: stale)
-	status     *statusBlock               // /info's lines for the engine, rebuilt when what they show changed
-	encoded    *listEntries               // the containers' list entries as of a changes count, re-encoded on use where changed
-	kept       keptInspects               // inspect answers served again while nothing changed (kept_inspects.go)
-
-	timer   atomic.Pointer[time.Timer] // the periodic refresh (startRefreshTimer); nil until connected
-	ticking sync.Mutex                 // held by the refresh under way
-	ticks   int                        // periodic refreshes so far (under ticking; see sideListsEvery)
-	nudged  atomic.Bool                // a refresh was asked for and has not begun
-	ctx     context.Context            // the engine's life (nil in tests that never run it); ends when it leaves
+	set     *shared
+	conn    *conn
+	health  *health
+	store   *store
+	objects *objects
+	views   *views
+	kept    *keptInspects
+	ticker  *refresher
+	updated atomic.Int64    // UnixNano of the last validation or container list taken in
+	ctx     context.Context // the engine's life (nil in tests that never run it); ends when it leaves
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
-func newEngine(addr string, set *engineSettings) (*Engine, error) {
-	host, _, err := net.SplitHostPort(addr)
+func newEngine(addr string, set *shared) (*Engine, error) {
+	e := &Engine{set: set, kept: &keptInspects{set: set}, done: make(chan struct{})}
+	e.health = &health{retry: set.failureRetry, life: func() context.Context { return e.lifeCtx(context.Background()) },
+		moved: func() { set.dirty.mark(e) }, told: e.healthTold}
+	conn, err := newConn(addr, set, e.health)
 	if err != nil {
 		return nil, err
 	}
-	scheme := "http"
-	if set.tls != nil {
-		scheme = "https"
-	}
-	typed := &http.Client{Transport: set.transport}
-	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(typed),
-		client.WithScheme(scheme), client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, err
-	}
-	// The Docker client wraps the transport of the HTTP client it is given in OpenTelemetry instrumentation,
-	// which nothing here exports and which cost a tenth of the manager's CPU under a thousand creates a second.
-	typed.Transport = set.transport
-	return &Engine{
-		addr: addr, ip: host, set: set, client: cli, http: &http.Client{Transport: set.transport}, scheme: scheme,
-		containers: map[string]*Container{}, execs: map[string]string{}, labels: map[string]string{},
-		done: make(chan struct{}),
-	}, nil
+	e.conn = conn
+	e.health.ping = func(ctx context.Context) error { _, err := conn.client.Ping(ctx); return err }
+	e.store = newStore(e)
+	e.objects = &objects{conn: conn, moved: func() { set.dirty.mark(e) }}
+	e.views = &views{e: e}
+	e.ticker = &refresher{min: set.refreshMin, max: set.refreshMax, refresh: e.periodic}
+	return e, nil
 }
 
 // Addr is the host:port the engine was discovered at.
-func (e *Engine) Addr() string { return e.addr }
+func (e *Engine) Addr() string { return e.conn.addr }
 
-// IP is the engine's host part, used where a container publishes on all interfaces.
-func (e *Engine) IP() string { return e.ip }
+// IP is the engine's host part, shown where a container publishes on all interfaces.
+func (e *Engine) IP() string { return e.conn.ip }
 
 // Scheme is "http" or "https".
-func (e *Engine) Scheme() string { return e.scheme }
-
-// HTTPClient is the engine's pooled client, for forwarding requests.
-func (e *Engine) HTTPClient() *http.Client { return e.http }
-
-// Client is the typed Docker client of the engine.
-func (e *Engine) Client() *client.Client { return e.client }
-
-// Dial opens a raw connection (TLS when configured) for hijacked streams.
-func (e *Engine) Dial(ctx context.Context) (net.Conn, error) {
-	if e.set.tls == nil {
-		return dialer.DialContext(ctx, "tcp", e.addr)
-	}
-	td := &tls.Dialer{NetDialer: dialer, Config: e.set.tls}
-	return td.DialContext(ctx, "tcp", e.addr)
-}
-
-// ID is the engine's ID (docker info .ID); empty while Pending.
-func (e *Engine) ID() string { e.mu.RLock(); defer e.mu.RUnlock(); return e.id }
+func (e *Engine) Scheme() string { return e.conn.scheme }
 
 // Name is the engine's name (docker info .Name, its hostname); the address while Pending.
-func (e *Engine) Name() string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if e.name == "" {
-		return e.addr
-	}
-	return e.name
-}
+func (e *Engine) Name() string { return e.conn.name() }
+
+// ID is the engine's ID (docker info .ID); empty while Pending.
+func (e *Engine) ID() string { return e.conn.id() }
 
 // State is the engine's current state.
-func (e *Engine) State() State { e.mu.RLock(); defer e.mu.RUnlock(); return e.state }
+func (e *Engine) State() State { return e.health.State() }
 
 // Healthy reports whether calls may be sent to the engine.
 func (e *Engine) Healthy() bool { return e.State() == StateHealthy }
 
-// APIVersion is the newest API version the engine supports.
-func (e *Engine) APIVersion() string { e.mu.RLock(); defer e.mu.RUnlock(); return e.version.APIVersion }
-
 // LastError is the last connection error seen, empty when the last call succeeded.
-func (e *Engine) LastError() string { e.mu.RLock(); defer e.mu.RUnlock(); return e.lastErr }
+func (e *Engine) LastError() string { return e.health.snapshot().lastErr }
 
-// healthIndicator is 0 for an unusable engine, else 100 minus a share per recent failure (the original's formula).
-func (e *Engine) healthIndicator() int64 {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if e.state != StateHealthy || e.failures >= e.set.failureRetry {
-		return 0
+// Version is the API version a client speaking want is served at by this engine: the older of the two ("":
+// the engine's own).
+func (e *Engine) Version(want string) string { return e.conn.negotiated(want) }
+
+// Dial opens a raw connection to the engine (TLS when configured), for streams that are taken over.
+func (e *Engine) Dial(ctx context.Context) (net.Conn, error) { return e.conn.dial(ctx) }
+
+// Containers returns the cached containers (all states).
+func (e *Engine) Containers() []*Container { return e.store.all() }
+
+// Images returns the cached images.
+func (e *Engine) Images() []image.Summary { return e.objects.Images() }
+
+// Networks returns the cached networks.
+func (e *Engine) Networks() []network.Inspect { return e.objects.Networks() }
+
+// Volumes returns the cached volumes.
+func (e *Engine) Volumes() []*volume.Volume { return e.objects.Volumes() }
+
+// ncpu is the engine's CPU count (0 before validation), which turns CpuShares into reserved CPUs.
+func (e *Engine) ncpu() int64 {
+	if s := e.conn.spec.Load(); s != nil {
+		return int64(s.info.NCPU)
 	}
-	return int64(100 - e.failures*100/e.set.failureRetry)
+	return 0
 }
 
-func (e *Engine) ncpu() int64 { e.mu.RLock(); defer e.mu.RUnlock(); return int64(e.info.NCPU) }
+// touch records that the engine's state was just read from it (/info's UpdatedAt).
+func (e *Engine) touch() { e.updated.Store(time.Now().UnixNano()) }
+
+// updatedAt is when the engine's state was last read from it.
+func (e *Engine) updatedAt() time.Time {
+	if n := e.updated.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// lifeCtx is the engine's own context, for work that outlives the request that caused it and must end when the
+// engine leaves; an engine that was never run gets the request's context without its cancellation.
+func (e *Engine) lifeCtx(req context.Context) context.Context {
+	if e.ctx != nil {
+		return e.ctx
+	}
+	return context.WithoutCancel(req)
+}
+
+// removeContainer removes a container with its anonymous volumes, whatever its state (orphans, stale copies).
+func (e *Engine) removeContainer(ctx context.Context, id string) error {
+	err := e.conn.client.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	return e.conn.typed(err)
+}
+
+// Send makes one call and returns the engine's answer whatever its status, its body unread (the caller closes
+// it); the cache is kept right as c.Changes say. A failure to reach the engine is a *NodeDownError.
+func (e *Engine) Send(ctx context.Context, c Call) (*http.Response, error) {
+	req, err := e.conn.request(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := e.RoundTripper(c.Changes).RoundTrip(req)
+	if err != nil {
+		return nil, e.conn.down(err)
+	}
+	return resp, nil
+}
+
+// Do makes one call and reads its answer: a 2xx answer is decoded into out (nil: discarded; a *[]byte or
+// *bytes.Buffer receives the body as it came), any other is an *EngineError.
+func (e *Engine) Do(ctx context.Context, c Call, out any) error {
+	resp, err := e.Send(ctx, c)
+	if err != nil {
+		return err
+	}
+	return e.conn.readAnswer(resp, out)
+}
+
+// Open makes one call whose answer is a stream: a 2xx answer's body is returned for the caller to read and
+// close, any other is an *EngineError.
+func (e *Engine) Open(ctx context.Context, c Call) (io.ReadCloser, error) {
+	resp, err := e.Send(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, e.conn.answerError(resp)
+	}
+	return resp.Body, nil
+}

@@ -21,8 +21,6 @@ type Event struct {
 	Node *EventNode `json:"node,omitempty"`
 }
 
-type eventMessage = Event
-
 // Retention of past events for `docker events --since`.
 const (
 	eventHistory   = 10000

@@ -35,10 +35,10 @@ func TestEventsKeepTheCacheCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ct.Engine.Do(ctx, http.MethodPost, "", "/containers/"+resp.ID+"/start", nil, nil, nil, nil); err != nil {
+	start := Call{Method: http.MethodPost, Path: "/containers/" + resp.ID + "/start", Changes: Changes{Container: resp.ID}}
+	if err := ct.Engine.Do(ctx, start, nil); err != nil { // as the API does a call that changes a container
 		t.Fatal(err)
 	}
-	c.Refresh(ctx, ct) // as the API does after a call that changes a container
 	time.Sleep(300 * time.Millisecond)
 	// Usually 1 (the start's re-read: a create caches from its request); 2 when an event arrives after that
 	// re-read began (it cannot tell then).
@@ -57,7 +57,7 @@ func TestReadSince(t *testing.T) {
 	c := testCluster(t, map[string][]*container.Summary{"node-0": {summary("aaaa1111", "web", "running", 1, nil)}})
 	e := c.Engines()[0]
 	t0 := time.Now()
-	e.containers["aaaa1111"].seen = t0
+	e.store.containers["aaaa1111"].seen = t0
 	for _, tt := range []struct {
 		id      string
 		event   time.Time
@@ -71,11 +71,12 @@ func TestReadSince(t *testing.T) {
 		{"bbbb2222", t0, time.Time{}, false}, // not cached: read it
 		{"bbbb2222", t0, t0.Add(time.Millisecond), true},
 	} {
-		e.refreshing = map[string]time.Time{}
+		r := &e.store.rereads
+		r.refreshing = map[string]time.Time{}
 		if !tt.started.IsZero() {
-			e.refreshing[tt.id] = tt.started
+			r.refreshing[tt.id] = tt.started
 		}
-		if got := e.readSinceLocked(tt.id, tt.event); got != tt.want {
+		if got := r.readSinceLocked(tt.id, tt.event); got != tt.want {
 			t.Errorf("%s, event at %v, re-read under way since %v: %v, want %v", tt.id, tt.event.Sub(t0), tt.started, got, tt.want)
 		}
 	}
@@ -118,8 +119,9 @@ func TestAlreadyCached(t *testing.T) {
 }
 
 // Events that a call through the manager causes start no re-read of their own: a create in flight caches its
-// container itself, a promised re-read (Expect) covers the events before it, and a re-read that began before an
-// event decides, once done, whether the event needs another. Events from elsewhere are re-read as before.
+// container itself, a promised re-read (a call's Changes) covers the events before it, and a re-read that began
+// before an event decides, once done, whether the event needs another. Events from elsewhere are re-read as
+// before.
 func TestEventsOfCallsThroughTheManagerCostNoReread(t *testing.T) {
 	var inspects atomic.Int32
 	c, sim, _ := simCluster(t, "sim", 0, func(sim http.Handler) http.Handler {
@@ -151,38 +153,38 @@ func TestEventsOfCallsThroughTheManagerCostNoReread(t *testing.T) {
 		return `{"Image":"busybox","Labels":{"` + LabelSwarmID + `":"` + swarmID + `"}}`
 	}
 
-	done := e.creating("in-flight")
+	done := e.store.orphans.creating("in-flight")
 	id := direct(http.MethodPost, "/containers/create", body("in-flight"))
 	settled("the create event of a create in flight", 0)
 	done(id)
 	id = direct(http.MethodPost, "/containers/create", body("elsewhere"))
 	settled("the create event of a container made elsewhere", 1)
 
-	ct := e.byID(id)
+	ct := e.store.get(id)
 	if ct == nil {
 		t.Fatal("the container created elsewhere is not cached after its event's re-read")
 	}
-	reread := c.Expect(ct)
+	reread := e.store.promise(ct.ID)
 	direct(http.MethodPost, "/containers/"+id+"/start", "")
 	settled("the start event during a call with a promised re-read", 0)
 	reread(ctx)
 	settled("the promised re-read", 1)
 	reread(ctx)
 	settled("a second call of the promised re-read", 0)
-	if ct := e.byID(id); ct == nil || ct.State != "running" {
+	if ct := e.store.get(id); ct == nil || ct.State != "running" {
 		t.Fatalf("after the promised re-read: %+v", ct)
 	}
 
-	e.mu.Lock()
-	e.refreshing[id] = time.Now() // a re-read under way that began before the next event
-	e.mu.Unlock()
+	e.store.mu.Lock()
+	e.store.rereads.refreshing[id] = time.Now() // a re-read under way that began before the next event
+	e.store.mu.Unlock()
 	direct(http.MethodPost, "/containers/"+id+"/stop", "")
 	settled("a stop event while an earlier re-read is under way", 0)
-	e.mu.Lock()
-	delete(e.refreshing, id) // it ended without showing the stop
-	e.mu.Unlock()
+	e.store.mu.Lock()
+	delete(e.store.rereads.refreshing, id) // it ended without showing the stop
+	e.store.mu.Unlock()
 	settled("the stop event once that re-read ended", 1)
-	if ct := e.byID(id); ct == nil || ct.State != "exited" {
+	if ct := e.store.get(id); ct == nil || ct.State != "exited" {
 		t.Fatalf("after the stop's re-read: %+v", ct)
 	}
 }

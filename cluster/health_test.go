@@ -29,14 +29,12 @@ func TestCancelledCallsDoNotCountAgainstTheEngine(t *testing.T) {
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		go func() { time.Sleep(5 * time.Millisecond); cancel() }()
-		if _, err := e.Do(ctx, http.MethodGet, "", "/slow", nil, nil, nil, nil); err == nil {
+		if err := e.Do(ctx, Call{Method: http.MethodGet, Path: "/slow"}, nil); err == nil {
 			t.Fatal("a cancelled call succeeded")
 		}
 		cancel()
 	}
-	e.mu.RLock()
-	failures := e.failures
-	e.mu.RUnlock()
+	failures := e.health.snapshot().failures
 	if !e.Healthy() || failures != 0 {
 		t.Fatalf("after 5 cancelled calls: healthy %v, failures %d; want healthy with none", e.Healthy(), failures)
 	}
@@ -45,7 +43,7 @@ func TestCancelledCallsDoNotCountAgainstTheEngine(t *testing.T) {
 	srv.Listener.Close()
 	srv.CloseClientConnections()
 	for range 2 {
-		e.Do(context.Background(), http.MethodGet, "", "/_ping", nil, nil, nil, nil)
+		e.Do(context.Background(), Call{Method: http.MethodGet, Path: "/_ping"}, nil)
 	}
 	waitFor(t, func() bool { return e.State() == StateUnhealthy })
 }
@@ -57,16 +55,14 @@ func TestTimedOutCallsOnALiveEngineDoNotCount(t *testing.T) {
 	e := c.Engines()[0]
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		_, err := e.Do(ctx, http.MethodGet, "", "/slow", nil, nil, nil, nil)
+		err := e.Do(ctx, Call{Method: http.MethodGet, Path: "/slow"}, nil)
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("a call past its deadline: %v, want a deadline error", err)
 		}
-		waitFor(t, func() bool { e.mu.RLock(); defer e.mu.RUnlock(); return !e.verifying })
+		waitFor(t, func() bool { e.health.mu.RLock(); defer e.health.mu.RUnlock(); return !e.health.verifying })
 	}
-	e.mu.RLock()
-	failures := e.failures
-	e.mu.RUnlock()
+	failures := e.health.snapshot().failures
 	if !e.Healthy() || failures != 0 {
 		t.Fatalf("after 5 timed-out calls on a live engine: healthy %v, failures %d; want healthy with none", e.Healthy(), failures)
 	}

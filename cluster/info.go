@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -17,16 +16,10 @@ import (
 	"swarm/internal/version"
 )
 
-// Role is what this manager is in a replicated setup.
-type Role struct {
-	Primary     bool
-	PrimaryAddr string // known primary when this manager is a replica
-}
-
-// Info builds the cluster's /info: totals summed over engines and the original's SystemStatus lines, one block
-// per engine, which `docker info` prints as "key: value".
-func (c *Cluster) Info(role Role) system.Info {
-	info, blocks := c.info(role)
+// Info builds the cluster's /info: totals summed over engines and the original's SystemStatus lines (lead
+// first: the manager's role), one block per engine, which `docker info` prints as "key: value".
+func (c *Cluster) Info(lead [][2]string) system.Info {
+	info, blocks := c.info(lead)
 	for _, b := range blocks {
 		info.SystemStatus = append(info.SystemStatus, b.lines...)
 	}
@@ -36,8 +29,8 @@ func (c *Cluster) Info(role Role) system.Info {
 // InfoJSON is Info as the API answers it, in pieces to be written in order: the engines' blocks are kept
 // encoded, in runs of infoRun engines, so an answer for thousands of engines re-encodes and copies only the runs
 // where an engine changed. The pieces are never changed after they are returned.
-func (c *Cluster) InfoJSON(role Role) ([][]byte, error) {
-	info, blocks := c.info(role)
+func (c *Cluster) InfoJSON(lead [][2]string) ([][]byte, error) {
+	info, blocks := c.info(lead)
 	head, err := json.Marshal(info.SystemStatus)
 	if err != nil {
 		return nil, err
@@ -51,7 +44,7 @@ func (c *Cluster) InfoJSON(role Role) ([][]byte, error) {
 	first = append(first, out[:len(out)-1]...)
 	first = append(first, `,"SystemStatus":`...)
 	first = append(first, head[:len(head)-1]...)
-	pieces := append([][]byte{first}, c.infoRuns.encoded(blocks)...)
+	pieces := append([][]byte{first}, c.infos.encoded(blocks)...)
 	return append(pieces, []byte("]}\n")), nil
 }
 
@@ -105,7 +98,7 @@ func encodeRun(blocks []*statusBlock) *infoRunJSON {
 }
 
 // info is /info without the engines' lines: the totals and the cluster's own lines, and each engine's block.
-func (c *Cluster) info(role Role) (system.Info, []*statusBlock) {
+func (c *Cluster) info(lead [][2]string) (system.Info, []*statusBlock) {
 	host, _ := os.Hostname()
 	info := system.Info{
 		ID: "swarm", Name: host, ServerVersion: "swarm/" + version.Version,
@@ -114,11 +107,7 @@ func (c *Cluster) info(role Role) (system.Info, []*statusBlock) {
 		NEventsListener: c.events.Listeners(), SystemTime: time.Now().Format(time.RFC3339Nano),
 		Driver: "", DockerRootDir: "", IndexServerAddress: "https://index.docker.io/v1/",
 	}
-	status := [][2]string{{"Role", roleName(role)}}
-	if !role.Primary && role.PrimaryAddr != "" {
-		status = append(status, [2]string{"Primary", role.PrimaryAddr})
-	}
-	status = append(status, [2]string{"Strategy", c.cfg.Strategy}, [2]string{"Filters", strings.Join(c.cfg.Filters, ", ")})
+	status := append(slices.Clone(lead), [2]string{"Strategy", c.cfg.Strategy}, [2]string{"Filters", strings.Join(c.cfg.Filters, ", ")})
 	engines := c.Engines()
 	blocks := make([]*statusBlock, 0, len(engines))
 	for _, e := range engines {
@@ -130,30 +119,15 @@ func (c *Cluster) info(role Role) (system.Info, []*statusBlock) {
 	return info, blocks
 }
 
-func roleName(r Role) string {
-	if r.Primary {
-		return "primary"
-	}
-	return "replica"
-}
-
 // engineStatus adds one engine to the totals and returns its SystemStatus lines; nil for a disconnected
 // engine, which /info leaves out.
 func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
-	e.mu.RLock()
-	key := statusKey{state: e.state, id: e.id, name: e.name, lastErr: e.lastErr, updated: e.updatedAt,
-		version: e.version.Version, ncpu: e.info.NCPU, memTotal: e.info.MemTotal, images: len(e.images), tally: e.tally}
-	cached := e.status
-	e.mu.RUnlock()
+	key := statusOf(e)
 	if key.state == StateDisconnected {
 		return nil
 	}
-	if key.tally == nil {
-		key.tally = e.countContainers()
-	}
 	t := key.tally
-	total := t.running + t.paused + t.stopped
-	info.Containers += total
+	info.Containers += t.running + t.paused + t.stopped
 	info.ContainersRunning += t.running
 	info.ContainersPaused += t.paused
 	info.ContainersStopped += t.stopped
@@ -163,13 +137,31 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
 	memTotal := key.memTotal + key.memTotal*pct/100
 	info.NCPU += int(ncpu)
 	info.MemTotal += memTotal
-	if cached != nil && cached.key == key {
-		return cached
+	return built(e.views, &e.views.status, func(b *statusBlock) bool { return b.key == key }, func() *statusBlock {
+		return newStatusBlock(e.Addr(), key, ncpu, memTotal)
+	})
+}
+
+// statusOf is what an engine's SystemStatus lines show.
+func statusOf(e *Engine) statusKey {
+	h := e.health.snapshot()
+	key := statusKey{state: h.state, lastErr: h.lastErr, updated: e.updatedAt(), images: len(e.Images()),
+		tally: e.views.counts()}
+	if s := e.conn.spec.Load(); s != nil {
+		key.id, key.name, key.version = s.id, s.name, s.version.Version
+		key.ncpu, key.memTotal = s.info.NCPU, s.info.MemTotal
 	}
+	return key
+}
+
+// newStatusBlock makes an engine's SystemStatus lines (ncpu and memTotal with the overcommit).
+func newStatusBlock(addr string, key statusKey, ncpu, memTotal int64) *statusBlock {
 	name := key.name
 	if name == "" {
-		name = e.addr
+		name = addr
 	}
+	t := key.tally
+	total := t.running + t.paused + t.stopped
 	containers := fmt.Sprint(total)
 	if key.state == StateHealthy {
 		containers = fmt.Sprintf("%d (%d Running, %d Paused, %d Stopped)", total, t.running, t.paused, t.stopped)
@@ -179,7 +171,7 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
 		lastErr = "(none)"
 	}
 	lines := [][2]string{
-		{" " + name, e.addr},
+		{" " + name, addr},
 		{"  └ ID", key.id},
 		{"  └ Status", key.state.String()},
 		{"  └ Containers", containers},
@@ -191,11 +183,7 @@ func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
 		{"  └ ServerVersion", key.version},
 	}
 	enc, _ := json.Marshal(lines) // strings only: cannot fail
-	b := &statusBlock{key: key, lines: lines, json: enc[1 : len(enc)-1]}
-	e.mu.Lock()
-	e.status = b
-	e.mu.Unlock()
-	return b
+	return &statusBlock{key: key, lines: lines, json: enc[1 : len(enc)-1]}
 }
 
 // statusBlock is an engine's SystemStatus lines, kept while what they show (the key) is unchanged; the
@@ -213,42 +201,6 @@ type statusKey struct {
 	ncpu, images               int
 	memTotal                   int64
 	tally                      *tally
-}
-
-// tally is what /info sums over an engine's containers, kept until the engine's state changes.
-type tally struct {
-	running, paused, stopped int
-	cpus, mem                int64
-	labels                   string // "k=v, ..." sorted
-}
-
-func (e *Engine) countContainers() *tally {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.tally != nil {
-		return e.tally
-	}
-	t := &tally{}
-	labels := make([]string, 0, len(e.labels))
-	for k, v := range e.labels {
-		labels = append(labels, k+"="+v)
-	}
-	sort.Strings(labels)
-	t.labels = strings.Join(labels, ", ")
-	for _, ct := range e.containers {
-		switch ct.State {
-		case "running", "restarting":
-			t.running++
-		case "paused":
-			t.paused++
-		default:
-			t.stopped++
-		}
-		t.cpus += ct.sched.CPUs
-		t.mem += ct.sched.Memory
-	}
-	e.tally = t
-	return t
 }
 
 func kernelVersion() string {

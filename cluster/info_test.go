@@ -24,14 +24,17 @@ func bigCluster(tb testing.TB, n, per int) *Cluster {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		e.id, e.name, e.state = fmt.Sprintf("ID-%d", i), fmt.Sprintf("node-%d", i), StateHealthy
-		e.info.NCPU, e.info.MemTotal, e.updatedAt = 4, 8<<30, time.Now()
+		spec := &engineSpec{id: fmt.Sprintf("ID-%d", i), name: fmt.Sprintf("node-%d", i), labels: map[string]string{}}
+		spec.info.NCPU, spec.info.MemTotal = 4, 8<<30
+		e.conn.spec.Store(spec)
+		e.health.state = StateHealthy
+		e.touch()
 		for j := range per {
 			s := summary(fmt.Sprintf("%08x%04x", i, j), fmt.Sprintf("c-%d-%d", i, j), "running", 1, nil)
-			e.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
+			e.store.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
 				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}, time.Time{}, 0)
 		}
-		c.engines[e.addr] = e
+		c.pool.engines[e.Addr()] = e
 	}
 	return c
 }
@@ -43,7 +46,7 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 	engines := c.Engines()
 	check := func(when string) [][]byte {
 		t.Helper()
-		pieces, err := c.InfoJSON(Role{Primary: true})
+		pieces, err := c.InfoJSON(primaryLines)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +57,7 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 		if err := json.Unmarshal(bytes.Join(pieces, nil), &got); err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
-		want := c.Info(Role{Primary: true})
+		want := c.Info(primaryLines)
 		got.SystemTime, want.SystemTime = "", ""
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: InfoJSON and Info differ", when)
@@ -63,9 +66,7 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 	}
 	before := check("first answer")
 	e := engines[infoRun+3] // in the second run
-	e.mu.Lock()
-	e.lastErr = "engine said no"
-	e.mu.Unlock()
+	e.health.failed("engine said no")
 	after := check("after an engine changed")
 	if &after[1][0] != &before[1][0] || &after[3][0] != &before[3][0] {
 		t.Error("runs without a changed engine were encoded again")
@@ -73,9 +74,7 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 	if &after[2][0] == &before[2][0] || !bytes.Contains(after[2], []byte("engine said no")) {
 		t.Error("the changed engine's run was not encoded again")
 	}
-	e.mu.Lock()
-	e.state = StateDisconnected
-	e.mu.Unlock()
+	e.health.left()
 	if gone := check("after an engine left"); bytes.Contains(bytes.Join(gone, nil), []byte("engine said no")) {
 		t.Error("a disconnected engine is still in /info")
 	}
@@ -86,18 +85,16 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 func BenchmarkInfoJSON(b *testing.B) {
 	c := bigCluster(b, 10000, 30)
 	engines := c.Engines()
-	c.InfoJSON(Role{Primary: true})
+	c.InfoJSON(primaryLines)
 	b.ReportAllocs()
 	b.ResetTimer()
 	size := 0
 	for i := 0; b.Loop(); i++ {
 		for k := range 20 {
 			e := engines[(i*20+k)%len(engines)]
-			e.mu.Lock()
-			e.updatedAt = e.updatedAt.Add(time.Second)
-			e.mu.Unlock()
+			e.updated.Add(int64(time.Second))
 		}
-		pieces, err := c.InfoJSON(Role{Primary: true})
+		pieces, err := c.InfoJSON(primaryLines)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -122,12 +119,12 @@ func BenchmarkListContainersJSON(b *testing.B) {
 			for b.Loop() {
 				if tt.stale {
 					for _, e := range c.Engines() {
-						e.mu.Lock()
-						e.changed()
-						e.mu.Unlock()
+						e.store.mu.Lock()
+						e.store.changedLocked()
+						e.store.mu.Unlock()
 					}
 				}
-				l, err := c.ListContainersJSON(ListOptions{All: true})
+				l, err := c.ListContainersJSON(b.Context(), ListOptions{All: true})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -141,7 +138,7 @@ func BenchmarkListContainersJSON(b *testing.B) {
 		f := filters.NewArgs(filters.Arg("name", "c-7-3"))
 		b.ReportAllocs()
 		for b.Loop() {
-			l, err := c.ListContainersJSON(ListOptions{All: true, Filters: f})
+			l, err := c.ListContainersJSON(b.Context(), ListOptions{All: true, Filters: f})
 			if err != nil {
 				b.Fatal(err)
 			}

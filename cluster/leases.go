@@ -35,13 +35,8 @@ func (c *Cluster) RunLeaseSweeper(ctx context.Context) {
 // whose create is under way.
 func (c *Cluster) sweepLeases(prev map[string]bool) map[string]bool {
 	engines := c.Engines()
-	if len(engines) == 0 {
+	if len(engines) == 0 || len(Healthy(engines)) != len(engines) {
 		return nil
-	}
-	for _, e := range engines {
-		if !e.Healthy() {
-			return nil
-		}
 	}
 	leases, err := c.cfg.Leases.Leases()
 	if err != nil {
@@ -55,7 +50,7 @@ func (c *Cluster) sweepLeases(prev map[string]bool) map[string]bool {
 	orphans := map[string]bool{}
 	for _, l := range leases {
 		id := l.Holder.SwarmID
-		if held[id] || c.creatingSwarmID(id) {
+		if held[id] || c.creator.creatingSwarmID(id) {
 			continue
 		}
 		key := l.IP.String() + " " + id

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -34,8 +35,8 @@ var validStates = map[string]bool{"created": true, "running": true, "paused": tr
 // ListContainers renders the cached containers as the engine's list would, for the whole cluster: names carry
 // the node ("/node-1/web"), published 0.0.0.0 ports show the node's IP, and containers on an unhealthy node
 // read "Host Down". Newest first.
-func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) {
-	kept, err := c.listed(opts)
+func (c *Cluster) ListContainers(ctx context.Context, opts ListOptions) ([]container.Summary, error) {
+	kept, err := c.listed(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -50,13 +51,13 @@ func (c *Cluster) ListContainers(opts ListOptions) ([]container.Summary, error) 
 // ListContainersJSON is ListContainers as the API answers it: the list, written by its WriteJSON, is made of
 // each engine's entries kept encoded (but for the status text, rendered as of the answer), so a list of
 // hundreds of thousands of containers is mostly copied rather than encoded.
-func (c *Cluster) ListContainersJSON(opts ListOptions) (ContainerList, error) {
-	kept, err := c.listed(opts)
+func (c *Cluster) ListContainersJSON(ctx context.Context, opts ListOptions) (ContainerList, error) {
+	kept, err := c.listed(ctx, opts)
 	return ContainerList{containers: kept, now: time.Now()}, err
 }
 
 // listed is what a list with these options shows: validated, filtered, newest first, limited.
-func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
+func (c *Cluster) listed(ctx context.Context, opts ListOptions) ([]*Container, error) {
 	if err := opts.Filters.Validate(listFilterKeys); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
@@ -68,6 +69,7 @@ func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
 	if opts.Filters.Contains("status") || opts.Filters.Contains("exited") {
 		opts.All = true
 	}
+	c.refreshForList(ctx, opts.Filters)
 	m := newListMatcher(opts.Filters)
 	all := c.newestFirst()
 	var kept []*Container
@@ -92,6 +94,26 @@ func (c *Cluster) listed(opts ListOptions) ([]*Container, error) {
 	return kept, nil
 }
 
+// refreshForList re-reads engines' containers before a list, as the original's flags ask: with
+// --refresh-on-node-filter, the engines a node= filter names; with --container-name-refresh-filter V, every
+// engine when the list's name= filter is V. An engine that cannot be read is listed from its cache.
+func (c *Cluster) refreshForList(ctx context.Context, f filters.Args) {
+	var engines []*Engine
+	switch {
+	case c.cfg.NameRefreshFilter != "" && f.ExactMatch("name", c.cfg.NameRefreshFilter) && len(f.Get("name")) == 1:
+		engines = c.Engines()
+	case c.cfg.RefreshOnNodeFilter && f.Contains("node"):
+		for _, e := range c.Engines() {
+			if f.ExactMatch("node", e.Name()) || f.ExactMatch("node", e.ID()) {
+				engines = append(engines, e)
+			}
+		}
+	}
+	FanOut(ctx, Healthy(engines), func(ctx context.Context, e *Engine) (struct{}, error) {
+		return struct{}{}, e.store.refresh(ctx)
+	})
+}
+
 // sortedContainers is every cached container, newest first, kept while no engine's containers changed and
 // the engines are the same: a fleet that is only listed sorts once.
 type sortedContainers struct {
@@ -102,18 +124,18 @@ type sortedContainers struct {
 
 // newestFirst returns every cached container, newest first (ties by ID); the slice must not be changed.
 func (c *Cluster) newestFirst() []*Container {
-	changes := c.set.changes.Load() // before reading: a change while the list is built makes it stale at once
+	changes := c.set.containers.Load() // before reading: a change while the list is built makes it stale at once
 	engines := c.Engines()
 	if s := c.newest.Load(); s != nil && s.changes == changes && slices.Equal(s.engines, engines) {
 		return s.list
 	}
 	n := 0
 	for _, e := range engines {
-		n += e.containerCount()
+		n += e.store.count()
 	}
 	all := make([]*Container, 0, n)
 	for _, e := range engines {
-		all = e.appendContainers(all)
+		all = e.store.appendTo(all)
 	}
 	slices.SortFunc(all, func(a, b *Container) int {
 		if a.Created != b.Created {

@@ -76,7 +76,7 @@ func (l ContainerList) engineEntries() map[*Engine]*engineEntries {
 	for range min(runtime.GOMAXPROCS(0), len(order)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(order); i = int(next.Add(1) - 1) {
-				out[i] = engineEntries{entries: order[i].listEntries(), healthy: order[i].Healthy()}
+				out[i] = engineEntries{entries: order[i].views.listEntries(), healthy: order[i].Healthy()}
 			}
 		})
 	}
@@ -87,42 +87,42 @@ func (l ContainerList) engineEntries() map[*Engine]*engineEntries {
 	return engines
 }
 
-// listEntries are an engine's containers encoded as the cluster's list shows them, as of the engine's changes
-// count; after a change, the entries of the containers that did not change (the same *Container, the same
+// listEntries are an engine's containers encoded as the cluster's list shows them, as of a generation of its
+// containers; after a change, the entries of the containers that did not change (the same *Container, the same
 // node name and address) are kept. Each is split around its status text, which moves with the clock.
 type listEntries struct {
 	node, ip string
-	changes  uint64
+	gen      uint64
 	of       map[*Container]listEntry
 }
 
 type listEntry struct{ head, tail []byte } // the JSON before and after the status text's value
 
 // listEntries returns the engine's encoded list entries, encoding those that changed.
-func (e *Engine) listEntries() *listEntries {
-	node, ip := e.Name(), e.IP()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	prev := e.encoded
-	if prev != nil && (prev.node != node || prev.ip != ip) {
-		prev = nil
-	}
-	if prev != nil && prev.changes == e.changes {
-		return prev
-	}
-	le := &listEntries{node: node, ip: ip, changes: e.changes, of: make(map[*Container]listEntry, len(e.containers))}
-	for _, ct := range e.containers {
-		ent, ok := listEntry{}, false
-		if prev != nil {
-			ent, ok = prev.of[ct]
+func (v *views) listEntries() *listEntries {
+	node, ip, gen := v.e.Name(), v.e.IP(), v.e.store.gen.Load()
+	current := func(l *listEntries) bool { return l.gen == gen && l.node == node && l.ip == ip }
+	return built(v, &v.list, current, func() *listEntries {
+		prev := v.list.Load()
+		if prev != nil && (prev.node != node || prev.ip != ip) {
+			prev = nil
 		}
-		if !ok {
-			ent = encodeEntry(ct, node, ip)
+		s := v.e.store
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		le := &listEntries{node: node, ip: ip, gen: s.gen.Load(), of: make(map[*Container]listEntry, len(s.containers))}
+		for _, ct := range s.containers {
+			ent, ok := listEntry{}, false
+			if prev != nil {
+				ent, ok = prev.of[ct]
+			}
+			if !ok {
+				ent = encodeEntry(ct, node, ip)
+			}
+			le.of[ct] = ent
 		}
-		le.of[ct] = ent
-	}
-	e.encoded = le
-	return le
+		return le
+	})
 }
 
 // statusMark stands for the status text while an entry is encoded: a NUL and a random number, which no value

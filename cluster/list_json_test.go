@@ -23,7 +23,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 	})
 	check := func(when string) []container.Summary {
 		t.Helper()
-		l, err := c.ListContainersJSON(ListOptions{All: true})
+		l, err := c.ListContainersJSON(t.Context(), ListOptions{All: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +35,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 			t.Fatalf("%s: %v in %s", when, err, buf.Bytes())
 		}
-		want, _ := c.ListContainers(ListOptions{All: true})
+		want, _ := c.ListContainers(t.Context(), ListOptions{All: true})
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: encoded list\n%+v\nwant\n%+v", when, got, want)
 		}
@@ -47,29 +47,29 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 	check("first answer")
 	check("from the kept entries")
 	e := c.Engines()[1]
-	before := e.listEntries()
-	e.mu.Lock()
-	e.containers["b2"] = e.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
-	e.changed()
-	e.mu.Unlock()
+	before := e.views.listEntries()
+	e.store.mu.Lock()
+	e.store.containers["b2"] = e.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
+	e.store.changedLocked()
+	e.store.mu.Unlock()
 	if got := check("after a container was added"); len(got) != 4 || got[0].Names[0] != "/node-1/cache" {
 		t.Errorf("the newest container is not listed first: %+v", got)
 	}
-	if b1 := e.byID("b1"); &e.listEntries().of[b1].head[0] != &before.of[b1].head[0] {
+	if b1 := e.store.get("b1"); &e.views.listEntries().of[b1].head[0] != &before.of[b1].head[0] {
 		t.Error("the entry of an unchanged container was encoded again")
 	}
-	e.mu.Lock()
-	e.containers["b1"] = e.newContainer(*summary("b1", "db", "exited", 20, nil), nil, time.Now(), 0)
-	e.changed()
-	e.mu.Unlock()
+	e.store.mu.Lock()
+	e.store.containers["b1"] = e.newContainer(*summary("b1", "db", "exited", 20, nil), nil, time.Now(), 0)
+	e.store.changedLocked()
+	e.store.mu.Unlock()
 	if got := check("after a container changed"); got[1].State != "exited" {
 		t.Errorf("the changed container is listed as %+v", got[1])
 	}
-	e.mu.Lock()
-	e.state = StateUnhealthy
-	e.mu.Unlock()
+	e.health.mu.Lock()
+	e.health.state = StateUnhealthy
+	e.health.mu.Unlock()
 	check("on an unhealthy node")
-	l, _ := c.ListContainersJSON(ListOptions{Filters: filters.NewArgs(filters.Arg("name", "nothing"))})
+	l, _ := c.ListContainersJSON(t.Context(), ListOptions{Filters: filters.NewArgs(filters.Arg("name", "nothing"))})
 	var buf bytes.Buffer
 	l.WriteJSON(&buf)
 	if buf.String() != "[]\n" {

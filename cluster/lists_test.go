@@ -32,17 +32,17 @@ func TestRefreshDecodesChangedListsOnly(t *testing.T) {
 	if len(first) != 1 || first[0].RepoTags[0] != "app:1" {
 		t.Fatalf("images %+v", first)
 	}
-	e.RefreshImages(t.Context())
+	e.objects.refresh(t.Context(), Images)
 	if again := e.Images(); &again[0] != &first[0] {
 		t.Error("an unchanged image list was decoded again")
 	}
 	body.Store(`[{"Id":"sha256:aaaa","RepoTags":["app:1","app:latest"]}]`)
-	e.RefreshImages(t.Context())
+	e.objects.refresh(t.Context(), Images)
 	if got := e.Images(); len(got) != 1 || len(got[0].RepoTags) != 2 {
 		t.Errorf("after a tag was added the images are %+v", got)
 	}
 	body.Store("fail")
-	e.RefreshImages(t.Context())
+	e.objects.refresh(t.Context(), Images)
 	if got := e.Images(); len(got) != 1 || len(got[0].RepoTags) != 2 {
 		t.Errorf("a failed read changed the cache: %+v", got)
 	}
@@ -80,28 +80,28 @@ func TestSameContainerListAfterACacheChange(t *testing.T) {
 	if _, err := c.CreateContainer(t.Context(), CreateRequest{Name: "web", Body: []byte(`{"Image":"busybox"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.refreshContainers(t.Context()); err != nil {
+	if err := e.store.refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	ct := e.byName("web")
+	ct := e.views.byName("web")
 	if ct == nil {
 		t.Fatal("created container not cached")
 	}
-	e.mu.Lock()
-	delete(e.containers, ct.ID) // a change the engine does not show
-	e.changed()
-	e.mu.Unlock()
-	if err := e.refreshContainers(t.Context()); err != nil {
+	e.store.mu.Lock()
+	delete(e.store.containers, ct.ID) // a change the engine does not show
+	e.store.changedLocked()
+	e.store.mu.Unlock()
+	if err := e.store.refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if e.byName("web") == nil {
+	if e.views.byName("web") == nil {
 		t.Error("the same list did not bring back a container the cache lost")
 	}
 }
 
 // The refresh takes a list in again, whatever its sum, unless the cache holds exactly its containers.
 func TestCachesExactly(t *testing.T) {
-	e := &Engine{containers: map[string]*Container{"aaaa": {}, "bbbb": {}}}
+	e := &store{containers: map[string]*Container{"aaaa": {}, "bbbb": {}}}
 	for list, want := range map[string]bool{
 		`[{"Id":"aaaa","Names":["/a"]},{"Id":"bbbb","Labels":{"x":"y"}}]`: true,
 		`[{"Id":"aaaa"}]`: false, // one cached container is not listed
@@ -133,12 +133,12 @@ func TestInvalidContainerListKeepsTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := c.Engines()[0]
-	if err := e.refreshContainers(t.Context()); err != nil {
+	if err := e.store.refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	before := e.Containers()
 	broken.Store(true)
-	err := e.refreshContainers(t.Context())
+	err := e.store.refresh(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "invalid container list") {
 		t.Fatalf("a garbled list gave %v, want an invalid-list error", err)
 	}

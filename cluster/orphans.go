@@ -2,107 +2,119 @@ package cluster
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/errdefs"
 )
 
-// Orphans: a create whose connection broke may still have made the container on the engine, while the client
-// was told it failed. Such swarm IDs are "doomed" on that engine. The engine is asked for them at once, and
-// whenever its containers are next seen (a refresh, an event, or when it comes back) a container carrying a
-// doomed swarm ID is removed. A failed create thus never leaves a container behind. A later create with the
-// same swarm ID that succeeds (a retry, a reschedule) is confirmed by its container ID and kept.
+// orphans make sure a create whose outcome is unknown leaves no container behind. A create whose connection
+// broke (or that the engine failed on its side) may still have made the container while the client was told it
+// failed: its swarm ID is then doomed on that engine. The engine is asked for such containers at once, and
+// whenever its containers are next seen (a refresh, a re-read, its return) one carrying a doomed swarm ID is
+// removed. A later create with the same swarm ID that succeeds (a retry, a reschedule) is confirmed by its
+// container ID and kept. Fields under the store's mu.
+type orphans struct {
+	s        *store
+	doomed   map[string]map[string]bool // swarm ID of a failed create -> container IDs confirmed since
+	inflight map[string]int             // swarm ID -> creates in flight on this engine
+}
 
-// doom marks a swarm ID as not to exist on e and removes any such container the engine already holds.
-func (c *Cluster) doom(e *Engine, swarmID string) {
+// creating marks a create of swarmID in flight: its container is not judged until done is called with the
+// container's ID ("" when the create failed).
+func (o *orphans) creating(swarmID string) (done func(id string)) {
+	o.s.mu.Lock()
+	if o.inflight == nil {
+		o.inflight = map[string]int{}
+	}
+	o.inflight[swarmID]++
+	o.s.mu.Unlock()
+	return func(id string) {
+		o.s.mu.Lock()
+		if keep := o.doomed[swarmID]; keep != nil && id != "" {
+			keep[id] = true // the API reported it created: it stays
+		}
+		if o.inflight[swarmID]--; o.inflight[swarmID] <= 0 {
+			delete(o.inflight, swarmID)
+		}
+		o.s.mu.Unlock()
+	}
+}
+
+// inFlight tells whether a create of swarmID through this manager is in flight on the engine.
+func (o *orphans) inFlight(swarmID string) bool {
+	o.s.mu.RLock()
+	defer o.s.mu.RUnlock()
+	return o.inflight[swarmID] > 0
+}
+
+// doom marks swarmID as not to exist on the engine and removes any such container it already holds.
+func (o *orphans) doom(ctx context.Context, swarmID string) {
 	if swarmID == "" {
 		return
 	}
-	e.mu.Lock()
-	if e.doomed == nil {
-		e.doomed = map[string]map[string]bool{}
+	o.s.mu.Lock()
+	if o.doomed == nil {
+		o.doomed = map[string]map[string]bool{}
 	}
-	if e.doomed[swarmID] == nil {
-		e.doomed[swarmID] = map[string]bool{}
+	if o.doomed[swarmID] == nil {
+		o.doomed[swarmID] = map[string]bool{}
 	}
-	e.mu.Unlock()
-	go e.sweepDoomed(c.ctx, swarmID)
+	o.s.mu.Unlock()
+	go o.sweep(ctx, swarmID)
 }
 
-// creating marks a create of swarmID in flight on e: its container is not judged until done is called.
-func (e *Engine) creating(swarmID string) (done func(id string)) {
-	e.mu.Lock()
-	if e.inflight == nil {
-		e.inflight = map[string]int{}
-	}
-	e.inflight[swarmID]++
-	e.mu.Unlock()
-	return func(id string) {
-		e.mu.Lock()
-		if keep := e.doomed[swarmID]; keep != nil && id != "" {
-			keep[id] = true // the API reported it created: it stays
-		}
-		e.inflight[swarmID]--
-		if e.inflight[swarmID] == 0 {
-			delete(e.inflight, swarmID)
-		}
-		e.mu.Unlock()
-	}
-}
-
-// sweepDoomed asks the engine itself for containers carrying swarmID, so an orphan goes even when its create
-// event never reached the cache. When the engine cannot answer now, the refresh that next sees it removes it.
-func (e *Engine) sweepDoomed(ctx context.Context, swarmID string) {
+// sweep asks the engine itself for containers carrying swarmID, so an orphan goes even when its create event
+// never reached the cache. When the engine cannot answer now, the refresh that next sees it removes it.
+func (o *orphans) sweep(ctx context.Context, swarmID string) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	conn := o.s.e.conn
 	f := filters.NewArgs(filters.Arg("label", LabelSwarmID+"="+swarmID))
-	list, err := e.client.ContainerList(cctx, container.ListOptions{All: true, Filters: f})
-	e.checkErr(err)
-	if err != nil {
+	list, err := conn.client.ContainerList(cctx, container.ListOptions{All: true, Filters: f})
+	if conn.typed(err) != nil {
 		return
 	}
 	for _, s := range list {
-		if s.Labels[LabelSwarmID] == swarmID && e.isDoomed(swarmID, s.ID) {
-			e.removeOrphan(ctx, s.ID)
+		if s.Labels[LabelSwarmID] == swarmID && o.isDoomed(swarmID, s.ID) {
+			o.remove(ctx, s.ID)
 		}
 	}
 }
 
-// removeDoomed removes cached containers carrying a doomed swarm ID; it runs after every full refresh.
-func (e *Engine) removeDoomed(ctx context.Context) {
-	e.mu.RLock()
-	if len(e.doomed) == 0 {
-		e.mu.RUnlock()
+// removeDoomed removes the cached containers carrying a doomed swarm ID; it runs after every full refresh.
+func (o *orphans) removeDoomed(ctx context.Context) {
+	o.s.mu.RLock()
+	if len(o.doomed) == 0 {
+		o.s.mu.RUnlock()
 		return
 	}
 	var victims []string
-	for _, ct := range e.containers {
-		if e.isDoomedLocked(ct.SwarmID(), ct.ID) {
+	for _, ct := range o.s.containers {
+		if o.isDoomedLocked(ct.SwarmID(), ct.ID) {
 			victims = append(victims, ct.ID)
 		}
 	}
-	e.mu.RUnlock()
+	o.s.mu.RUnlock()
 	for _, id := range victims {
-		e.removeOrphan(ctx, id)
+		o.remove(ctx, id)
 	}
 }
 
-// isDoomed tells whether container id, carrying swarmID, is an orphan to remove.
-func (e *Engine) isDoomed(swarmID, id string) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.isDoomedLocked(swarmID, id)
+func (o *orphans) isDoomed(swarmID, id string) bool {
+	o.s.mu.RLock()
+	defer o.s.mu.RUnlock()
+	return o.isDoomedLocked(swarmID, id)
 }
 
-func (e *Engine) isDoomedLocked(swarmID, id string) bool {
-	keep, ok := e.doomed[swarmID]
-	return ok && !keep[id] && e.inflight[swarmID] == 0
+// isDoomedLocked tells whether container id, carrying swarmID, is an orphan to remove.
+func (o *orphans) isDoomedLocked(swarmID, id string) bool {
+	keep, ok := o.doomed[swarmID]
+	return ok && !keep[id] && o.inflight[swarmID] == 0
 }
 
-func (e *Engine) removeOrphan(ctx context.Context, id string) {
-	q := map[string][]string{"force": {"1"}, "v": {"1"}}
-	if _, err := e.Do(ctx, http.MethodDelete, "", "/containers/"+id, q, nil, nil, nil); err == nil || engineStatus(err) == http.StatusNotFound {
-		e.forget(id)
+func (o *orphans) remove(ctx context.Context, id string) {
+	if err := o.s.e.removeContainer(ctx, id); err == nil || errdefs.IsNotFound(err) {
+		o.s.forget(id)
 	}
 }

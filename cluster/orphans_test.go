@@ -47,7 +47,7 @@ func ambiguousCreate(t *testing.T, answer string) {
 	if err != nil {
 		t.Fatalf("second create: %v", err)
 	}
-	c.Engines()[0].removeDoomed(context.Background())
+	c.Engines()[0].store.orphans.removeDoomed(context.Background())
 	if sim.ContainerCount() != 1 {
 		t.Fatalf("engine holds %d containers, want only the confirmed %s", sim.ContainerCount(), resp.ID)
 	}

@@ -46,7 +46,7 @@ func TestRefreshTimer(t *testing.T) {
 	}
 	base = lists.Load()
 	for range 20 {
-		e.RefreshContainersAsync()
+		e.ticker.nudge()
 	}
 	waitFor(t, func() bool { return lists.Load() > base })
 	time.Sleep(60 * time.Millisecond) // a second refresh, if one was under way when nudged
@@ -84,14 +84,14 @@ func TestFullRefreshBesideReReads(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := 0; i < 200; i++ {
-			e.refreshContainer(ctx, ids[i%len(ids)])
+			e.store.reread(ctx, ids[i%len(ids)])
 		}
 	}()
 	for i := 0; i < 50; i++ {
-		e.mu.Lock()
-		e.listSums.containers = 0 // the list is taken in again, not skipped as unchanged
-		e.mu.Unlock()
-		if err := e.refreshContainers(ctx); err != nil {
+		e.store.mu.Lock()
+		e.store.listSum = 0 // the list is taken in again, not skipped as unchanged
+		e.store.mu.Unlock()
+		if err := e.store.refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +117,7 @@ func TestPeriodicRefreshReadsTheOtherListsLessOften(t *testing.T) {
 	}
 
 	e, counts = countingEngine(t, time.Hour) // no periodic refresh: the nudge's is the first
-	e.RefreshContainersAsync()
+	e.ticker.nudge()
 	waitFor(t, func() bool { return counts()[0] == 2 })
 	if n := counts(); n != [4]int32{2, 2, 2, 2} {
 		t.Errorf("a nudged refresh read the lists %v times (containers, images, networks, volumes; connecting included), want 2 each", n)
@@ -148,8 +148,8 @@ func countingEngine(t *testing.T, interval time.Duration) (*Engine, func() [4]in
 	waitFor(t, func() bool { return len(c.Engines()) == 1 && c.Engines()[0].Healthy() })
 	e := c.Engines()[0]
 	return e, func() (n [4]int32) {
-		e.ticking.Lock()
-		defer e.ticking.Unlock()
+		e.ticker.ticking.Lock()
+		defer e.ticker.ticking.Unlock()
 		for i := range reads {
 			n[i] = reads[i].Load()
 		}

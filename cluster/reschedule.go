@@ -3,9 +3,8 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"net/http"
+	"maps"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -25,8 +24,9 @@ const (
 	rescheduleBackoff = 30 * time.Second
 )
 
+// rescheduler's maps are under mu.
 type rescheduler struct {
-	active  atomic.Bool
+	c       *Cluster
 	mu      sync.Mutex
 	moved   map[string]string     // swarm ID -> ID of the copy that replaced it
 	retry   map[string]retryAt    // swarm ID -> when to try again
@@ -38,18 +38,16 @@ type retryAt struct {
 	delay time.Duration
 }
 
-func newRescheduler() *rescheduler {
-	return &rescheduler{moved: map[string]string{}, retry: map[string]retryAt{}, orphans: map[string]*Container{}}
+func newRescheduler(c *Cluster) *rescheduler {
+	return &rescheduler{c: c, moved: map[string]string{}, retry: map[string]retryAt{}, orphans: map[string]*Container{}}
 }
-
-// SetPrimary turns the primary's duties (rescheduling, the lease sweep) on or off.
-func (c *Cluster) SetPrimary(primary bool) { c.resched.active.Store(primary) }
 
 // RunRescheduler watches for lost engines until ctx ends; it acts only while SetPrimary(true).
 func (c *Cluster) RunRescheduler(ctx context.Context) {
+	r := c.resched
 	c.asPrimary(ctx, rescheduleTick, func() {}, func() {
-		c.moveLost(ctx)
-		c.removeStale(ctx)
+		r.moveLost(ctx)
+		r.removeStale(ctx)
 	})
 }
 
@@ -64,7 +62,7 @@ func (c *Cluster) asPrimary(ctx context.Context, tick time.Duration, replica, ac
 			return
 		case <-t.C:
 		}
-		if c.resched.active.Load() {
+		if c.primary.Load() {
 			act()
 		} else {
 			replica()
@@ -73,19 +71,19 @@ func (c *Cluster) asPrimary(ctx context.Context, tick time.Duration, replica, ac
 }
 
 // adoptOrphans keeps the rescheduling candidates of an engine that left discovery.
-func (c *Cluster) adoptOrphans(e *Engine) {
+func (r *rescheduler) adoptOrphans(e *Engine) {
 	for _, ct := range e.Containers() {
 		if scheduler.ReschedulePolicy(ct.Labels) == "on-node-failure" && ct.SwarmID() != "" {
-			c.resched.mu.Lock()
-			c.resched.orphans[ct.SwarmID()] = ct
-			c.resched.mu.Unlock()
+			r.mu.Lock()
+			r.orphans[ct.SwarmID()] = ct
+			r.mu.Unlock()
 		}
 	}
 }
 
-func (c *Cluster) moveLost(ctx context.Context) {
+func (r *rescheduler) moveLost(ctx context.Context) {
 	var lost []*Container
-	for _, e := range c.Engines() {
+	for _, e := range r.c.Engines() {
 		if e.State() != StateUnhealthy {
 			continue
 		}
@@ -95,57 +93,73 @@ func (c *Cluster) moveLost(ctx context.Context) {
 			}
 		}
 	}
-	c.resched.mu.Lock()
-	for _, ct := range c.resched.orphans {
+	r.mu.Lock()
+	for _, ct := range r.orphans {
 		lost = append(lost, ct)
 	}
-	c.resched.mu.Unlock()
+	r.mu.Unlock()
 	for _, ct := range lost {
-		if c.dueForRetry(ct.SwarmID()) {
-			c.moveOne(ctx, ct)
+		if r.dueForRetry(ct.SwarmID()) {
+			r.moveOne(ctx, ct)
 		}
 	}
 }
 
-func (c *Cluster) dueForRetry(swarmID string) bool {
-	c.resched.mu.Lock()
-	defer c.resched.mu.Unlock()
-	r, ok := c.resched.retry[swarmID]
-	return !ok || time.Now().After(r.next)
+func (r *rescheduler) dueForRetry(swarmID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.retry[swarmID]
+	return !ok || time.Now().After(at.next)
 }
 
 // moveOne recreates one container elsewhere; on failure it is put back and retried later.
-func (c *Cluster) moveOne(ctx context.Context, ct *Container) {
+func (r *rescheduler) moveOne(ctx context.Context, ct *Container) {
 	from := ct.Engine
-	c.swarmEventf("reschedule_start", ct, from.Name(), "")
-	from.forget(ct.ID)
-	body, err := recreateBody(ct, from.ncpu())
-	var resp *CreateResponse
-	if err == nil {
-		resp, err = c.CreateContainer(ctx, CreateRequest{Name: ct.Name(), Body: body})
-	}
-	if err == nil && (ct.Running() || stoppedByOutage(ct)) {
-		_, err = resp.Engine.Do(ctx, http.MethodPost, "", "/containers/"+resp.ID+"/start", nil, nil, nil, nil)
-		resp.Engine.refreshContainer(ctx, resp.ID)
-	}
-	c.resched.mu.Lock()
-	defer c.resched.mu.Unlock()
+	r.event("reschedule_start", ct, from.Name(), "")
+	from.store.forget(ct.ID)
+	resp, err := r.recreate(ctx, ct)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
-		from.remember(ct)
-		r := c.resched.retry[ct.SwarmID()]
-		r.delay = min(max(2*r.delay, time.Second), rescheduleBackoff)
-		r.next = time.Now().Add(r.delay)
-		c.resched.retry[ct.SwarmID()] = r
-		c.log.Warn("reschedule failed; will retry", "container", ct.Name(), "from", from.Name(), "retry_in", r.delay, "err", err)
-		c.swarmEventf("reschedule_failed", ct, from.Name(), err.Error())
-		c.cfg.Metrics.Reschedule("failed")
+		r.failed(ct, err)
 		return
 	}
-	delete(c.resched.retry, ct.SwarmID())
-	delete(c.resched.orphans, ct.SwarmID())
-	c.resched.moved[ct.SwarmID()] = resp.ID
-	c.log.Info("container rescheduled", "container", ct.Name(), "from", from.Name(), "to", resp.Engine.Name(), "id", resp.ID)
-	c.swarmEventf("reschedule_done", ct, from.Name(), resp.Engine.Name())
+	delete(r.retry, ct.SwarmID())
+	delete(r.orphans, ct.SwarmID())
+	r.moved[ct.SwarmID()] = resp.ID
+	r.c.log.Info("container rescheduled", "container", ct.Name(), "from", from.Name(), "to", resp.Engine.Name(), "id", resp.ID)
+	r.event("reschedule_done", ct, from.Name(), resp.Engine.Name())
+}
+
+// recreate creates ct again through the scheduler, and starts it if it was running (or stopped by the outage).
+func (r *rescheduler) recreate(ctx context.Context, ct *Container) (*CreateResponse, error) {
+	body, err := recreateBody(ct, ct.Engine.ncpu())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.c.CreateContainer(ctx, CreateRequest{Name: ct.Name(), Body: body})
+	if err != nil || !(ct.Running() || stoppedByOutage(ct)) {
+		return resp, err
+	}
+	e := resp.Engine
+	err = e.conn.typed(e.conn.client.ContainerStart(ctx, resp.ID, container.StartOptions{}))
+	e.store.reread(ctx, resp.ID)
+	return resp, err
+}
+
+// failed puts back a container that could not be moved and schedules the next try. Callers hold mu.
+func (r *rescheduler) failed(ct *Container, err error) {
+	from := ct.Engine
+	if from.State() != StateDisconnected {
+		from.store.remember(ct)
+	}
+	at := r.retry[ct.SwarmID()]
+	at.delay = min(max(2*at.delay, time.Second), rescheduleBackoff)
+	at.next = time.Now().Add(at.delay)
+	r.retry[ct.SwarmID()] = at
+	r.c.log.Warn("reschedule failed; will retry", "container", ct.Name(), "from", from.Name(), "retry_in", at.delay, "err", err)
+	r.event("reschedule_failed", ct, from.Name(), err.Error())
+	r.c.cfg.Metrics.Reschedule("failed")
 }
 
 // stoppedByOutage tells a container that was stopped by its engine going down (SIGTERM or SIGKILL from a
@@ -164,30 +178,20 @@ func stoppedByOutage(ct *Container) bool {
 const outageWindow = 2 * time.Minute
 
 // removeStale removes, from engines that came back, copies of containers that were moved elsewhere.
-func (c *Cluster) removeStale(ctx context.Context) {
-	c.resched.mu.Lock()
-	moved := make(map[string]string, len(c.resched.moved))
-	for k, v := range c.resched.moved {
-		moved[k] = v
-	}
-	c.resched.mu.Unlock()
+func (r *rescheduler) removeStale(ctx context.Context) {
+	r.mu.Lock()
+	moved := maps.Clone(r.moved)
+	r.mu.Unlock()
 	if len(moved) == 0 {
 		return
 	}
-	for _, e := range c.Engines() {
-		if !e.Healthy() {
-			continue
-		}
+	for _, e := range Healthy(r.c.Engines()) {
 		for _, ct := range e.Containers() {
-			if newID, ok := moved[ct.SwarmID()]; ok && ct.ID != newID {
-				q := map[string][]string{"force": {"1"}, "v": {"1"}}
-				_, err := e.Do(ctx, http.MethodDelete, "", "/containers/"+ct.ID, q, nil, nil, nil)
-				if err == nil {
-					e.forget(ct.ID)
-					c.log.Info("removed stale copy of a rescheduled container", "container", ct.Name(), "node", e.Name())
-					c.swarmEventf("reschedule_cleanup", ct, e.Name(), "")
-					c.cfg.Metrics.Reschedule("cleanup")
-				}
+			if newID, ok := moved[ct.SwarmID()]; ok && ct.ID != newID && e.removeContainer(ctx, ct.ID) == nil {
+				e.store.forget(ct.ID)
+				r.c.log.Info("removed stale copy of a rescheduled container", "container", ct.Name(), "node", e.Name())
+				r.event("reschedule_cleanup", ct, e.Name(), "")
+				r.c.cfg.Metrics.Reschedule("cleanup")
 			}
 		}
 	}
@@ -220,32 +224,13 @@ func (e errString) Error() string { return string(e) }
 
 const errNoConfig = errString("container has no cached config to recreate it from")
 
-// forget drops a container from the cache (its engine is gone or it was removed).
-func (e *Engine) forget(id string) {
-	e.mu.Lock()
-	delete(e.containers, id)
-	e.markRemoved(id)
-	e.changed()
-	e.mu.Unlock()
-}
-
-// remember puts a container back into the cache.
-func (e *Engine) remember(ct *Container) {
-	e.mu.Lock()
-	if _, ok := e.containers[ct.ID]; !ok && e.state != StateDisconnected {
-		e.containers[ct.ID] = ct
-		e.changed()
-	}
-	e.mu.Unlock()
-}
-
-// swarmEventf emits one reschedule step as a swarm event.
-func (c *Cluster) swarmEventf(action string, ct *Container, node, detail string) {
+// event emits one reschedule step as a swarm event.
+func (r *rescheduler) event(action string, ct *Container, node, detail string) {
 	now := time.Now()
 	attrs := map[string]string{"name": ct.Name(), "com.docker.swarm.id": ct.SwarmID(), "node.name": node}
 	if detail != "" {
 		attrs["detail"] = detail
 	}
-	c.events.publish(Event{Message: events.Message{Type: "swarm", Action: events.Action(action), Status: action,
+	r.c.events.publish(Event{Message: events.Message{Type: "swarm", Action: events.Action(action), Status: action,
 		From: "swarm", ID: ct.ID, Actor: events.Actor{ID: ct.ID, Attributes: attrs}, Time: now.Unix(), TimeNano: now.UnixNano()}})
 }

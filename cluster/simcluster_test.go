@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -80,7 +81,7 @@ func TestFirstCallAfterConnectingReusesTheSyncsConnection(t *testing.T) {
 		t.Fatalf("%d connections after connecting, want 2 (the sync's and the event stream's)", n)
 	}
 	for range 3 {
-		if _, err := c.Engines()[0].Do(t.Context(), http.MethodGet, "", "/containers/json", nil, nil, nil, nil); err != nil {
+		if err := c.Engines()[0].Do(t.Context(), Call{Method: http.MethodGet, Path: "/containers/json"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,16 +95,12 @@ func TestFirstCallAfterConnectingReusesTheSyncsConnection(t *testing.T) {
 func TestStreamsShareThePoolWhenItCannotKeepOneConnectionPerEngine(t *testing.T) {
 	c := New(t.Context(), Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
 	t.Cleanup(c.Close)
-	e, err := newEngine("10.0.0.1:2375", c.set)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range []struct {
 		engines int64
 		want    http.RoundTripper
 	}{{1, c.set.streams}, {maxIdle, c.set.streams}, {maxIdle + 1, c.set.transport}, {10000, c.set.transport}} {
 		c.set.engines.Store(tt.engines)
-		if got := e.streamTransport(); got != tt.want {
+		if got := c.set.streamTransport(); got != tt.want {
 			t.Errorf("%d engines: streams on the calls' pool = %v, want %v", tt.engines, got == c.set.transport, tt.want == c.set.transport)
 		}
 	}
@@ -114,25 +111,20 @@ func TestStreamsShareThePoolWhenItCannotKeepOneConnectionPerEngine(t *testing.T)
 func TestTheCacheHoldsTheLastListAfterConnecting(t *testing.T) {
 	c, _, _ := simCluster(t, "listed", 0, nil)
 	e := c.Engines()[0]
-	e.mu.RLock()
-	listed, changes := e.listed, e.changes
-	e.mu.RUnlock()
-	if listed != changes {
-		t.Fatalf("after connecting: last list taken in at change %d, cache at change %d", listed, changes)
+	s := e.store
+	held := func() bool { s.mu.RLock(); defer s.mu.RUnlock(); return s.listed == s.gen.Load() }
+	if !held() {
+		t.Fatal("after connecting the cache does not count as holding the last list")
 	}
-	e.mu.Lock()
-	e.failures = 1 // a failed probe, which the scheduler weighs
-	e.changedBesideContainers()
-	listed, changes = e.listed, e.changes
-	e.mu.Unlock()
-	if listed != changes {
-		t.Fatalf("after a change of health: last list at change %d, cache at change %d", listed, changes)
+	e.health.count(errors.New("a failed probe")) // which the scheduler weighs
+	e.objects.refresh(t.Context(), Images)
+	if !held() {
+		t.Fatal("after a change of health the cache no longer counts as holding the last list")
 	}
-	e.mu.Lock()
-	e.changed() // a container's change
-	listed, changes = e.listed, e.changes
-	e.mu.Unlock()
-	if listed == changes {
+	s.mu.Lock()
+	s.changedLocked() // a container's change
+	s.mu.Unlock()
+	if held() {
 		t.Fatal("after a container's change the cache still counts as holding the last list")
 	}
 }

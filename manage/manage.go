@@ -71,10 +71,11 @@ func Run(ctx context.Context, cfg Config) error {
 		Strategy: cfg.Strategy, Filters: cfg.Filters, Overcommit: cfg.Overcommit, CreateRetry: cfg.CreateRetry,
 		FailureRetry: cfg.EngineFailureRetry, RefreshMin: cfg.EngineRefreshMin, RefreshMax: cfg.EngineRefreshMax,
 		TLS: engineTLS, Experimental: cfg.Experimental, Debug: cfg.Debug, Metrics: m, Logger: log,
+		RefreshOnNodeFilter: cfg.RefreshOnNodeFilter, NameRefreshFilter: cfg.ContainerNameRefreshFilter,
 		Leases: leases(cfg),
 	}, sched)
 	defer cl.Close()
-	role := &roleState{role: cluster.Role{Primary: !cfg.Replication}}
+	role := &roleState{role: proxy.Role{Primary: !cfg.Replication}}
 	api := proxy.New(proxy.Config{Backend: cl, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup

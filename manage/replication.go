@@ -14,17 +14,18 @@ import (
 	"swarm/discovery"
 	"swarm/internal/metrics"
 	"swarm/manage/leader"
+	"swarm/proxy"
 )
 
 // roleState is this manager's current role, read by the API on every request.
 type roleState struct {
 	mu   sync.RWMutex
-	role cluster.Role
+	role proxy.Role
 }
 
-func (r *roleState) get() cluster.Role { r.mu.RLock(); defer r.mu.RUnlock(); return r.role }
+func (r *roleState) get() proxy.Role { r.mu.RLock(); defer r.mu.RUnlock(); return r.role }
 
-func (r *roleState) set(f func(*cluster.Role)) { r.mu.Lock(); f(&r.role); r.mu.Unlock() }
+func (r *roleState) set(f func(*proxy.Role)) { r.mu.Lock(); f(&r.role); r.mu.Unlock() }
 
 // leaderKey is classic swarm's election key under the discovery prefix.
 func leaderKey(prefix string) string {
@@ -56,13 +57,13 @@ func replicate(ctx context.Context, cfg Config, cl *cluster.Cluster, role *roleS
 			continue // ctx ended
 		}
 		log.Info("elected primary", "advertise", cfg.Advertise)
-		role.set(func(r *cluster.Role) { r.Primary, r.PrimaryAddr = true, cfg.Advertise })
+		role.set(func(r *proxy.Role) { r.Primary, r.PrimaryAddr = true, cfg.Advertise })
 		cl.SetPrimary(true)
 		m.LeaderChange()
 		<-lost
 		m.LeaderChange()
 		cl.SetPrimary(false)
-		role.set(func(r *cluster.Role) { r.Primary = false })
+		role.set(func(r *proxy.Role) { r.Primary = false })
 		if ctx.Err() == nil {
 			log.Warn("lost primary role; now a replica")
 			time.Sleep(100 * time.Millisecond)
@@ -75,7 +76,7 @@ func replicate(ctx context.Context, cfg Config, cl *cluster.Cluster, role *roleS
 func followPrimary(ctx context.Context, client *api.Client, key string, role *roleState, log *slog.Logger) {
 	for addr := range leader.Watch(ctx, client, key) {
 		log.Info("primary manager", "addr", addr)
-		role.set(func(r *cluster.Role) {
+		role.set(func(r *proxy.Role) {
 			if !r.Primary {
 				r.PrimaryAddr = addr
 			}

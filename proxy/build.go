@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,11 +9,6 @@ import (
 
 	"swarm/cluster"
 )
-
-// buildPlacer chooses the node for a build from its build args (constraint:, affinity:).
-type buildPlacer interface {
-	PlaceBuild(ctx context.Context, buildArgs map[string]*string) (*cluster.Engine, func(), error)
-}
 
 // build runs `docker build` on the node the scheduler picks from --build-arg constraint:... and streams its
 // output. BuildKit sessions are not proxied: the classic builder is used (DOCKER_BUILDKIT=0).
@@ -32,18 +26,12 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	bp, ok := s.b.(buildPlacer)
-	if !ok {
-		writeError(w, errdefs.NotImplemented(fmt.Errorf("builds are not supported by this backend")))
-		return
-	}
-	e, done, err := bp.PlaceBuild(r.Context(), args)
+	e, done, err := s.b.PlaceBuild(r.Context(), args)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	defer done()
 	w.Header().Set("X-Swarm-Node", e.Name())
-	s.forward(w, r, e, "/build")
-	e.RefreshImages(context.WithoutCancel(r.Context()))
+	s.send(w, r, forward{to: engineTarget{e}, path: "/build", changes: cluster.Changes{Lists: cluster.Images}})
 }

@@ -1,19 +1,14 @@
 package proxy
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/errdefs"
-	"github.com/docker/go-connections/nat"
 	"github.com/gorilla/mux"
 
 	"swarm/cluster"
@@ -36,7 +31,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, err := s.b.ListContainersJSON(opts)
+	list, err := s.b.ListContainersJSON(r.Context(), opts)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -89,10 +84,18 @@ func (s *Server) container(w http.ResponseWriter, r *http.Request) (*cluster.Con
 func (s *Server) healthyContainer(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
 	ct, ok := s.container(w, r)
 	if ok && !ct.Engine.Healthy() {
-		writeError(w, unhealthy(ct))
+		writeError(w, &cluster.NodeDownError{Node: ct.Engine.Name(), Addr: ct.Engine.Addr(),
+			Err: fmt.Errorf("container %s is on an unhealthy node (%s)", shortID(ct.ID), ct.Engine.State())})
 		return nil, false
 	}
 	return ct, ok
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // containerPath is the request's path for the engine, without version prefix: the container reference
@@ -107,228 +110,69 @@ func containerPath(r *http.Request, ct *cluster.Container) string {
 
 // passContainer forwards a call that does not change the container.
 func (s *Server) passContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.healthyContainer(w, r)
-	if !ok {
-		return
-	}
-	s.forward(w, r, ct.Engine, containerPath(r, ct))
+	s.onContainer(w, r, streamed)
 }
 
-// changeContainer forwards a call that changes the container, then refreshes the cache so the next list is right.
+// relayContainer relays a read whose answer may be long (logs, export, archive) as bytes.
+func (s *Server) relayContainer(w http.ResponseWriter, r *http.Request) {
+	s.onContainer(w, r, rawBytes)
+}
+
+// attachContainer takes the connection over for attach.
+func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
+	s.onContainer(w, r, hijacked)
+}
+
+func (s *Server) onContainer(w http.ResponseWriter, r *http.Request, how mode) {
+	if ct, ok := s.healthyContainer(w, r); ok {
+		s.send(w, r, forward{to: engineTarget{ct.Engine}, path: containerPath(r, ct), how: how})
+	}
+}
+
+// changeContainer forwards a call that changes the container (start, stop, kill, restart, pause, unpause,
+// update, wait); its answer reaches the client once the cache shows the change, so a client acting on it (a list
+// after stop, docker run after its wait) sees the new state. A wait's status line goes at once (the docker CLI
+// waits for it before it starts the container); its body comes once the container was re-read.
 func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 	ct, ok := s.healthyContainer(w, r)
 	if !ok {
 		return
 	}
-	path := containerPath(r, ct)
-	if strings.HasSuffix(path, "/wait") && r.URL.Query().Get("condition") == "removed" {
-		s.waitRemoved(w, r, ct, path)
-		return
-	}
-	s.forwardThenRefresh(w, r, ct, path)
-}
-
-// forwardThenRefresh forwards a call that changes a container and refreshes the cache before the answer
-// reaches the client (headers included), so a client acting on the answer (a list after stop, a restart
-// after rename, docker run after its wait) sees the new state.
-// A wait is different: its status line must reach the client at once (the docker CLI waits for it before
-// starting the container), so only its body waits for the refresh.
-// Other calls promise their re-read before they are sent, so the events they cause start none of their own.
-func (s *Server) forwardThenRefresh(w http.ResponseWriter, r *http.Request, ct *cluster.Container, path string) {
-	ctx := context.WithoutCancel(r.Context())
-	wait := strings.HasSuffix(path, "/wait")
-	refresh := func() { s.b.Refresh(ctx, ct) }
-	if !wait { // a wait may last for hours: events meanwhile must be re-read as they come
-		reread := s.b.Expect(ct)
-		refresh = func() { reread(ctx) }
-	}
-	rw := &refreshFirst{ResponseWriter: w, refresh: refresh, passHeader: wait}
-	defer rw.once.Do(rw.refresh) // a promised re-read happens whatever becomes of the call
-	if wait {
-		s.forward(rw, r, ct.Engine, path) // its status line is flushed at once, its body comes at the exit
-	} else {
-		s.relay(rw, r, ct.Engine, path)
-	}
-	rw.release()
-}
-
-// refreshFirst holds the status line and flushes until the refresh has run (at the first body byte, or at
-// the end of an answer without body).
-type refreshFirst struct {
-	http.ResponseWriter
-	refresh    func()
-	once       sync.Once
-	code       int
-	sent       bool
-	passHeader bool // send the status line and flushes through at once
-}
-
-func (r *refreshFirst) WriteHeader(code int) {
-	if r.passHeader {
-		r.sent = true
-		r.ResponseWriter.WriteHeader(code)
-		return
-	}
-	r.code = code
-}
-
-func (r *refreshFirst) release() {
-	r.once.Do(r.refresh)
-	if !r.sent {
-		r.sent = true
-		if r.code != 0 {
-			r.ResponseWriter.WriteHeader(r.code)
+	f := forward{to: engineTarget{ct.Engine}, path: containerPath(r, ct), how: answered,
+		changes: cluster.Changes{Container: ct.ID}}
+	if strings.HasSuffix(f.path, "/wait") {
+		if r.URL.Query().Get("condition") == "removed" {
+			s.waitRemoved(w, r, ct, f.path)
+			return
 		}
+		f.how, f.changes.Wait = streamed, true
 	}
-}
-
-func (r *refreshFirst) Write(b []byte) (int, error) {
-	r.release()
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *refreshFirst) Flush() {
-	if !r.sent {
-		return
-	}
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	s.send(w, r, f)
 }
 
 func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.healthyContainer(w, r)
-	if !ok {
-		return
+	if ct, ok := s.healthyContainer(w, r); ok {
+		s.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/containers/" + ct.ID, how: answered,
+			changes: cluster.Changes{Container: ct.ID}})
 	}
-	s.forwardThenRefresh(w, r, ct, "/containers/"+ct.ID)
 }
 
-func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.healthyContainer(w, r)
-	if !ok {
-		return
-	}
-	s.hijack(w, r, ct.Engine, "/containers/"+ct.ID+"/attach")
-}
-
-// inspectContainer reads the container from its engine and adds the node, as the original did. The answer is
-// kept and given again while nothing can have changed the container (see cluster's kept_inspects.go); an
-// inspect with a query (size) always goes to the engine.
+// inspectContainer answers with the engine's inspect and the node, as the original did (the cluster keeps and
+// gives again answers nothing can have changed).
 func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 	ct, ok := s.healthyContainer(w, r)
 	if !ok {
 		return
 	}
-	e, version, plain := ct.Engine, ct.Engine.NegotiatedVersion(apiVersion(r)), r.URL.RawQuery == ""
-	if plain {
-		if out := e.KeptInspect(ct.ID, version); out != nil {
-			writeInspect(w, out)
-			return
-		}
-	}
-	mark := e.InspectMark()
-	var body []byte
-	if _, err := e.Do(r.Context(), http.MethodGet, version, "/containers/"+ct.ID+"/json", r.URL.Query(), nil, nil, &body); err != nil {
-		writeError(w, err)
-		return
-	}
-	status, err := inspectedStatus(body)
-	if err != nil {
-		writeError(w, fmt.Errorf("node %s answered inspect with invalid JSON: %w", e.Name(), err))
-		return
-	}
-	if status != "" && status != ct.State {
-		s.b.Refresh(r.Context(), ct) // the engine knows better than the cache: catch up now, not at the event
-	}
-	out, err := withNode(body, e)
+	out, err := s.b.Inspect(r.Context(), ct, apiVersion(r), r.URL.RawQuery)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if plain {
-		e.KeepInspect(ct.ID, version, out, mark)
-	}
-	writeInspect(w, out)
-}
-
-// withNode is an engine's inspect answer with the node added (and ports published on all interfaces shown at
-// the node's IP).
-func withNode(body []byte, e *cluster.Engine) ([]byte, error) {
-	node, _ := json.Marshal(nodeOf(e))
-	end := bytes.LastIndexByte(body, '}')
-	if end < 0 {
-		return nil, fmt.Errorf("node %s answered inspect with no object", e.Name())
-	}
-	if !bytes.Contains(body, []byte(`"HostIp":"0.0.0.0"`)) { // common case: add Node without re-encoding
-		sep := `,"Node":`
-		if head := bytes.TrimRight(body[:end], " \t\r\n"); len(head) > 0 && head[len(head)-1] == '{' {
-			sep = `"Node":`
-		}
-		return append(append(append(body[:end:end], sep...), node...), "}\n"...), nil
-	}
-	var raw map[string]json.RawMessage
-	json.Unmarshal(body, &raw)
-	raw["Node"] = node
-	publishedOnNode(raw, e.IP())
-	out, err := json.Marshal(raw)
-	return append(out, '\n'), err
-}
-
-func writeInspect(w http.ResponseWriter, out []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
-}
-
-// inspectedStatus is State.Status of an engine's inspect answer, found without decoding the whole answer where
-// the engine wrote it as it always does ({"Id":...,"State":{"Status":"running",...); anything else is decoded.
-func inspectedStatus(body []byte) (string, error) {
-	const key = `,"State":{"Status":"`
-	if i := bytes.Index(body, []byte(key)); i > 0 && json.Valid(body) {
-		rest := body[i+len(key):]
-		if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
-			return string(rest[:j]), nil
-		}
-	}
-	var st struct{ State struct{ Status string } }
-	err := json.Unmarshal(body, &st)
-	return st.State.Status, err
-}
-
-// publishedOnNode shows ports published on all interfaces at the node's IP, where clients can reach them.
-func publishedOnNode(raw map[string]json.RawMessage, ip string) {
-	var ns map[string]json.RawMessage
-	if json.Unmarshal(raw["NetworkSettings"], &ns) != nil || ns == nil {
-		return
-	}
-	var ports nat.PortMap
-	if json.Unmarshal(ns["Ports"], &ports) != nil || len(ports) == 0 {
-		return
-	}
-	for p, bs := range ports {
-		for i := range bs {
-			if bs[i].HostIP == "0.0.0.0" {
-				bs[i].HostIP = ip
-			}
-		}
-		ports[p] = bs
-	}
-	ns["Ports"], _ = json.Marshal(ports)
-	raw["NetworkSettings"], _ = json.Marshal(ns)
-}
-
-type nodeJSON struct {
-	ID     string            `json:"ID"`
-	IP     string            `json:"IP"`
-	Addr   string            `json:"Addr"`
-	Name   string            `json:"Name"`
-	Labels map[string]string `json:"Labels,omitempty"`
-}
-
-func nodeOf(e *cluster.Engine) nodeJSON {
-	return nodeJSON{ID: e.ID(), IP: e.IP(), Addr: e.Addr(), Name: e.Name()}
 }
 
 // renameContainer keeps names unique across the cluster, then renames on the engine.
@@ -342,7 +186,8 @@ func (s *Server) renameContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, other.ID, other.Engine.Name())))
 		return
 	}
-	s.forwardThenRefresh(w, r, ct, "/containers/"+ct.ID+"/rename")
+	s.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/containers/" + ct.ID + "/rename", how: answered,
+		changes: cluster.Changes{Container: ct.ID}})
 }
 
 // commit forwards to the engine owning the container named in the query.
@@ -355,6 +200,5 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	}
 	q.Set("container", ct.ID)
 	r.URL.RawQuery = q.Encode()
-	s.forward(w, r, ct.Engine, "/commit")
-	ct.Engine.RefreshImages(r.Context())
+	s.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/commit", changes: cluster.Changes{Lists: cluster.Images}})
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/docker/docker/errdefs"
@@ -57,5 +58,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func badRequest(format string, err error) error {
-	return errdefs.InvalidParameter(wrapf(format, err))
+	return errdefs.InvalidParameter(fmt.Errorf(format, err))
 }

@@ -31,13 +31,11 @@ func (s *Server) createExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("No exec command specified")))
 		return
 	}
-	var out container.ExecCreateResponse
-	_, err = ct.Engine.Do(r.Context(), http.MethodPost, apiVersion(r), "/containers/"+ct.ID+"/exec", nil, nil, bytesReader(body), &out)
+	out, err := s.b.CreateExec(r.Context(), ct, apiVersion(r), body)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.b.RecordExec(ct, out.ID)
 	writeJSON(w, http.StatusCreated, out)
 }
 
@@ -48,7 +46,7 @@ func (s *Server) startExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.hijack(w, r, e, "/exec/"+id+"/start")
+	s.send(w, r, forward{to: engineTarget{e}, path: "/exec/" + id + "/start", how: hijacked})
 }
 
 func (s *Server) passExec(w http.ResponseWriter, r *http.Request) {
@@ -58,9 +56,5 @@ func (s *Server) passExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	p := r.URL.Path
-	if v := apiVersion(r); v != "" {
-		p = p[len("/v"+v):]
-	}
-	s.forward(w, r, e, p)
+	s.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
 }

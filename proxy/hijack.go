@@ -10,32 +10,24 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-
-	"swarm/cluster"
 )
 
-// hijack relays attach and exec start: the request goes to the engine over a raw connection; if the engine
-// answers with a raw stream (101 Upgrade, or 200 with a raw-stream type) both connections are taken over and
-// copied both ways. When the client half-closes (stdin ends) the engine gets a half-close too and the output
-// keeps flowing; when the engine ends the stream both sides are closed. Nothing outlives the session.
-func (s *Server) hijack(w http.ResponseWriter, r *http.Request, e *cluster.Engine, path string) {
-	fail := func(err error) { writeError(w, &engineDown{node: e.Name(), addr: e.Addr(), err: err}) }
-	s.hijackTo(w, r, e.Dial, e.Addr(), "/v"+e.NegotiatedVersion(apiVersion(r))+path, fail)
-}
-
-// hijackTo sends the request to addr (over dial) at fullPath and splices the streams if the answer is raw.
-func (s *Server) hijackTo(w http.ResponseWriter, r *http.Request, dial func(context.Context) (net.Conn, error), addr, fullPath string, fail func(error)) {
-	conn, err := dial(r.Context())
+// hijack relays attach and exec start: the request goes to the target over a raw connection; if the answer is
+// a raw stream (101 Upgrade, or 200 with a raw-stream type) both connections are taken over and copied both
+// ways. When the client half-closes (stdin ends) the target gets a half-close too and the output keeps flowing;
+// when the target ends the stream both sides are closed. Nothing outlives the session.
+func (s *Server) hijack(w http.ResponseWriter, r *http.Request, f forward) {
+	conn, err := f.to.dial(r.Context())
 	if err != nil {
-		fail(err)
+		writeError(w, f.to.down(err))
 		return
 	}
 	out := r.Clone(r.Context())
-	out.URL = &url.URL{Path: fullPath, RawQuery: r.URL.RawQuery}
-	out.Host, out.RequestURI = addr, ""
+	out.URL = &url.URL{Path: f.to.pathFor(apiVersion(r), f.path), RawQuery: r.URL.RawQuery}
+	out.Host, out.RequestURI = f.to.host(), ""
 	br, resp, err := askOn(r.Context(), conn, out.Write, out)
 	if err != nil {
-		fail(err)
+		writeError(w, f.to.down(err))
 		return
 	}
 	if !isRawStream(resp) {
@@ -43,12 +35,57 @@ func (s *Server) hijackTo(w http.ResponseWriter, r *http.Request, dial func(cont
 		relayResponse(w, resp)
 		return
 	}
-	s.splice(w, resp, conn, br)
+	s.splice(w, r, resp, conn, br)
+}
+
+// notPassed are the client's headers that relayBytes does not pass on: those of the client's own connection,
+// and those of a body, which a GET relayed there never sends (the engine would wait for it).
+var notPassed = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true}
+
+// relayBytes relays a GET whose answer may be long (the logs of a chatty container, an export, a copy out of a
+// container) or last for hours (logs -f) as bytes, not as HTTP read and written again. The target is asked in
+// HTTP/1.0, so a 200 is its bytes until it closes (no chunk framing); that answer goes to the client's
+// connection, taken over, as it comes (between two plain TCP connections the kernel moves it, splice(2)), and
+// both connections close at its end. Unless the client follows (logs -f), the kernel wakes the relay once
+// 256 KB are waiting, not at every piece the engine flushed. Any other answer is relayed as an ordinary one.
+func (s *Server) relayBytes(w http.ResponseWriter, r *http.Request, f forward) {
+	u := url.URL{Path: f.to.pathFor(apiVersion(r), f.path), RawQuery: r.URL.RawQuery}
+	conn, err := f.to.dial(r.Context())
+	if err != nil {
+		writeError(w, f.to.down(err))
+		return
+	}
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		bw.WriteString("GET " + u.RequestURI() + " HTTP/1.0\r\nHost: " + f.to.host() + "\r\n")
+		r.Header.WriteSubset(bw, notPassed)
+		bw.WriteString("\r\n")
+		return bw.Flush()
+	}
+	br, resp, err := askOn(r.Context(), conn, write, &http.Request{Method: http.MethodGet, Proto: "HTTP/1.0", ProtoMajor: 1})
+	if err != nil {
+		writeError(w, f.to.down(err))
+		return
+	}
+	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || resp.ContentLength >= 0 {
+		defer conn.Close()            // an error, or a target that framed its answer anyway: relayed as HTTP
+		resp.Header.Del("Connection") // the target's own connection's: the client's may stay open
+		resp.Header.Del("Keep-Alive")
+		relayResponse(w, resp)
+		return
+	}
+	resp.Header.Del("Keep-Alive")
+	resp.Header.Set("Connection", "close") // the body ends where the connection does
+	if !boolParam(r.URL.Query().Get("follow")) {
+		batchReads(conn, 256<<10)
+	}
+	s.splice(w, r, resp, conn, br)
 }
 
 // askOn sends a request (written by write) over a connection of its own and reads the answer's head; its body
-// is read from br. A ctx that ends before the head came (the client left) closes conn, so a silent engine
-// holds nothing; on any error conn is closed.
+// is read from br. A ctx that ends before the head came (the client left) closes conn, so a silent target holds
+// nothing; on any error conn is closed.
 func askOn(ctx context.Context, conn net.Conn, write func(io.Writer) error, req *http.Request) (br *bufio.Reader, resp *http.Response, err error) {
 	if err = write(conn); err == nil {
 		br = bufio.NewReader(conn)
@@ -85,37 +122,32 @@ func relayResponse(w http.ResponseWriter, resp *http.Response) {
 
 type closeWriter interface{ CloseWrite() error }
 
-// splice takes over the client connection and copies bytes both ways until the engine ends the stream.
-func (s *Server) splice(w http.ResponseWriter, resp *http.Response, engine net.Conn, engineBuf *bufio.Reader) {
-	defer engine.Close()
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		writeError(w, fmt.Errorf("this connection cannot be hijacked for a raw stream"))
-		return
-	}
-	client, clientBuf, err := hj.Hijack()
+// splice takes over the client's connection, writes the target's answer head, and copies bytes both ways until
+// the target ends the stream. The metrics see the head's status.
+func (s *Server) splice(w http.ResponseWriter, r *http.Request, resp *http.Response, target net.Conn, targetBuf *bufio.Reader) {
+	defer target.Close()
+	client, clientBuf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		s.log.Warn("hijack failed", "err", err)
+		writeError(w, fmt.Errorf("this connection cannot be taken over for a raw stream: %w", err))
 		return
 	}
 	defer client.Close()
+	noteStatus(r, resp.StatusCode)
 	fmt.Fprintf(client, "HTTP/1.1 %s\r\n", resp.Status)
 	resp.Header.Write(client)
 	io.WriteString(client, "\r\n")
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // client -> engine (stdin); a half-close is passed on
-		defer wg.Done()
-		io.Copy(engine, clientBuf.Reader)
-		if cw, ok := engine.(closeWriter); ok {
+	wg.Go(func() { // client -> target (stdin); a half-close is passed on
+		io.Copy(target, clientBuf.Reader)
+		if cw, ok := target.(closeWriter); ok {
 			cw.CloseWrite()
 		}
-	}()
-	io.Copy(client, engineBuf) // engine -> client (output), until the engine ends the stream
+	})
+	io.Copy(client, targetBuf) // target -> client (output), until the target ends the stream
 	if cw, ok := client.(closeWriter); ok {
 		cw.CloseWrite()
 	}
 	client.Close()
-	engine.Close()
+	target.Close()
 	wg.Wait()
 }

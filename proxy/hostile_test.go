@@ -9,37 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"swarm/cluster"
 )
-
-// fakeBackend is a Backend whose methods are function fields; unset ones panic, which is what the panic test wants.
-type fakeBackend struct {
-	list   func(cluster.ListOptions) (cluster.ContainerList, error)
-	create func(context.Context, cluster.CreateRequest) (*cluster.CreateResponse, error)
-}
-
-var _ Backend = (*fakeBackend)(nil)
-
-func (f *fakeBackend) Engines() []*cluster.Engine                   { return nil }
-func (f *fakeBackend) Container(string) (*cluster.Container, error) { panic("not used") }
-func (f *fakeBackend) Refresh(context.Context, *cluster.Container)  {}
-func (f *fakeBackend) Expect(*cluster.Container) func(context.Context) {
-	return func(context.Context) {}
-}
-func (f *fakeBackend) RecordExec(*cluster.Container, string)                       {}
-func (f *fakeBackend) ExecEngine(context.Context, string) (*cluster.Engine, error) { panic("not used") }
-func (f *fakeBackend) InfoJSON(cluster.Role) ([][]byte, error)                     { return [][]byte{[]byte("{}")}, nil }
-func (f *fakeBackend) ListContainersJSON(o cluster.ListOptions) (cluster.ContainerList, error) {
-	return f.list(o)
-}
-func (f *fakeBackend) CreateContainer(ctx context.Context, r cluster.CreateRequest) (*cluster.CreateResponse, error) {
-	return f.create(ctx, r)
-}
-func (f *fakeBackend) Subscribe(time.Time) ([]cluster.Event, <-chan cluster.Event, func()) {
-	return nil, make(chan cluster.Event), func() {}
-}
 
 func TestPanicBecomesA500AndIsLogged(t *testing.T) {
 	var logs bytes.Buffer

@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -110,14 +111,9 @@ func matchImage(im image.Summary, f filters.Args) bool {
 
 // imageEngine finds a healthy engine holding the image (by ID, ID prefix, tag or digest).
 func (s *Server) imageEngine(ref string) (*cluster.Engine, error) {
-	for _, e := range s.b.Engines() {
-		if !e.Healthy() {
-			continue
-		}
-		for _, im := range e.Images() {
-			if imageMatches(im, ref) {
-				return e, nil
-			}
+	for _, e := range cluster.Healthy(s.b.Engines()) {
+		if slices.ContainsFunc(e.Images(), func(im image.Summary) bool { return imageMatches(im, ref) }) {
+			return e, nil
 		}
 	}
 	return nil, errdefs.NotFound(fmt.Errorf("No such image: %s", ref))
@@ -154,11 +150,7 @@ func (s *Server) passImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	p := r.URL.Path
-	if v := apiVersion(r); v != "" {
-		p = p[len("/v"+v):]
-	}
-	s.forward(w, r, e, p)
+	s.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
 }
 
 func matchingTags(tags []string, f filters.Args) []string {

@@ -6,26 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/gorilla/mux"
 
 	"swarm/cluster"
 )
-
-// streamMsg is one line of a JSON progress stream.
-type streamMsg struct {
-	ID             string          `json:"id,omitempty"`
-	Status         string          `json:"status,omitempty"`
-	Progress       string          `json:"progress,omitempty"`
-	ProgressDetail json.RawMessage `json:"progressDetail,omitempty"`
-	Stream         string          `json:"stream,omitempty"`
-	Error          string          `json:"error,omitempty"`
-	ErrorDetail    json.RawMessage `json:"errorDetail,omitempty"`
-	Aux            json.RawMessage `json:"aux,omitempty"`
-}
 
 // mergedStream writes several engines' progress streams as one, each line naming its node, and ends with a
 // per-node error summary when some failed.
@@ -42,18 +33,28 @@ func newMergedStream(w http.ResponseWriter) *mergedStream {
 	return &mergedStream{w: w, enc: json.NewEncoder(w)}
 }
 
+// from merges one engine's stream (or the error that kept it from opening), and closes it.
+func (m *mergedStream) from(e *cluster.Engine, rc io.ReadCloser, err error) {
+	if err != nil {
+		m.fail(e.Name(), err.Error())
+		return
+	}
+	defer rc.Close()
+	m.copy(e.Name(), rc)
+}
+
 func (m *mergedStream) copy(node string, r io.Reader) {
 	dec := json.NewDecoder(r)
 	for {
-		var msg streamMsg
+		var msg jsonmessage.JSONMessage
 		if err := dec.Decode(&msg); err != nil {
 			if err != io.EOF {
 				m.fail(node, err.Error())
 			}
 			return
 		}
-		if msg.Error != "" {
-			m.fail(node, msg.Error)
+		if msg.Error != nil || msg.ErrorMessage != "" {
+			m.fail(node, errorText(&msg))
 			continue
 		}
 		if msg.ID != "" {
@@ -74,7 +75,15 @@ func (m *mergedStream) fail(node, msg string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.errs = append(m.errs, node+": "+msg)
-	m.enc.Encode(streamMsg{Status: node + ": error: " + msg})
+	m.enc.Encode(jsonmessage.JSONMessage{Status: node + ": error: " + msg})
+}
+
+// errorText is a progress message's error.
+func errorText(msg *jsonmessage.JSONMessage) string {
+	if msg.Error != nil && msg.Error.Message != "" {
+		return msg.Error.Message
+	}
+	return msg.ErrorMessage
 }
 
 func (m *mergedStream) finish(total int) {
@@ -82,15 +91,14 @@ func (m *mergedStream) finish(total int) {
 	defer m.mu.Unlock()
 	if len(m.errs) > 0 {
 		msg := fmt.Sprintf("failed on %d of %d nodes: %s", len(m.errs), total, strings.Join(m.errs, "; "))
-		detail, _ := json.Marshal(map[string]string{"message": msg}) // clients fail on errorDetail
-		m.enc.Encode(streamMsg{Error: msg, ErrorDetail: detail})
+		m.enc.Encode(jsonmessage.JSONMessage{ErrorMessage: msg, Error: &jsonmessage.JSONError{Message: msg}}) // clients fail on errorDetail
 	}
 }
 
 // createImage pulls on every healthy engine in parallel (fromImage), or imports the body on every engine
 // (fromSrc=-), streamed without buffering the whole archive.
 func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
-	engines := s.healthyEngines()
+	engines := cluster.Healthy(s.b.Engines())
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to pull on")))
 		return
@@ -99,41 +107,22 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 		s.teeToAll(w, r, engines, "/images/create")
 		return
 	}
-	hdr := http.Header{}
+	var hdr http.Header
 	if a := r.Header.Get("X-Registry-Auth"); a != "" {
-		hdr.Set("X-Registry-Auth", a)
+		hdr = http.Header{"X-Registry-Auth": {a}}
 	}
 	ms := newMergedStream(w)
-	var wg sync.WaitGroup
-	for _, e := range engines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rc, err := e.Stream(r.Context(), http.MethodPost, apiVersion(r), "/images/create", r.URL.Query(), hdr, nil)
-			if err != nil {
-				ms.fail(e.Name(), err.Error())
-				return
-			}
-			defer rc.Close()
-			ms.copy(e.Name(), rc)
-			e.RefreshImages(context.WithoutCancel(r.Context()))
-		}()
-	}
-	wg.Wait()
+	cluster.FanOut(r.Context(), engines, func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
+		rc, err := e.Open(ctx, cluster.Call{Method: http.MethodPost, Path: "/images/create", Version: apiVersion(r),
+			Query: r.URL.RawQuery, Header: hdr, Changes: cluster.Changes{Lists: cluster.Images}})
+		ms.from(e, rc, err)
+		return struct{}{}, nil
+	})
 	ms.finish(len(engines))
 }
 
-func (s *Server) healthyEngines() []*cluster.Engine {
-	var out []*cluster.Engine
-	for _, e := range s.b.Engines() {
-		if e.Healthy() {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// teeToAll streams the request body to every engine at once (one pipe each) and merges their answers.
+// teeToAll streams the request body to every engine at once (one pipe each, all read at once: not a
+// fan-out of bounded width) and merges their answers.
 func (s *Server) teeToAll(w http.ResponseWriter, r *http.Request, engines []*cluster.Engine, path string) {
 	pipes := make([]*io.PipeWriter, len(engines))
 	writers := make([]io.Writer, len(engines))
@@ -142,21 +131,17 @@ func (s *Server) teeToAll(w http.ResponseWriter, r *http.Request, engines []*clu
 	for i, e := range engines {
 		pr, pw := io.Pipe()
 		pipes[i], writers[i] = pw, pw
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer pr.Close()
-			hdr := http.Header{"Content-Type": {"application/x-tar"}}
-			rc, err := e.Stream(r.Context(), http.MethodPost, apiVersion(r), path, r.URL.Query(), hdr, pr)
+			call := cluster.Call{Method: http.MethodPost, Path: path, Version: apiVersion(r), Query: r.URL.RawQuery,
+				Header: http.Header{"Content-Type": {"application/x-tar"}}, Body: pr, Size: -1,
+				Changes: cluster.Changes{Lists: cluster.Images}}
+			rc, err := e.Open(r.Context(), call)
 			if err != nil {
 				pr.CloseWithError(err)
-				ms.fail(e.Name(), err.Error())
-				return
 			}
-			defer rc.Close()
-			ms.copy(e.Name(), rc)
-			e.RefreshImages(context.WithoutCancel(r.Context()))
-		}()
+			ms.from(e, rc, err)
+		})
 	}
 	_, err := io.Copy(io.MultiWriter(writers...), r.Body)
 	for _, p := range pipes {
@@ -167,7 +152,7 @@ func (s *Server) teeToAll(w http.ResponseWriter, r *http.Request, engines []*clu
 }
 
 func (s *Server) loadImage(w http.ResponseWriter, r *http.Request) {
-	engines := s.healthyEngines()
+	engines := cluster.Healthy(s.b.Engines())
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to load on")))
 		return
@@ -178,7 +163,7 @@ func (s *Server) loadImage(w http.ResponseWriter, r *http.Request) {
 // enginesWithImage lists the healthy engines holding an image.
 func (s *Server) enginesWithImage(ref string) []*cluster.Engine {
 	var out []*cluster.Engine
-	for _, e := range s.healthyEngines() {
+	for _, e := range cluster.Healthy(s.b.Engines()) {
 		for _, im := range e.Images() {
 			if imageMatches(im, ref) {
 				out = append(out, e)
@@ -197,29 +182,14 @@ func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
 	}
-	var (
-		mu  sync.Mutex
-		out []json.RawMessage
-		err error
-	)
-	set := map[*cluster.Engine]bool{}
-	for _, e := range engines {
-		set[e] = true
-	}
-	_, err = s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		var items []json.RawMessage
-		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/images/"+name, r.URL.Query(), nil, nil, &items)
-		mu.Lock()
-		out = append(out, items...)
-		mu.Unlock()
-		e.RefreshImages(ctx)
-		return err
-	})
-	if err != nil {
+	call := cluster.Call{Method: http.MethodDelete, Path: "/images/" + name, Version: apiVersion(r), Query: r.URL.RawQuery,
+		Changes: cluster.Changes{Lists: cluster.Images}}
+	rs := callEach[[]json.RawMessage](r.Context(), engines, call, nil)
+	if err := failures(rs); err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, joined(rs, func(items []json.RawMessage) []json.RawMessage { return items }))
 }
 
 func (s *Server) tagImage(w http.ResponseWriter, r *http.Request) {
@@ -229,16 +199,9 @@ func (s *Server) tagImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
 	}
-	set := map[*cluster.Engine]bool{}
-	for _, e := range engines {
-		set[e] = true
-	}
-	_, err := s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/images/"+name+"/tag", r.URL.Query(), nil, nil, nil)
-		e.RefreshImages(ctx)
-		return err
-	})
-	if err != nil {
+	call := cluster.Call{Method: http.MethodPost, Path: "/images/" + name + "/tag", Version: apiVersion(r),
+		Query: r.URL.RawQuery, Changes: cluster.Changes{Lists: cluster.Images}}
+	if err := failures(callEach[struct{}](r.Context(), engines, call, nil)); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -252,7 +215,7 @@ func (s *Server) onImageEngine(w http.ResponseWriter, r *http.Request) {
 		if tag := r.URL.Query().Get("tag"); tag != "" {
 			name += ":" + tag
 		} else if e := s.engineWithRepo(name); e != nil { // every tag of the repository
-			s.forward(w, r, e, stripVersion(r.URL.Path))
+			s.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
 			return
 		}
 	}
@@ -261,12 +224,12 @@ func (s *Server) onImageEngine(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
 	}
-	s.forward(w, r, engines[0], stripVersion(r.URL.Path))
+	s.send(w, r, forward{to: engineTarget{engines[0]}, path: stripVersion(r.URL.Path)})
 }
 
 // engineWithRepo is a healthy engine holding some tag of repository repo.
 func (s *Server) engineWithRepo(repo string) *cluster.Engine {
-	for _, e := range s.healthyEngines() {
+	for _, e := range cluster.Healthy(s.b.Engines()) {
 		for _, im := range e.Images() {
 			for _, t := range im.RepoTags {
 				if strings.HasPrefix(t, repo+":") && !strings.Contains(t[len(repo)+1:], "/") {
@@ -281,58 +244,53 @@ func (s *Server) engineWithRepo(repo string) *cluster.Engine {
 // saveImages (GET /images/get?names=...) goes to one engine holding every image named.
 func (s *Server) saveImages(w http.ResponseWriter, r *http.Request) {
 	names := r.URL.Query()["names"]
-	for _, e := range s.healthyEngines() {
-		all := true
-		for _, n := range names {
-			has := false
-			for _, im := range e.Images() {
-				has = has || imageMatches(im, n)
-			}
-			all = all && has
-		}
-		if all {
-			s.forward(w, r, e, "/images/get")
+	for _, e := range cluster.Healthy(s.b.Engines()) {
+		if holdsAll(e, names) {
+			s.send(w, r, forward{to: engineTarget{e}, path: "/images/get"})
 			return
 		}
 	}
 	writeError(w, errdefs.NotFound(fmt.Errorf("no single node holds all of %s", strings.Join(names, ", "))))
 }
 
+func holdsAll(e *cluster.Engine, names []string) bool {
+	for _, n := range names {
+		if !slices.ContainsFunc(e.Images(), func(im image.Summary) bool { return imageMatches(im, n) }) {
+			return false
+		}
+	}
+	return true
+}
+
 // anyEngine forwards to one healthy engine (search, auth, distribution).
 func (s *Server) anyEngine(w http.ResponseWriter, r *http.Request) {
-	engines := s.healthyEngines()
+	engines := cluster.Healthy(s.b.Engines())
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node")))
 		return
 	}
-	s.forward(w, r, engines[0], stripVersion(r.URL.Path))
+	s.send(w, r, forward{to: engineTarget{engines[0]}, path: stripVersion(r.URL.Path)})
 }
 
 func (s *Server) pruneImages(w http.ResponseWriter, r *http.Request) {
-	var (
-		mu      sync.Mutex
-		deleted []json.RawMessage
-		space   uint64
-	)
-	_, err := s.fanout(r.Context(), nil, func(ctx context.Context, e *cluster.Engine) error {
-		var rep struct {
-			ImagesDeleted  []json.RawMessage
-			SpaceReclaimed uint64
-		}
-		_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/images/prune", r.URL.Query(), nil, nil, &rep)
-		mu.Lock()
-		deleted = append(deleted, rep.ImagesDeleted...)
-		space += rep.SpaceReclaimed
-		mu.Unlock()
-		e.RefreshImages(ctx)
-		return err
-	})
-	if err != nil && len(deleted) == 0 {
+	call := cluster.Call{Method: http.MethodPost, Path: "/images/prune", Version: apiVersion(r), Query: r.URL.RawQuery,
+		Changes: cluster.Changes{Lists: cluster.Images}}
+	type pruneReport struct { // the engines' entries as they wrote them
+		ImagesDeleted  []json.RawMessage
+		SpaceReclaimed uint64
+	}
+	rs := callEach[pruneReport](r.Context(), cluster.Healthy(s.b.Engines()), call, nil)
+	var all pruneReport
+	for _, res := range rs {
+		all.ImagesDeleted = append(all.ImagesDeleted, res.Value.ImagesDeleted...)
+		all.SpaceReclaimed += res.Value.SpaceReclaimed
+	}
+	if err := failures(rs); err != nil && len(all.ImagesDeleted) == 0 {
 		writeError(w, err)
 		return
 	}
-	if deleted == nil {
-		deleted = []json.RawMessage{}
+	if all.ImagesDeleted == nil {
+		all.ImagesDeleted = []json.RawMessage{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ImagesDeleted": deleted, "SpaceReclaimed": space})
+	writeJSON(w, http.StatusOK, all)
 }

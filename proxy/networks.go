@@ -1,13 +1,13 @@
 package proxy
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
-	"sync"
+	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -63,16 +63,12 @@ func matchNetwork(n network.Inspect, f filters.Args) bool {
 	}
 	if f.Contains("type") {
 		builtin := n.Name == "bridge" || n.Name == "host" || n.Name == "none" ||
-			len(n.Name) > 0 && (hasSuffix(n.Name, "/bridge") || hasSuffix(n.Name, "/host") || hasSuffix(n.Name, "/none"))
+			len(n.Name) > 0 && (strings.HasSuffix(n.Name, "/bridge") || strings.HasSuffix(n.Name, "/host") || strings.HasSuffix(n.Name, "/none"))
 		if !f.ExactMatch("type", map[bool]string{true: "builtin", false: "custom"}[builtin]) {
 			return false
 		}
 	}
 	return f.MatchKVList("label", n.Labels)
-}
-
-func hasSuffix(s, suffix string) bool {
-	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
 }
 
 // networkEngines finds the engines holding a network by ID, name or node/name.
@@ -99,9 +95,12 @@ func (s *Server) inspectNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
 		return
 	}
-	s.forward(w, r, engines[0], "/networks/"+name)
+	s.send(w, r, forward{to: engineTarget{engines[0]}, path: "/networks/" + name})
 }
 
+// createNetwork creates a network on the node its name names (node/name), else on every healthy node under
+// one name. If some nodes refuse it, it is removed from the others and the answer names the nodes that failed:
+// the user asked for one network, not for some of it.
 func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody))
 	if err != nil {
@@ -117,29 +116,29 @@ func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
 	pinned, name := s.splitNode(named.Name)
 	req["Name"], _ = json.Marshal(name)
 	body, _ = json.Marshal(req)
-	var (
-		first network.CreateResponse
-		mu    sync.Mutex
-	)
-	_, err = s.fanout(r.Context(), func(e *cluster.Engine) bool { return pinned == nil || e == pinned },
-		func(ctx context.Context, e *cluster.Engine) error {
-			var resp network.CreateResponse
-			_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/networks/create", nil, nil, bytesReader(body), &resp)
-			if err == nil {
-				mu.Lock()
-				if first.ID == "" {
-					first = resp
-				}
-				mu.Unlock()
-				e.RefreshNetworks(ctx)
-			}
-			return err
-		})
-	if err != nil && first.ID == "" {
-		writeError(w, err)
+	engines := s.createdOn(pinned)
+	if len(engines) == 0 {
+		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to create network %s on", named.Name)))
 		return
 	}
-	writeJSON(w, http.StatusCreated, first)
+	call := cluster.Call{Method: http.MethodPost, Path: "/networks/create", Version: apiVersion(r),
+		Changes: cluster.Changes{Lists: cluster.Networks}}
+	rs := callEach[network.CreateResponse](r.Context(), engines, call, body)
+	if err := failures(rs); err != nil {
+		writeError(w, undoPartial(r.Context(), s.log, "network "+named.Name, rs, err, func(res cluster.Result[network.CreateResponse]) *cluster.Call {
+			return &cluster.Call{Method: http.MethodDelete, Path: "/networks/" + res.Value.ID, Changes: cluster.Changes{Lists: cluster.Networks}}
+		}))
+		return
+	}
+	writeJSON(w, http.StatusCreated, rs[0].Value)
+}
+
+// createdOn is where an object is created: the node named, else every healthy node.
+func (s *Server) createdOn(pinned *cluster.Engine) []*cluster.Engine {
+	if pinned != nil {
+		return cluster.Healthy([]*cluster.Engine{pinned})
+	}
+	return cluster.Healthy(s.b.Engines())
 }
 
 func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request) {
@@ -148,16 +147,9 @@ func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
 		return
 	}
-	set := map[*cluster.Engine]bool{}
-	for _, e := range engines {
-		set[e] = true
-	}
-	_, err := s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/networks/"+name, nil, nil, nil, nil)
-		e.RefreshNetworks(ctx)
-		return err
-	})
-	if err != nil {
+	call := cluster.Call{Method: http.MethodDelete, Path: "/networks/" + name, Version: apiVersion(r),
+		Changes: cluster.Changes{Lists: cluster.Networks}}
+	if err := failures(callEach[struct{}](r.Context(), engines, call, nil)); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -187,13 +179,12 @@ func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
 	body, _ = json.Marshal(m)
 	_, name := s.splitNode(mux.Vars(r)["id"])
 	action := "/connect"
-	if hasSuffix(r.URL.Path, "/disconnect") {
+	if strings.HasSuffix(r.URL.Path, "/disconnect") {
 		action = "/disconnect"
 	}
-	_, err = ct.Engine.Do(r.Context(), http.MethodPost, apiVersion(r), "/networks/"+name+action, nil, nil, bytesReader(body), nil)
-	s.b.Refresh(r.Context(), ct)
-	ct.Engine.RefreshNetworks(r.Context())
-	if err != nil {
+	call := cluster.Call{Method: http.MethodPost, Path: "/networks/" + name + action, Version: apiVersion(r),
+		Body: bytes.NewReader(body), Changes: cluster.Changes{Container: ct.ID, Lists: cluster.Networks}}
+	if err := ct.Engine.Do(r.Context(), call, nil); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -201,25 +192,13 @@ func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pruneNetworks(w http.ResponseWriter, r *http.Request) {
-	var (
-		all network.PruneReport
-		mu  sync.Mutex
-	)
-	_, err := s.fanout(r.Context(), nil, func(ctx context.Context, e *cluster.Engine) error {
-		var rep network.PruneReport
-		_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/networks/prune", r.URL.Query(), nil, nil, &rep)
-		mu.Lock()
-		all.NetworksDeleted = append(all.NetworksDeleted, rep.NetworksDeleted...)
-		mu.Unlock()
-		e.RefreshNetworks(ctx)
-		return err
-	})
-	if err != nil && len(all.NetworksDeleted) == 0 {
+	call := cluster.Call{Method: http.MethodPost, Path: "/networks/prune", Version: apiVersion(r), Query: r.URL.RawQuery,
+		Changes: cluster.Changes{Lists: cluster.Networks}}
+	rs := callEach[network.PruneReport](r.Context(), cluster.Healthy(s.b.Engines()), call, nil)
+	all := network.PruneReport{NetworksDeleted: joined(rs, func(p network.PruneReport) []string { return p.NetworksDeleted })}
+	if err := failures(rs); err != nil && len(all.NetworksDeleted) == 0 {
 		writeError(w, err)
 		return
-	}
-	if all.NetworksDeleted == nil {
-		all.NetworksDeleted = []string{}
 	}
 	writeJSON(w, http.StatusOK, all)
 }

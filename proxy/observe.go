@@ -1,8 +1,7 @@
 package proxy
 
 import (
-	"bufio"
-	"net"
+	"context"
 	"net/http"
 	"time"
 
@@ -14,7 +13,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), statusNoteKey{}, rec)))
 		route := "unknown"
 		if cur := mux.CurrentRoute(r); cur != nil {
 			if tpl, err := cur.GetPathTemplate(); err == nil {
@@ -25,7 +24,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status while keeping streaming (Flush) and hijacking (attach, exec) working.
+// statusRecorder remembers the status written. It flushes; a handler that takes the connection over reaches
+// the writer beneath through http.ResponseController, which unwraps it.
 type statusRecorder struct {
 	http.ResponseWriter
 	code int
@@ -39,7 +39,14 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
-func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	s.code = http.StatusSwitchingProtocols
-	return s.ResponseWriter.(http.Hijacker).Hijack()
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type statusNoteKey struct{}
+
+// noteStatus tells the metrics the status of an answer written on a connection taken over (which the recorder
+// cannot see).
+func noteStatus(r *http.Request, code int) {
+	if rec, ok := r.Context().Value(statusNoteKey{}).(*statusRecorder); ok {
+		rec.code = code
+	}
 }

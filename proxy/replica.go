@@ -1,14 +1,10 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httputil"
 	"strings"
-	"time"
 
 	"github.com/docker/docker/errdefs"
 )
@@ -21,6 +17,24 @@ import (
 // PrimaryLink says how to reach the primary manager.
 type PrimaryLink struct {
 	TLS *tls.Config // nil for plain TCP
+}
+
+// Role is what this manager is in a replicated setup.
+type Role struct {
+	Primary     bool
+	PrimaryAddr string // the known primary, when this manager is a replica
+}
+
+// lines are the role's lines at the head of /info's SystemStatus, as the original wrote them.
+func (r Role) lines() [][2]string {
+	if r.Primary {
+		return [][2]string{{"Role", "primary"}}
+	}
+	lines := [][2]string{{"Role", "replica"}}
+	if r.PrimaryAddr != "" {
+		lines = append(lines, [2]string{"Primary", r.PrimaryAddr})
+	}
+	return lines
 }
 
 func (s *Server) servedLocally(path string) bool {
@@ -43,51 +57,25 @@ func (s *Server) replicaServe(w http.ResponseWriter, r *http.Request) bool {
 			"this replica serves reads only: retry in a few seconds")))
 		return true
 	}
+	to := primaryTarget{addr: primary, tls: s.cfg.Primary.TLS, tr: s.primaryTransport()}
+	how := streamed
 	if isHijack(r) {
-		s.hijackTo(w, r, s.dialPrimary(primary), primary, r.URL.Path, func(err error) {
-			writeError(w, fmt.Errorf("cannot reach the primary manager %s: %w", primary, err))
-		})
-		return true
+		how = hijacked
 	}
-	scheme, tr := "http", http.DefaultTransport.(*http.Transport).Clone()
-	if s.cfg.Primary.TLS != nil {
-		scheme, tr.TLSClientConfig = "https", s.cfg.Primary.TLS
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = scheme, primary, primary
-		},
-		Transport:     s.primaryTransport(tr),
-		FlushInterval: -1,
-		BufferPool:    copyBuffers,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if r.Context().Err() == nil {
-				writeError(w, fmt.Errorf("cannot reach the primary manager %s: %w", primary, err))
-			}
-		},
-	}
-	rp.ServeHTTP(w, r)
+	s.send(w, r, forward{to: to, path: r.URL.Path, how: how})
 	return true
 }
 
-// primaryTransport keeps one pooled transport for the primary across requests.
-func (s *Server) primaryTransport(fresh *http.Transport) http.RoundTripper {
+// primaryTransport is the one pooled transport for the primary, kept across requests.
+func (s *Server) primaryTransport() http.RoundTripper {
 	s.primaryMu.Lock()
 	defer s.primaryMu.Unlock()
 	if s.primaryTr == nil {
-		s.primaryTr = fresh
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = s.cfg.Primary.TLS
+		s.primaryTr = tr
 	}
 	return s.primaryTr
-}
-
-func (s *Server) dialPrimary(addr string) func(context.Context) (net.Conn, error) {
-	return func(ctx context.Context) (net.Conn, error) {
-		d := &net.Dialer{Timeout: 10 * time.Second}
-		if s.cfg.Primary.TLS == nil {
-			return d.DialContext(ctx, "tcp", addr)
-		}
-		return (&tls.Dialer{NetDialer: d, Config: s.cfg.Primary.TLS}).DialContext(ctx, "tcp", addr)
-	}
 }
 
 func isHijack(r *http.Request) bool {

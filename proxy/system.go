@@ -24,7 +24,7 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	pieces, err := s.b.InfoJSON(s.cfg.Role())
+	pieces, err := s.b.InfoJSON(s.cfg.Role().lines())
 	if err != nil {
 		writeError(w, err)
 		return

@@ -7,10 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
-	"sync"
 
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
@@ -71,9 +72,12 @@ func (s *Server) inspectVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("get %s: no such volume", mux.Vars(r)["name"])))
 		return
 	}
-	s.forward(w, r, engines[0], "/volumes/"+name)
+	s.send(w, r, forward{to: engineTarget{engines[0]}, path: "/volumes/" + name})
 }
 
+// createVolume creates a volume on the node its name names (node/name), else on every healthy node under one
+// name. If some nodes refuse it, it is removed from the others where this create made it, and the answer names
+// the nodes that failed.
 func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 	var req volume.CreateOptions
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody))
@@ -89,29 +93,29 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 	if req.Name == "" { // one name for every engine, as the engines would each pick their own
 		req.Name = randomHex(32)
 	}
-	var (
-		mu    sync.Mutex
-		first *volume.Volume
-	)
-	_, err = s.fanout(r.Context(), func(e *cluster.Engine) bool { return pinned == nil || e == pinned },
-		func(ctx context.Context, e *cluster.Engine) error {
-			var v volume.Volume
-			_, err := e.Do(ctx, http.MethodPost, apiVersion(r), "/volumes/create", nil, nil, jsonReader(req), &v)
-			if err == nil {
-				mu.Lock()
-				if first == nil {
-					first = &v
-				}
-				mu.Unlock()
-				e.RefreshVolumes(ctx)
-			}
-			return err
-		})
-	if first == nil {
-		writeError(w, err)
+	engines := s.createdOn(pinned)
+	if len(engines) == 0 {
+		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to create volume %s on", req.Name)))
 		return
 	}
-	writeJSON(w, http.StatusCreated, first)
+	had := map[*cluster.Engine]bool{} // engines that held the volume before: an engine's create then returns it
+	for _, e := range engines {
+		had[e] = slices.ContainsFunc(e.Volumes(), func(v *volume.Volume) bool { return v.Name == req.Name })
+	}
+	body, _ = json.Marshal(req)
+	call := cluster.Call{Method: http.MethodPost, Path: "/volumes/create", Version: apiVersion(r),
+		Changes: cluster.Changes{Lists: cluster.Volumes}}
+	rs := callEach[volume.Volume](r.Context(), engines, call, body)
+	if err := failures(rs); err != nil {
+		writeError(w, undoPartial(r.Context(), s.log, "volume "+req.Name, rs, err, func(res cluster.Result[volume.Volume]) *cluster.Call {
+			if had[res.Engine] {
+				return nil
+			}
+			return &cluster.Call{Method: http.MethodDelete, Path: "/volumes/" + req.Name, Changes: cluster.Changes{Lists: cluster.Volumes}}
+		}))
+		return
+	}
+	writeJSON(w, http.StatusCreated, rs[0].Value)
 }
 
 func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request) {
@@ -120,16 +124,9 @@ func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("get %s: no such volume", mux.Vars(r)["name"])))
 		return
 	}
-	set := map[*cluster.Engine]bool{}
-	for _, e := range engines {
-		set[e] = true
-	}
-	_, err := s.fanout(r.Context(), func(e *cluster.Engine) bool { return set[e] }, func(ctx context.Context, e *cluster.Engine) error {
-		_, err := e.Do(ctx, http.MethodDelete, apiVersion(r), "/volumes/"+name, r.URL.Query(), nil, nil, nil)
-		e.RefreshVolumes(ctx)
-		return err
-	})
-	if err != nil {
+	call := cluster.Call{Method: http.MethodDelete, Path: "/volumes/" + name, Version: apiVersion(r), Query: r.URL.RawQuery,
+		Changes: cluster.Changes{Lists: cluster.Volumes}}
+	if err := failures(callEach[struct{}](r.Context(), engines, call, nil)); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -137,30 +134,22 @@ func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
-	var (
-		mu  sync.Mutex
-		all volume.PruneReport
-	)
-	_, err := s.fanout(r.Context(), nil, func(ctx context.Context, e *cluster.Engine) error {
-		q, err := pruneQueryFor(e.NegotiatedVersion(apiVersion(r)), r.URL.Query())
-		if err != nil {
-			return err
-		}
+	rs := cluster.FanOut(r.Context(), cluster.Healthy(s.b.Engines()), func(ctx context.Context, e *cluster.Engine) (volume.PruneReport, error) {
 		var rep volume.PruneReport
-		_, err = e.Do(ctx, http.MethodPost, apiVersion(r), "/volumes/prune", q, nil, nil, &rep)
-		mu.Lock()
-		all.VolumesDeleted = append(all.VolumesDeleted, rep.VolumesDeleted...)
-		all.SpaceReclaimed += rep.SpaceReclaimed
-		mu.Unlock()
-		e.RefreshVolumes(ctx)
-		return err
+		q, err := pruneQueryFor(e.Version(apiVersion(r)), r.URL.Query())
+		if err == nil {
+			err = e.Do(ctx, cluster.Call{Method: http.MethodPost, Path: "/volumes/prune", Version: apiVersion(r),
+				Query: q.Encode(), Changes: cluster.Changes{Lists: cluster.Volumes}}, &rep)
+		}
+		return rep, err
 	})
-	if err != nil && len(all.VolumesDeleted) == 0 {
+	all := volume.PruneReport{VolumesDeleted: joined(rs, func(p volume.PruneReport) []string { return p.VolumesDeleted })}
+	for _, res := range rs {
+		all.SpaceReclaimed += res.Value.SpaceReclaimed
+	}
+	if err := failures(rs); err != nil && len(all.VolumesDeleted) == 0 {
 		writeError(w, err)
 		return
-	}
-	if all.VolumesDeleted == nil {
-		all.VolumesDeleted = []string{}
 	}
 	writeJSON(w, http.StatusOK, all)
 }
@@ -169,7 +158,7 @@ func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
 // ones included, and knows no "all" filter: all=true is dropped (same meaning there); without it the prune is
 // refused on that engine rather than deleting named volumes the client meant to keep.
 func pruneQueryFor(engineVersion string, q url.Values) (url.Values, error) {
-	if !versionLess(engineVersion, "1.42") {
+	if !versions.LessThan(engineVersion, "1.42") {
 		return q, nil
 	}
 	f, err := filters.FromJSON(q.Get("filters"))

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -17,12 +16,11 @@ func containerEvent(id, action string, attrs map[string]string) cluster.Event {
 }
 
 // A removal wait is the engine's answer when it comes; when the engine reported the removal but never answers,
-// the manager answers with the exit code of the engine's die event.
+// the manager has the exit code of the engine's die event, once the engine's grace has passed.
 func TestAwaitRemoval(t *testing.T) {
-	s := &Server{}
 	evs, answer := make(chan cluster.Event, 8), make(chan []byte, 1)
 	answer <- []byte(`{"StatusCode":7}`)
-	if got := s.awaitRemoval(context.Background(), "c1", evs, answer); string(got) != `{"StatusCode":7}` {
+	if got, _, ok := awaitRemoval(context.Background(), "c1", evs, answer); !ok || string(got) != `{"StatusCode":7}` {
 		t.Errorf("the engine's answer: %s", got)
 	}
 
@@ -30,13 +28,9 @@ func TestAwaitRemoval(t *testing.T) {
 	evs <- containerEvent("c1", "die", map[string]string{"exitCode": "3"})
 	evs <- containerEvent("c1", "destroy", nil)
 	start := time.Now()
-	got := s.awaitRemoval(context.Background(), "c1", evs, make(chan []byte))
-	var res struct {
-		StatusCode int
-		Error      *struct{ Message string }
-	}
-	if err := json.Unmarshal(got, &res); err != nil || res.StatusCode != 3 || res.Error != nil {
-		t.Errorf("answer after the destroy event: %s (%v)", got, err)
+	got, exit, ok := awaitRemoval(context.Background(), "c1", evs, make(chan []byte))
+	if !ok || got != nil || exit == nil || *exit != 3 {
+		t.Errorf("after the destroy event: answer %s, exit %v, ok %v; want the die event's exit 3", got, exit, ok)
 	}
 	if waited := time.Since(start); waited < removalGrace {
 		t.Errorf("answered %v after the destroy event, before the engine's grace of %v", waited, removalGrace)
@@ -44,7 +38,7 @@ func TestAwaitRemoval(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if got := s.awaitRemoval(ctx, "c1", make(chan cluster.Event), make(chan []byte)); got != nil {
+	if got, _, ok := awaitRemoval(ctx, "c1", make(chan cluster.Event), make(chan []byte)); ok || got != nil {
 		t.Errorf("a client that went away got %s", got)
 	}
 }

@@ -37,8 +37,12 @@ type consulBackend struct {
 }
 
 // ConsulClient makes a Consul client from a consul:// URL and the discovery options (TLS files, ACL token;
-// CONSUL_HTTP_TOKEN is used when consul.token is not given). It returns the URL's prefix too.
+// CONSUL_HTTP_TOKEN is used when consul.token is not given). It returns the URL's prefix too. Unknown
+// --discovery-opt keys are refused.
 func ConsulClient(rawURL string, opts Options) (*api.Client, string, error) {
+	if err := checkOptions("consul", opts); err != nil {
+		return nil, "", err
+	}
 	rest := strings.TrimPrefix(rawURL, "consul://")
 	host, prefix, _ := strings.Cut(rest, "/")
 	if host == "" {
@@ -56,10 +60,10 @@ func ConsulClient(rawURL string, opts Options) (*api.Client, string, error) {
 	cfg := api.DefaultNonPooledConfig()
 	cfg.Address, cfg.Scheme = host, "http"
 	cfg.Token = os.Getenv("CONSUL_HTTP_TOKEN")
-	if t := opts.Opts["consul.token"]; t != "" {
+	if t := opts.Opts[optToken]; t != "" {
 		cfg.Token = t
 	}
-	ca, cert, key := opts.Opts["kv.cacertfile"], opts.Opts["kv.certfile"], opts.Opts["kv.keyfile"]
+	ca, cert, key := opts.Opts[optCACert], opts.Opts[optCert], opts.Opts[optKey]
 	if ca != "" || cert != "" || key != "" {
 		if ca == "" || cert == "" || key == "" {
 			return nil, "", fmt.Errorf("TLS to Consul needs all of kv.cacertfile, kv.certfile and kv.keyfile")
@@ -80,7 +84,7 @@ func newConsul(rest string, opts Options) (*consulBackend, error) {
 		return nil, err
 	}
 	path := defaultNodesPath
-	if p := opts.Opts["kv.path"]; p != "" {
+	if p := opts.Opts[optPath]; p != "" {
 		path = strings.Trim(p, "/")
 	}
 	dir := path + "/"

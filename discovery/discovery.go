@@ -7,6 +7,9 @@
 //	nodes://H1:P,H2:P or H1:P,H2:P a fixed list; ranges such as 10.0.0.[10:200]:2375
 //	token://...                   refused: Docker's hosted token service was shut down in 2019
 //
+// A caller that talks to Consul itself as well builds one client with ConsulClient and makes the backend on it
+// with NewConsul.
+//
 // The --discovery-opt keys are kv.path, kv.cacertfile, kv.certfile, kv.keyfile and consul.token; others are
 // refused. All of them configure Consul: with file:// or nodes:// they do nothing but a warning.
 //

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/consul/api"
 )
 
 // logTo is a logger writing to buf without timestamps, so lines can be compared exactly.
@@ -24,6 +26,14 @@ func TestUnknownDiscoveryOptionsAreRefusedByEveryEntryPoint(t *testing.T) {
 		"New": func(url string, opts Options) error { _, err := New(url, opts); return err },
 		"ConsulClient": func(url string, opts Options) error {
 			_, _, err := ConsulClient(url, opts)
+			return err
+		},
+		"NewConsul": func(_ string, opts Options) error {
+			client, err := api.NewClient(api.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = NewConsul(client, "p", opts)
 			return err
 		},
 	}

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,7 +27,6 @@ const (
 
 type consulBackend struct {
 	client *api.Client
-	addr   string
 	dir    string // "<prefix>/docker/swarm/nodes/"
 	opts   Options
 	log    *slog.Logger
@@ -37,8 +37,12 @@ type consulBackend struct {
 }
 
 // ConsulClient makes a Consul client from a consul:// URL and the discovery options (TLS files, ACL token;
-// CONSUL_HTTP_TOKEN is used when consul.token is not given). It returns the URL's prefix too.
+// CONSUL_HTTP_TOKEN is used when consul.token is not given). It returns the URL's prefix too. Unknown
+// --discovery-opt keys are refused. Hand the client and prefix to NewConsul to share the client with discovery.
 func ConsulClient(rawURL string, opts Options) (*api.Client, string, error) {
+	if err := checkOptions("consul", opts); err != nil {
+		return nil, "", err
+	}
 	rest := strings.TrimPrefix(rawURL, "consul://")
 	host, prefix, _ := strings.Cut(rest, "/")
 	if host == "" {
@@ -56,10 +60,10 @@ func ConsulClient(rawURL string, opts Options) (*api.Client, string, error) {
 	cfg := api.DefaultNonPooledConfig()
 	cfg.Address, cfg.Scheme = host, "http"
 	cfg.Token = os.Getenv("CONSUL_HTTP_TOKEN")
-	if t := opts.Opts["consul.token"]; t != "" {
+	if t := opts.Opts[optToken]; t != "" {
 		cfg.Token = t
 	}
-	ca, cert, key := opts.Opts["kv.cacertfile"], opts.Opts["kv.certfile"], opts.Opts["kv.keyfile"]
+	ca, cert, key := opts.Opts[optCACert], opts.Opts[optCert], opts.Opts[optKey]
 	if ca != "" || cert != "" || key != "" {
 		if ca == "" || cert == "" || key == "" {
 			return nil, "", fmt.Errorf("TLS to Consul needs all of kv.cacertfile, kv.certfile and kv.keyfile")
@@ -79,16 +83,35 @@ func newConsul(rest string, opts Options) (*consulBackend, error) {
 	if err != nil {
 		return nil, err
 	}
+	return consulOn(client, prefix, opts), nil
+}
+
+// NewConsul makes the consul:// backend on a client the caller already holds (from ConsulClient, so that one
+// client serves discovery and the caller's other uses of Consul) and the URL's prefix, where New would build
+// a client of its own. Of opts.Opts only kv.path applies: the TLS files (kv.cacertfile, kv.certfile,
+// kv.keyfile) and consul.token are the client's and are ignored here. Unknown keys are refused as by New;
+// like New it does no I/O and starts nothing.
+func NewConsul(client *api.Client, prefix string, opts Options) (Backend, error) {
+	if client == nil {
+		return nil, errors.New("consul discovery needs a Consul client")
+	}
+	if err := checkOptions("consul", opts); err != nil {
+		return nil, err
+	}
+	return consulOn(client, strings.Trim(prefix, "/"), withDefaults(opts)), nil
+}
+
+// consulOn is the backend on client; the nodes directory is <prefix>/<kv.path>/.
+func consulOn(client *api.Client, prefix string, opts Options) *consulBackend {
 	path := defaultNodesPath
-	if p := opts.Opts["kv.path"]; p != "" {
+	if p := opts.Opts[optPath]; p != "" {
 		path = strings.Trim(p, "/")
 	}
 	dir := path + "/"
 	if prefix != "" {
 		dir = prefix + "/" + dir
 	}
-	return &consulBackend{client: client, addr: client.Headers().Get("Host"), dir: dir, opts: opts, log: opts.Logger,
-		sessions: map[string]string{}}, nil
+	return &consulBackend{client: client, dir: dir, opts: opts, log: opts.Logger, sessions: map[string]string{}}
 }
 
 // Watch follows the nodes directory with blocking queries.

@@ -7,6 +7,12 @@
 //	nodes://H1:P,H2:P or H1:P,H2:P a fixed list; ranges such as 10.0.0.[10:200]:2375
 //	token://...                   refused: Docker's hosted token service was shut down in 2019
 //
+// A caller that talks to Consul itself as well builds one client with ConsulClient and makes the backend on it
+// with NewConsul.
+//
+// The --discovery-opt keys are kv.path, kv.cacertfile, kv.certfile, kv.keyfile and consul.token; others are
+// refused. All of them configure Consul: with file:// or nodes:// they do nothing but a warning.
+//
 // Watch sends the full, sorted, de-duplicated list each time it changes (the first as soon as it is known) and
 // reports errors on a second channel without stopping: the loop retries with backoff and jitter. Both channels
 // close when the context ends. Consul backends also implement Registrar (TTL'd registration through a session
@@ -35,8 +41,8 @@ func (e Entry) String() string { return net.JoinHostPort(e.Host, e.Port) }
 type Options struct {
 	Heartbeat time.Duration     // retry period and file re-read period (default 10s)
 	TTL       time.Duration     // registration lifetime (join)
-	Opts      map[string]string // --discovery-opt: kv.path, kv.cacertfile, kv.certfile, kv.keyfile, consul.token
-	Logger    *slog.Logger
+	Opts      map[string]string // --discovery-opt: kv.path, kv.cacertfile, kv.certfile, kv.keyfile, consul.token; others are refused
+	Logger    *slog.Logger      // default slog.Default()
 }
 
 // Backend watches the set of engines.
@@ -61,21 +67,15 @@ var ErrTokenGone = errors.New("the token:// discovery service (discovery.hub.doc
 
 const usage = "use consul://HOST:PORT/PREFIX, file:///PATH or HOST:PORT,HOST:PORT"
 
-// New parses a discovery URL and returns its backend.
+// New parses a discovery URL and returns its backend. Unknown --discovery-opt keys are refused.
 func New(rawURL string, opts Options) (Backend, error) {
-	if opts.Heartbeat <= 0 {
-		opts.Heartbeat = 10 * time.Second
+	scheme, rest, err := splitURL(rawURL)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	rawURL = strings.TrimSpace(rawURL)
-	if rawURL == "" {
-		return nil, fmt.Errorf("discovery URL is empty: %s", usage)
-	}
-	scheme, rest, ok := strings.Cut(rawURL, "://")
-	if !ok {
-		scheme, rest = "nodes", rawURL
+	opts = withDefaults(opts)
+	if err := checkOptions(scheme, opts); err != nil {
+		return nil, err
 	}
 	switch scheme {
 	case "nodes":
@@ -89,12 +89,28 @@ func New(rawURL string, opts Options) (Backend, error) {
 			return nil, fmt.Errorf("file discovery needs a path: file:///path/to/engines")
 		}
 		return &fileBackend{path: rest, opts: opts}, nil
-	case "consul":
-		return newConsul(rest, opts)
-	case "token":
-		return nil, ErrTokenGone
 	}
-	return nil, fmt.Errorf("unsupported discovery scheme %q in %q: %s", scheme, rawURL, usage)
+	return newConsul(rest, opts)
+}
+
+// splitURL returns the URL's scheme ("nodes" when it has none) and what follows "://", refusing the schemes
+// that have no backend.
+func splitURL(rawURL string) (scheme, rest string, err error) {
+	rawURL = strings.TrimSpace(rawURL)
+	if rawURL == "" {
+		return "", "", fmt.Errorf("discovery URL is empty: %s", usage)
+	}
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return "nodes", rawURL, nil
+	}
+	switch scheme {
+	case "nodes", "file", "consul":
+		return scheme, rest, nil
+	case "token":
+		return "", "", ErrTokenGone
+	}
+	return "", "", fmt.Errorf("unsupported discovery scheme %q in %q: %s", scheme, rawURL, usage)
 }
 
 // ParseList parses "h1:p,h2:p" with ranges into sorted, de-duplicated entries.

@@ -9,16 +9,18 @@ import (
 	"strings"
 
 	"github.com/docker/docker/client"
+
+	"swarm/pipework/cmdline"
 )
 
 // RunCLI runs one pipework command line (the arguments after the program name). Failures are printed as one
-// line on stderr and returned as *ExitError with the exit code of their class.
+// line on stderr and returned as *cmdline.ExitError with the exit code of their class.
 func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err := run(ctx, args, stdout)
 	if err != nil {
-		var ee *ExitError
+		var ee *cmdline.ExitError
 		if !errors.As(err, &ee) {
-			ee = &ExitError{Code: ExitApply, Err: err}
+			ee = &cmdline.ExitError{Code: cmdline.ExitApply, Err: err}
 		}
 		fmt.Fprintln(stderr, "pipework:", strings.ReplaceAll(ee.Error(), "\n", " "))
 		return ee
@@ -28,13 +30,13 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stdout, usage)
+		fmt.Fprintln(stdout, cmdline.Usage)
 		if len(args) == 0 {
-			return &ExitError{Code: ExitUsage, Err: errors.New("no arguments")}
+			return &cmdline.ExitError{Code: cmdline.ExitUsage, Err: errors.New("no arguments")}
 		}
 		return nil
 	}
-	s, err := Parse(args)
+	s, err := cmdline.Parse(args)
 	if err != nil {
 		return err
 	}
@@ -49,7 +51,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "route", "rule":
 		cmd := exec.CommandContext(ctx, "nsenter", append([]string{fmt.Sprintf("--net=/proc/%d/ns/net", c.pid), "ip", s.Action}, s.Args...)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fail(ExitApply, "ip %s %s: %s", s.Action, strings.Join(s.Args, " "), strings.TrimSpace(string(out)))
+			return cmdline.Fail(cmdline.ExitApply, "ip %s %s: %s", s.Action, strings.Join(s.Args, " "), strings.TrimSpace(string(out)))
 		}
 		return nil
 	}
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return attach(ctx, s, c, n)
 }
 
-func attach(ctx context.Context, s *Spec, c *target, n *nl) error {
+func attach(ctx context.Context, s *cmdline.Spec, c *target, n *nl) error {
 	if s.HostMAC != "" {
 		name, err := hostByMAC(n, s.HostMAC)
 		if err != nil {
@@ -102,7 +104,7 @@ func hostByMAC(n *nl, mac string) (string, error) {
 			return l.Attrs().Name, nil
 		}
 	}
-	return "", fail(ExitHostIf, "Mac address %s specified for interface but no host interface matched.", mac)
+	return "", cmdline.Fail(cmdline.ExitHostIf, "Mac address %s specified for interface but no host interface matched.", mac)
 }
 
 // target is the container being changed.
@@ -114,21 +116,21 @@ type target struct {
 }
 
 // resolve finds the container through the Docker API; it must be running.
-func resolve(ctx context.Context, s *Spec) (*target, error) {
+func resolve(ctx context.Context, s *cmdline.Spec) (*target, error) {
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if s.DockerHost != "" {
 		opts = append(opts, client.WithHost(s.DockerHost))
 	}
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fail(ExitContainer, "docker client: %v", err)
+		return nil, cmdline.Fail(cmdline.ExitContainer, "docker client: %v", err)
 	}
 	in, err := cli.ContainerInspect(ctx, s.Container)
 	if err != nil {
-		return nil, fail(ExitContainer, "container %s: %v", s.Container, err)
+		return nil, cmdline.Fail(cmdline.ExitContainer, "container %s: %v", s.Container, err)
 	}
 	if in.State == nil || !in.State.Running || in.State.Pid == 0 {
-		return nil, fail(ExitContainer, "container %s is not running", s.Container)
+		return nil, cmdline.Fail(cmdline.ExitContainer, "container %s is not running", s.Container)
 	}
 	return &target{cli: cli, ref: s.Container, id: in.ID, name: strings.TrimPrefix(in.Name, "/"), pid: in.State.Pid}, nil
 }
@@ -137,7 +139,7 @@ func resolve(ctx context.Context, s *Spec) (*target, error) {
 func (t *target) recheck(ctx context.Context) error {
 	in, err := t.cli.ContainerInspect(ctx, t.id)
 	if err != nil || in.State == nil || !in.State.Running || in.State.Pid != t.pid {
-		return fail(ExitContainer, "container %s restarted or stopped while pipework ran; try again", t.ref)
+		return cmdline.Fail(cmdline.ExitContainer, "container %s restarted or stopped while pipework ran; try again", t.ref)
 	}
 	return nil
 }

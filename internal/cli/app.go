@@ -16,6 +16,7 @@ import (
 	"swarm/list"
 	"swarm/manage"
 	"swarm/pipework"
+	"swarm/pipework/cmdline"
 )
 
 // Env is what a command line runs with; tests fill it with buffers and a fake environment.
@@ -70,7 +71,7 @@ func run(ctx context.Context, env Env, args []string, r runners) error {
 	}
 	if cmd.RawArgs && len(rest) > 1 && rest[1] == "pool" {
 		if err := lease.RunPoolCLI(ctx, rest[2:], env.Stdout, env.Stderr); err != nil {
-			return &pipework.ExitError{Code: pipework.ExitUsage, Err: err} // already printed
+			return &cmdline.ExitError{Code: cmdline.ExitUsage, Err: err} // already printed
 		}
 		return nil
 	}

@@ -7,8 +7,8 @@
 //	pipework detach CONTAINER [-i CIF]
 //
 // The grammar (Spec, Parse, the exit codes) is package cmdline. Cluster-wide fixed addresses (the
-// com.docker.swarm.pipework label, leases and pools in Consul, and `swarm pipework pool add|ls|rm`) live in
-// package lease; `swarm join --pipework` applies the label.
+// com.docker.swarm.pipework label, leases and pools in Consul) live in package lease, `swarm pipework pool
+// add|ls|rm` in the command line (internal/cli); `swarm join --pipework` applies the label.
 //
 // HOSTIF kinds, as the original: a Linux bridge (created when missing and named br*), an Open vSwitch bridge
 // (known to ovs-vsctl, or created when missing and named ovs*; the veth's host end becomes a port, tagged with

@@ -6,9 +6,11 @@
 //	pipework route|rule CONTAINER ARGS...          pipework --wait [-i CIF] [--timeout 60s]
 //	pipework detach CONTAINER [-i CIF]
 //
-// The grammar (Spec, Parse, the exit codes) is package cmdline. Cluster-wide fixed addresses (the
-// com.docker.swarm.pipework label, leases and pools in Consul) live in package lease, `swarm pipework pool
-// add|ls|rm` in the command line (internal/cli); `swarm join --pipework` applies the label.
+// The grammar (Spec, Parse, the exit codes) is package cmdline. RunCLI runs a command line and finds the
+// container as the docker CLI would ($DOCKER_HOST, --docker-host); Run runs a parsed command through a Docker
+// client the caller built, as `swarm join --pipework` does with its own (TLS included) to apply the
+// com.docker.swarm.pipework label. Leases and pools of those addresses in Consul live in package lease,
+// `swarm pipework pool add|ls|rm` in the command line (internal/cli).
 //
 // HOSTIF kinds, as the original: a Linux bridge (created when missing and named br*), an Open vSwitch bridge
 // (known to ovs-vsctl, or created when missing and named ovs*; the veth's host end becomes a port, tagged with

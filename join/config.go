@@ -3,6 +3,8 @@ package join
 import (
 	"log/slog"
 	"time"
+
+	"swarm/internal/tlsfiles"
 )
 
 // Config is everything `swarm join` needs; the CLI fills it and validates it.
@@ -14,5 +16,6 @@ type Config struct {
 	TTL           time.Duration     // lifetime of a registration
 	Delay         time.Duration     // random delay, in [0,Delay), before the first registration
 	Pipework      bool              // apply com.docker.swarm.pipework labels to the engine's containers on start
+	TLS           tlsfiles.Files    // how join reaches its engine at Advertise (--tls...); the zero value is plain TCP
 	Logger        *slog.Logger
 }

@@ -4,7 +4,8 @@
 // Beyond the original it registers the engine as a Consul service (swarm-node) with a TTL check passed every
 // heartbeat, so the Consul UI shows every node and its health; it checks that the advertised address answers
 // the Docker API and warns (never fails) when it does not; and through a Consul outage it keeps retrying,
-// logging each change of state once rather than every heartbeat.
+// logging each change of state once rather than every heartbeat. It reaches its engine through one Docker
+// client, over TLS when Config.TLS asks for it: the engine check and --pipework both use that client.
 package join
 
 import (
@@ -13,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"swarm/discovery"
@@ -34,17 +34,22 @@ func Run(ctx context.Context, cfg Config) error {
 	if !ok {
 		return fmt.Errorf("%w (got %s)", discovery.ErrNotSupported, cfg.Discovery)
 	}
+	engine, err := engineClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
 	svc := newService(b, cfg, log)
 	if cfg.Delay > 0 {
 		if !backoff.Sleep(ctx, rand.N(cfg.Delay)) {
 			return nil
 		}
 	}
-	checkEngine(ctx, cfg.Advertise, log)
+	checkEngine(ctx, engine, log)
 	if cfg.Pipework {
-		go applyFixedAddresses(ctx, cfg.Advertise, log)
+		go applyFixedAddresses(ctx, engine, log)
 	}
-	j := &joiner{reg: reg, svc: svc, cfg: cfg, log: log}
+	j := &joiner{reg: reg, svc: svc, engine: engine, cfg: cfg, log: log}
 	j.loop(ctx)
 	dctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -60,6 +65,7 @@ func Run(ctx context.Context, cfg Config) error {
 type joiner struct {
 	reg     discovery.Registrar
 	svc     *service
+	engine  pinger
 	cfg     Config
 	log     *slog.Logger
 	healthy bool
@@ -103,26 +109,11 @@ func (j *joiner) once(ctx context.Context, first bool) {
 			j.log.Info("registered", "discovery", j.cfg.Discovery, "heartbeat", j.cfg.Heartbeat, "ttl", j.cfg.TTL)
 		} else {
 			j.log.Info("registered again")
-			checkEngine(ctx, j.cfg.Advertise, j.log)
+			checkEngine(ctx, j.engine, j.log)
 		}
 		j.healthy, j.lastErr = true, ""
 	case err != nil && (j.healthy || first || err.Error() != j.lastErr):
 		j.log.Warn("cannot register; retrying", "err", err)
 		j.healthy, j.lastErr = false, err.Error()
 	}
-}
-
-// checkEngine warns when the advertised address does not answer the Docker API.
-func checkEngine(ctx context.Context, addr string, log *slog.Logger) {
-	c := http.Client{Timeout: 3 * time.Second}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/_ping", nil)
-	resp, err := c.Do(req)
-	if err == nil {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return
-		}
-		err = fmt.Errorf("GET /_ping answered %s", resp.Status)
-	}
-	log.Warn("the advertised engine does not answer the Docker API (registering anyway)", "err", err)
 }

@@ -1,11 +1,8 @@
 package join
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -16,23 +13,19 @@ import (
 	"swarm/internal/backoff"
 	"swarm/lease"
 	"swarm/pipework"
+	"swarm/pipework/cmdline"
 )
 
 // applyFixedAddresses gives every container of the engine that carries the com.docker.swarm.pipework label its
 // interface: those running when it starts (or reconnects), then each one as it starts, restarts included. The
 // manager leased the address at create; pipework runs in this process's network namespace, so join must run
-// beside the engine with its networking (as root). It returns when ctx ends.
-func applyFixedAddresses(ctx context.Context, engine string, log *slog.Logger) {
+// beside the engine with its networking (as root). It reaches the engine only through cli (join's client, TLS
+// included) and returns when ctx ends.
+func applyFixedAddresses(ctx context.Context, cli *client.Client, log *slog.Logger) {
 	log = log.With("pipework", true)
-	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+engine), client.WithAPIVersionNegotiation())
-	if err != nil {
-		log.Error("fixed addresses disabled: docker client", "err", err)
-		return
-	}
-	defer cli.Close()
 	retry := backoff.Delay{Min: time.Second, Max: 30 * time.Second}
 	for ctx.Err() == nil {
-		err := followStarts(ctx, cli, engine, log)
+		err := followStarts(ctx, cli, log)
 		if ctx.Err() != nil {
 			return
 		}
@@ -46,7 +39,7 @@ func applyFixedAddresses(ctx context.Context, engine string, log *slog.Logger) {
 
 // followStarts subscribes to start events first, then applies the labels of the running containers, so no start
 // falls between the two.
-func followStarts(ctx context.Context, cli *client.Client, engine string, log *slog.Logger) error {
+func followStarts(ctx context.Context, cli *client.Client, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx) // ends this subscription when we return, so retries do not pile up
 	defer cancel()
 	label := filters.Arg("label", lease.Label)
@@ -57,20 +50,20 @@ func followStarts(ctx context.Context, cli *client.Client, engine string, log *s
 		return err
 	}
 	for _, c := range running {
-		attach(ctx, engine, c.ID, c.Labels[lease.Label], log)
+		attach(ctx, cli, c.ID, c.Labels[lease.Label], log)
 	}
 	for {
 		select {
 		case m := <-msgs:
-			attach(ctx, engine, m.Actor.ID, m.Actor.Attributes[lease.Label], log)
+			attach(ctx, cli, m.Actor.ID, m.Actor.Attributes[lease.Label], log)
 		case err := <-errs:
 			return err
 		}
 	}
 }
 
-// attach runs pipework for one container; it is idempotent, so applying twice is harmless.
-func attach(ctx context.Context, engine, id, label string, log *slog.Logger) {
+// attach runs pipework for one container through cli; it is idempotent, so applying twice is harmless.
+func attach(ctx context.Context, cli pipework.ContainerInspector, id, label string, log *slog.Logger) {
 	r, err := lease.ParseLabel(label)
 	if err == nil && r.Addr == "" {
 		log.Warn("container asks for a pool address the manager did not assign; create it through the manager", "container", id)
@@ -80,11 +73,14 @@ func attach(ctx context.Context, engine, id, label string, log *slog.Logger) {
 		log.Warn("ignoring an invalid fixed address label", "container", id, "err", err)
 		return
 	}
-	var stderr bytes.Buffer
-	args := append([]string{"--docker-host", "tcp://" + engine}, r.Command(id)...)
-	if err := pipework.RunCLI(ctx, args, io.Discard, &stderr); err != nil {
-		log.Error("fixed address not applied", "container", id[:min(12, len(id))], "addr", r.Addr, "err", strings.TrimSpace(stderr.String()))
+	short := id[:min(12, len(id))]
+	s, err := cmdline.Parse(r.Command(id))
+	if err == nil {
+		err = pipework.Run(ctx, s, cli)
+	}
+	if err != nil {
+		log.Error("fixed address not applied", "container", short, "addr", r.Addr, "err", err)
 		return
 	}
-	log.Info("fixed address applied", "container", id[:min(12, len(id))], "addr", r.Addr)
+	log.Info("fixed address applied", "container", short, "addr", r.Addr)
 }

@@ -5,7 +5,7 @@ import (
 	"net"
 	"strings"
 
-	"swarm/pipework"
+	"swarm/pipework/cmdline"
 )
 
 // Request is a parsed Label: pipework's arguments around the container, with either a fixed address or a pool.
@@ -31,7 +31,7 @@ func ParseLabel(v string) (*Request, error) {
 		return r, nil
 	}
 	r.Addr = last
-	s, err := pipework.Parse(r.Command("container"))
+	s, err := cmdline.Parse(r.Command("container"))
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s label %q: %v", Label, v, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"swarm/pipework/cmdline"
 )
 
 // dhcpScript is run by udhcpc for each lease event. It only configures the container's interface through
@@ -27,18 +29,18 @@ esac
 // dhcp runs busybox udhcpc in the foreground of a detached process inside the container's network namespace,
 // so it renews the lease for as long as the container lives, and waits for the first lease. A watcher beside it
 // ends udhcpc once the container's process is gone, so it neither lingers nor pins the namespace.
-func dhcp(ctx context.Context, s *Spec, c *target, n *nl) error {
+func dhcp(ctx context.Context, s *cmdline.Spec, c *target, n *nl) error {
 	dir := filepath.Join(stateDir, c.id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(ExitDHCP, "%v", err)
+		return cmdline.Fail(cmdline.ExitDHCP, "%v", err)
 	}
 	script := filepath.Join(dir, "udhcpc.sh")
 	if err := os.WriteFile(script, []byte(dhcpScript), 0o755); err != nil {
-		return fail(ExitDHCP, "%v", err)
+		return cmdline.Fail(cmdline.ExitDHCP, "%v", err)
 	}
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
-		return fail(ExitDHCP, "DHCP needs busybox on the host (Debian: busybox-static)")
+		return cmdline.Fail(cmdline.ExitDHCP, "DHCP needs busybox on the host (Debian: busybox-static)")
 	}
 	udhcpc := []string{busybox, "udhcpc", "-f", "-i", s.ContainerIf, "-x", "hostname:" + c.name, "-s", script,
 		"-p", filepath.Join(dir, s.ContainerIf+".pid")}
@@ -53,7 +55,7 @@ func dhcp(ctx context.Context, s *Spec, c *target, n *nl) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fail(ExitDHCP, "starting udhcpc: %v", err)
+		return cmdline.Fail(cmdline.ExitDHCP, "starting udhcpc: %v", err)
 	}
 	cmd.Process.Release()
 	deadline := time.Now().Add(30 * time.Second)
@@ -63,5 +65,5 @@ func dhcp(ctx context.Context, s *Spec, c *target, n *nl) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fail(ExitDHCP, "no DHCP lease for %s within 30s (see %s)", s.ContainerIf, filepath.Join(dir, s.ContainerIf+".log"))
+	return cmdline.Fail(cmdline.ExitDHCP, "no DHCP lease for %s within 30s (see %s)", s.ContainerIf, filepath.Join(dir, s.ContainerIf+".log"))
 }

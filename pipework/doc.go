@@ -6,8 +6,11 @@
 //	pipework route|rule CONTAINER ARGS...          pipework --wait [-i CIF] [--timeout 60s]
 //	pipework detach CONTAINER [-i CIF]
 //
-// Cluster-wide fixed addresses (the com.docker.swarm.pipework label, leases and pools in Consul, and
-// `swarm pipework pool add|ls|rm`) live in the lease subpackage; `swarm join --pipework` applies the label.
+// The grammar (Spec, Parse, the exit codes) is package cmdline. RunCLI runs a command line and finds the
+// container as the docker CLI would ($DOCKER_HOST, --docker-host); Run runs a parsed command through a Docker
+// client the caller built, as `swarm join --pipework` does with its own (TLS included) to apply the
+// com.docker.swarm.pipework label. Leases and pools of those addresses in Consul live in package lease,
+// `swarm pipework pool add|ls|rm` in the command line (internal/cli).
 //
 // HOSTIF kinds, as the original: a Linux bridge (created when missing and named br*), an Open vSwitch bridge
 // (known to ovs-vsctl, or created when missing and named ovs*; the veth's host end becomes a port, tagged with
@@ -15,9 +18,9 @@
 // HOSTIF may be mac:HOSTMAC; MAC may be U:STRING (a stable MAC derived from STRING). Options --direct-phys
 // (move the physical interface itself), --mode ipvlan (instead of macvlan) and --docker-host come first.
 //
-// Done right (see ../shared/spec/pipework.md §2, §4): Parse validates everything before anything is touched;
-// Plan turns a Spec and the observed state into steps; Apply runs them through the Netlink interface and undoes
-// every step already done if a later one fails. The container end is created directly inside the container's
+// Done right (see ../shared/spec/pipework.md §2, §4): cmdline.Parse validates everything before anything is
+// touched; Plan turns a Spec and the observed state into steps; Apply runs them through the Netlink interface and
+// undoes every step already done if a later one fails. The container end is created directly inside the container's
 // namespace with its final name, so a name clash fails before the host changes. The same call twice changes
 // nothing. Interface names are derived from the container ID and are at most 15 characters. The default route
 // is replaced only when a gateway is given, and the previous one is kept for detach. The container is found

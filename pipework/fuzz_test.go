@@ -4,9 +4,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"swarm/pipework/cmdline"
 )
 
-// FuzzPipeworkArgs: Parse either returns a spec whose names fit the kernel's limit, or an *ExitError with a
+// FuzzPipeworkArgs: Parse either returns a spec whose names fit the kernel's limit, or a *cmdline.ExitError with a
 // message and a usage-class code; planning an accepted spec never panics.
 func FuzzPipeworkArgs(f *testing.F) {
 	for _, s := range []string{"br1 web 10.0.0.1/24", "eth0 -i eth2 -l x -a 6 web 2001:db8::1/64@2001:db8::ff U:h@10",
@@ -15,10 +17,10 @@ func FuzzPipeworkArgs(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		s, err := Parse(strings.Fields(line))
+		s, err := cmdline.Parse(strings.Fields(line))
 		if err != nil {
-			var ee *ExitError
-			if !errors.As(err, &ee) || ee.Code != ExitUsage || ee.Error() == "" {
+			var ee *cmdline.ExitError
+			if !errors.As(err, &ee) || ee.Code != cmdline.ExitUsage || ee.Error() == "" {
 				t.Fatalf("bad error %T %v", err, err)
 			}
 			return

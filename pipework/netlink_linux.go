@@ -12,6 +12,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"swarm/pipework/cmdline"
 )
 
 // nl applies steps with netlink: host is the namespace pipework runs in, ctr the container's.
@@ -25,7 +27,7 @@ type nl struct {
 func openNetlink(pid int) (*nl, error) {
 	ns, err := netns.GetFromPid(pid)
 	if err != nil {
-		return nil, fail(ExitContainer, "opening the network namespace of process %d: %v", pid, err)
+		return nil, cmdline.Fail(cmdline.ExitContainer, "opening the network namespace of process %d: %v", pid, err)
 	}
 	host, err := netlink.NewHandle()
 	if err != nil {
@@ -43,9 +45,9 @@ func openNetlink(pid int) (*nl, error) {
 
 func permission(err error) error {
 	if errors.Is(err, syscall.EPERM) {
-		return fail(ExitPermission, "not permitted: run pipework as root (%v)", err)
+		return cmdline.Fail(cmdline.ExitPermission, "not permitted: run pipework as root (%v)", err)
 	}
-	return fail(ExitApply, "netlink: %v", err)
+	return cmdline.Fail(cmdline.ExitApply, "netlink: %v", err)
 }
 
 func (n *nl) close() { n.host.Close(); n.ctr.Close(); n.ns.Close() }
@@ -97,19 +99,19 @@ func (n *nl) defaultRoute() *netlink.Route {
 }
 
 // apply runs the steps; on error every step already done is undone, newest first.
-func (n *nl) apply(s *Spec, steps []Step) error {
+func (n *nl) apply(s *cmdline.Spec, steps []Step) error {
 	for _, st := range steps {
 		if err := n.step(s, st); err != nil {
 			for i := len(n.undo) - 1; i >= 0; i-- {
 				n.undo[i]()
 			}
-			return fail(ExitApply, "%s %s: %v (everything pipework created was removed)", st.Op, st.Name, err)
+			return cmdline.Fail(cmdline.ExitApply, "%s %s: %v (everything pipework created was removed)", st.Op, st.Name, err)
 		}
 	}
 	return nil
 }
 
-func (n *nl) step(s *Spec, st Step) error {
+func (n *nl) step(s *cmdline.Spec, st Step) error {
 	switch st.Op {
 	case "create-bridge":
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: st.Name}}
@@ -163,7 +165,7 @@ func (n *nl) step(s *Spec, st Step) error {
 
 // veth creates the pair with the container end already inside the container under its final name: a clash
 // there fails before anything exists on the host.
-func (n *nl) veth(s *Spec, st Step) error {
+func (n *nl) veth(s *cmdline.Spec, st Step) error {
 	attrs := netlink.LinkAttrs{Name: st.Name, MTU: st.MTU}
 	if st.Parent != "" { // a Linux bridge; an Open vSwitch port is added by its own step
 		br, err := n.host.LinkByName(st.Parent)
@@ -230,7 +232,7 @@ func (n *nl) move(st Step) error {
 }
 
 // configure sets MAC, alias, address, routes and brings the container end up, announcing its address.
-func (n *nl) configure(s *Spec, st Step) error {
+func (n *nl) configure(s *cmdline.Spec, st Step) error {
 	l, err := n.ctr.LinkByName(st.Name)
 	if err != nil {
 		return err
@@ -263,7 +265,7 @@ func (n *nl) configure(s *Spec, st Step) error {
 
 // gateway replaces the default route (recording the previous one for detach); an off-link gateway first
 // gets an on-link host route (/32 or /128).
-func (n *nl) gateway(s *Spec, l netlink.Link, gw net.IP) error {
+func (n *nl) gateway(s *cmdline.Spec, l netlink.Link, gw net.IP) error {
 	if prev := n.defaultRoute(); prev != nil && prev.Gw != nil {
 		saveState(n.pid, s.ContainerIf, prev.Gw.String(), prev.LinkIndex)
 	}
@@ -298,16 +300,16 @@ func saveState(pid int, cif, gw string, link int) {
 
 // detach removes the interface pipework added (and its Open vSwitch port) and restores the default route it
 // replaced.
-func (n *nl) detach(s *Spec, containerID string) error {
+func (n *nl) detach(s *cmdline.Spec, containerID string) error {
 	l, err := n.ctr.LinkByName(s.ContainerIf)
 	if err != nil {
-		return fail(ExitApply, "container has no interface %s", s.ContainerIf)
+		return cmdline.Fail(cmdline.ExitApply, "container has no interface %s", s.ContainerIf)
 	}
 	if !strings.HasPrefix(l.Attrs().Alias, "pipework:") {
-		return fail(ExitApply, "interface %s was not added by pipework; leaving it alone", s.ContainerIf)
+		return cmdline.Fail(cmdline.ExitApply, "interface %s was not added by pipework; leaving it alone", s.ContainerIf)
 	}
 	if err := n.ctr.LinkDel(l); err != nil {
-		return fail(ExitApply, "removing %s: %v", s.ContainerIf, err)
+		return cmdline.Fail(cmdline.ExitApply, "removing %s: %v", s.ContainerIf, err)
 	}
 	if br := strings.TrimPrefix(l.Attrs().Alias, "pipework:"); ovsBridges()[br] {
 		ovsVsctl("--if-exists", "del-port", br, hostName(containerID, s.ContainerIf))
@@ -318,7 +320,7 @@ func (n *nl) detach(s *Spec, containerID string) error {
 		var idx int
 		fmt.Sscan(string(data), &gw, &idx)
 		if err := n.ctr.RouteReplace(&netlink.Route{LinkIndex: idx, Gw: net.ParseIP(gw)}); err != nil {
-			return fail(ExitApply, "restoring the default route via %s: %v", gw, err)
+			return cmdline.Fail(cmdline.ExitApply, "restoring the default route via %s: %v", gw, err)
 		}
 		os.Remove(file)
 	}

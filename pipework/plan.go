@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"swarm/pipework/cmdline"
 )
 
 // Link is an interface as observed.
@@ -41,7 +43,7 @@ type Step struct {
 }
 
 // alias marks the interfaces pipework made in a container, so a second identical call is recognised.
-func alias(s *Spec) string { return "pipework:" + s.HostIf }
+func alias(s *cmdline.Spec) string { return "pipework:" + s.HostIf }
 
 // hostName is the deterministic host end of a veth: "pw" + 13 hex digits of sha256(container ID + CIF).
 func hostName(containerID, cif string) string {
@@ -51,22 +53,22 @@ func hostName(containerID, cif string) string {
 
 // Plan turns a parsed attach into steps, given the observed state. No steps and no error means the container
 // already has exactly this interface (the call is a no-op).
-func Plan(s *Spec, st *State) ([]Step, error) {
+func Plan(s *cmdline.Spec, st *State) ([]Step, error) {
 	if cur, ok := st.ContainerLinks[s.ContainerIf]; ok {
 		if cur.Alias == alias(s) && (s.DHCP || containsAddr(cur.Addrs, s.Addr)) {
 			return nil, nil
 		}
-		return nil, fail(ExitApply, "interface %s already exists in container %s; choose another with -i", s.ContainerIf, short(st.ContainerID))
+		return nil, cmdline.Fail(cmdline.ExitApply, "interface %s already exists in container %s; choose another with -i", s.ContainerIf, short(st.ContainerID))
 	}
 	host, hostExists := st.HostLinks[s.HostIf]
 	var steps []Step
 	kind := hostKind(s.HostIf, host, hostExists || st.OVSBridges[s.HostIf], st.OVSBridges[s.HostIf])
 	switch {
 	case kind == "" && !hostExists:
-		return nil, fail(ExitHostIf, "I do not know how to setup interface %s.", s.HostIf)
+		return nil, cmdline.Fail(cmdline.ExitHostIf, "I do not know how to setup interface %s.", s.HostIf)
 	case kind == "bridge":
 		if s.VLAN != 0 {
-			return nil, fail(ExitHostIf, "VLAN configuration currently unsupported for Linux bridge.")
+			return nil, cmdline.Fail(cmdline.ExitHostIf, "VLAN configuration currently unsupported for Linux bridge.")
 		}
 		mtu := host.MTU
 		if !hostExists {
@@ -101,7 +103,7 @@ func Plan(s *Spec, st *State) ([]Step, error) {
 			if v, ok := st.HostLinks[parent]; !ok {
 				steps = append(steps, Step{Op: "create-vlan", Name: parent, Parent: s.HostIf, VLAN: s.VLAN, MTU: host.MTU})
 			} else if v.Type != "vlan" {
-				return nil, fail(ExitHostIf, "%s exists but is a %s, not a VLAN", parent, v.Type)
+				return nil, cmdline.Fail(cmdline.ExitHostIf, "%s exists but is a %s, not a VLAN", parent, v.Type)
 			}
 		}
 		switch {
@@ -128,13 +130,13 @@ func Plan(s *Spec, st *State) ([]Step, error) {
 
 // vethHostEnd names the host end of a veth (-l, else a name derived from the container and its interface)
 // and refuses one that already exists.
-func vethHostEnd(s *Spec, st *State) (string, error) {
+func vethHostEnd(s *cmdline.Spec, st *State) (string, error) {
 	local := s.LocalIf
 	if local == "" {
 		local = hostName(st.ContainerID, s.ContainerIf)
 	}
 	if _, clash := st.HostLinks[local]; clash {
-		return "", fail(ExitHostIf, "Link %s exists on the host: remove it or choose another with -l", local)
+		return "", cmdline.Fail(cmdline.ExitHostIf, "Link %s exists on the host: remove it or choose another with -l", local)
 	}
 	return local, nil
 }

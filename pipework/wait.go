@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"swarm/pipework/cmdline"
 )
 
 // Wait runs inside a container: it returns once interface ifname exists, is up and has an address, or fails
-// with ExitWait after timeout.
+// with cmdline.ExitWait after timeout.
 func Wait(ctx context.Context, ifname string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -20,7 +22,7 @@ func Wait(ctx context.Context, ifname string, timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fail(ExitWait, "interface %s was not up with an address within %s", ifname, timeout)
+			return cmdline.Fail(cmdline.ExitWait, "interface %s was not up with an address within %s", ifname, timeout)
 		case <-t.C:
 		}
 	}

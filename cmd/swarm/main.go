@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"swarm/internal/cli"
-	"swarm/pipework"
+	"swarm/pipework/cmdline"
 )
 
 func main() {
@@ -20,7 +20,7 @@ func main() {
 	if err == nil {
 		return
 	}
-	var exit *pipework.ExitError
+	var exit *cmdline.ExitError
 	if errors.As(err, &exit) { // pipework has printed its one-line message itself
 		os.Exit(exit.Code)
 	}

@@ -12,7 +12,6 @@ import (
 	"swarm/discovery"
 	"swarm/internal/version"
 	"swarm/join"
-	"swarm/lease"
 	"swarm/list"
 	"swarm/manage"
 	"swarm/pipework"
@@ -69,10 +68,7 @@ func run(ctx context.Context, env Env, args []string, r runners) error {
 		return usagef("'%s' is not a %s command. See '%s --help'.", rest[0], app, app)
 	}
 	if cmd.RawArgs && len(rest) > 1 && rest[1] == "pool" {
-		if err := lease.RunPoolCLI(ctx, rest[2:], env.Stdout, env.Stderr); err != nil {
-			return &pipework.ExitError{Code: pipework.ExitUsage, Err: err} // already printed
-		}
-		return nil
+		return runPool(rest[2:], env.Stdout, env.Stderr)
 	}
 	if cmd.RawArgs {
 		return r.pipework(ctx, rest[1:], env.Stdout, env.Stderr)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"swarm/internal/tlsfiles"
 	"swarm/join"
 	"swarm/list"
 	"swarm/manage"
@@ -57,6 +58,10 @@ func TestValidationMessages(t *testing.T) {
 		{[]string{"join", "--advertise=h:2375", "--ttl=soon", "consul://c:8500"}, `invalid --ttl "soon": a duration such as 10s, 1m or 500ms is expected`},
 		{[]string{"join", "--advertise=h:2375"}, "discovery required to join a cluster. See 'swarm join --help'."},
 		{[]string{"join", "--advertise=h:2375", "--discovery-opt", "kv.path", "consul://c:8500"}, `invalid --discovery-opt "kv.path": key=value expected`},
+		{[]string{"join", "--advertise=h:2376", "--tls", "consul://c:8500"}, "--tlscert and --tlskey must be provided when using --tls"},
+		{[]string{"join", "--advertise=h:2376", "--tlsverify", "--tlscert=c", "--tlskey=k", "consul://c:8500"}, "--tlscacert must be provided when using --tlsverify"},
+		{[]string{"join", "--advertise=h:2376", "--tlscacert=ca", "consul://c:8500"}, "--tlscert, --tlscacert and --tlskey must be used with --tls or --tlsverify"},
+		{[]string{"join", "--advertise=h:2376", "--tlskey=k", "--pipework", "consul://c:8500"}, "--tlscert, --tlscacert and --tlskey must be used with --tls or --tlsverify"},
 		{[]string{"list"}, "discovery required to list a cluster. See 'swarm list --help'."},
 		{[]string{"list", "--timeout=0s", "consul://c:8500"}, "--timeout should be a positive number"},
 		{[]string{"list", "a:1", "b:2"}, `too many arguments: "a:1 b:2"; the only argument is the discovery URL. See 'swarm list --help'.`},
@@ -136,6 +141,10 @@ func TestManageDefaultsAndEnvironment(t *testing.T) {
 		m.Advertise != "10.0.0.5:4000" || !m.Replication || m.Strategy != "spread" || len(m.Filters) != 7 || m.Overcommit != 0.05 {
 		t.Fatalf("unexpected config %+v", m)
 	}
+	c, _, err = runLine(t, nil, "manage", "--tlsverify", "--tlscacert=ca", "--tlscert=c", "--tlskey=k", "h:1")
+	if want := (manage.TLSConfig{Enabled: true, Verify: true, CACert: "ca", Cert: "c", Key: "k"}); err != nil || c.manage.TLS != want {
+		t.Fatalf("manage --tlsverify: %v %+v", err, c.manage.TLS)
+	}
 	c, _, _ = runLine(t, map[string]string{"SWARM_HOST": ":2375"}, "m", "h:1")
 	if !reflect.DeepEqual(c.manage.Hosts, []string{"tcp://:2375"}) {
 		t.Fatalf("SWARM_HOST=:2375 gave %v", c.manage.Hosts)
@@ -155,6 +164,16 @@ func TestJoinAndList(t *testing.T) {
 		Heartbeat: 2 * time.Second, TTL: 10 * time.Second, Delay: 3 * time.Second, Logger: c.join.Logger}
 	if !reflect.DeepEqual(*c.join, want) {
 		t.Fatalf("join config %+v", *c.join)
+	}
+	c, _, err = runLine(t, nil, "join", "--advertise=10.0.0.1:2376", "--pipework", "--tlsverify", "--tlscacert=/c/ca.pem",
+		"--tlscert=/c/cert.pem", "--tlskey=/c/key.pem", "consul://c:8500/x")
+	wantTLS := tlsfiles.Files{Enabled: true, Verify: true, CACert: "/c/ca.pem", Cert: "/c/cert.pem", Key: "/c/key.pem"}
+	if err != nil || !c.join.Pipework || c.join.TLS != wantTLS {
+		t.Fatalf("join --tlsverify: %v %+v", err, c.join)
+	}
+	c, _, err = runLine(t, nil, "join", "--advertise=10.0.0.1:2376", "--tls", "--tlscert=/c/cert.pem", "--tlskey=/c/key.pem", "consul://c:8500/x")
+	if wantTLS = (tlsfiles.Files{Enabled: true, Cert: "/c/cert.pem", Key: "/c/key.pem"}); err != nil || c.join.TLS != wantTLS {
+		t.Fatalf("join --tls: %v %+v", err, c.join)
 	}
 	c, _, err = runLine(t, nil, "l", "--timeout=3s", "nodes://a:1,b:2")
 	if err != nil || c.list.Timeout != 3*time.Second || c.list.Discovery != "nodes://a:1,b:2" || c.list.Out == nil {

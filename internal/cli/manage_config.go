@@ -115,19 +115,11 @@ func manageReplication(cfg *manage.Config, fv values) error {
 }
 
 func manageTLS(cfg *manage.Config, fv values) error {
-	t := manage.TLSConfig{
-		Enabled: fv.Bool("tls") || fv.Bool("tlsverify"), Verify: fv.Bool("tlsverify"),
-		CACert: fv.String("tlscacert"), Cert: fv.String("tlscert"), Key: fv.String("tlskey"),
+	t, err := tlsFlags(fv)
+	if err != nil {
+		return err
 	}
-	switch {
-	case t.Enabled && (t.Cert == "" || t.Key == ""):
-		return usagef(msgTLSCertKey)
-	case t.Verify && t.CACert == "":
-		return usagef(msgTLSCA)
-	case !t.Enabled && (t.Cert != "" || t.Key != "" || t.CACert != ""):
-		return usagef(msgTLSWithoutTLS)
-	}
-	cfg.TLS = t
+	cfg.TLS = manage.TLSConfig(t)
 	e := manage.TLSConfig{CACert: fv.String("engine-tlscacert"), Cert: fv.String("engine-tlscert"), Key: fv.String("engine-tlskey")}
 	if e.CACert != "" || e.Cert != "" || e.Key != "" {
 		if (e.Cert == "") != (e.Key == "") {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"swarm/internal/tlsfiles"
 	"swarm/join"
 	"swarm/list"
 )
@@ -119,8 +120,29 @@ func joinConfig(app string, fv values, pos []string, getenv func(string) string)
 		return cfg, usagef(msgDelayNegative)
 	}
 	cfg.Pipework = fv.Bool("pipework")
+	if cfg.TLS, err = tlsFlags(fv); err != nil {
+		return cfg, err
+	}
 	cfg.DiscoveryOpts, err = keyValues(fv, "discovery-opt")
 	return cfg, err
+}
+
+// tlsFlags reads --tls, --tlsverify, --tlscacert, --tlscert and --tlskey as classic Swarm did: TLS needs a
+// certificate and its key, verifying needs a CA, and the files mean nothing without --tls or --tlsverify.
+func tlsFlags(fv values) (tlsfiles.Files, error) {
+	t := tlsfiles.Files{
+		Enabled: fv.Bool("tls") || fv.Bool("tlsverify"), Verify: fv.Bool("tlsverify"),
+		CACert: fv.String("tlscacert"), Cert: fv.String("tlscert"), Key: fv.String("tlskey"),
+	}
+	switch {
+	case t.Enabled && (t.Cert == "" || t.Key == ""):
+		return t, usagef(msgTLSCertKey)
+	case t.Verify && t.CACert == "":
+		return t, usagef(msgTLSCA)
+	case !t.Enabled && (t.Cert != "" || t.Key != "" || t.CACert != ""):
+		return t, usagef(msgTLSWithoutTLS)
+	}
+	return t, nil
 }
 
 func listConfig(app string, fv values, pos []string, getenv func(string) string) (list.Config, error) {

@@ -1,4 +1,4 @@
-package pipework
+package cmdline
 
 import (
 	"crypto/md5"
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Exit codes.
+// Exit codes of a pipework command, one per class of failure.
 const (
 	ExitUsage      = 1
 	ExitContainer  = 2
@@ -29,7 +29,8 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-func fail(code int, format string, args ...any) error {
+// Fail returns an *ExitError with the given exit code and a message formatted as fmt.Errorf does.
+func Fail(code int, format string, args ...any) error {
 	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
 }
 
@@ -67,17 +68,17 @@ func Parse(args []string) (*Spec, error) {
 		return s, s.waitOptions(rest)
 	}
 	if len(rest) == 0 {
-		return nil, fail(ExitUsage, "%s", usage)
+		return nil, Fail(ExitUsage, "%s", Usage)
 	}
 	switch rest[0] {
 	case "route", "rule":
 		if len(rest) < 3 {
-			return nil, fail(ExitUsage, "pipework %s CONTAINER ARGS...: arguments missing", rest[0])
+			return nil, Fail(ExitUsage, "pipework %s CONTAINER ARGS...: arguments missing", rest[0])
 		}
 		s.Action, s.Container, s.Args = rest[0], rest[1], rest[2:]
 		return s, nil
 	case "tc":
-		return nil, fail(ExitUsage, "pipework tc is not supported: run tc inside the container (nsenter --net=/proc/PID/ns/net tc ...)")
+		return nil, Fail(ExitUsage, "pipework tc is not supported: run tc inside the container (nsenter --net=/proc/PID/ns/net tc ...)")
 	case "detach":
 		s.Action = "detach"
 		return s, s.detachArgs(rest[1:])
@@ -85,7 +86,8 @@ func Parse(args []string) (*Spec, error) {
 	return s, s.attachArgs(rest)
 }
 
-const usage = `Syntax:
+// Usage is the syntax printed by `pipework --help` and after some usage errors.
+const Usage = `Syntax:
 pipework <hostinterface> [-i containerinterface] [-l localinterfacename] [-a addressfamily] <guest> <ipaddr>/<subnet>[@default_gateway] [macaddr][@vlan]
 pipework <hostinterface> [-i containerinterface] [-l localinterfacename] <guest> dhcp [macaddr][@vlan]
 pipework route|rule <guest> <args...>
@@ -105,11 +107,11 @@ func (s *Spec) leadingOptions(args []string) ([]string, error) {
 			args = args[1:]
 		case opt == "--mode" || opt == "--docker-host":
 			if len(args) < 2 {
-				return nil, fail(ExitUsage, "%s needs a value", opt)
+				return nil, Fail(ExitUsage, "%s needs a value", opt)
 			}
 			if opt == "--mode" {
 				if args[1] != "macvlan" && args[1] != "ipvlan" {
-					return nil, fail(ExitUsage, "--mode %q: use macvlan or ipvlan", args[1])
+					return nil, Fail(ExitUsage, "--mode %q: use macvlan or ipvlan", args[1])
 				}
 				s.Mode = args[1]
 			} else {
@@ -119,7 +121,7 @@ func (s *Spec) leadingOptions(args []string) ([]string, error) {
 		case opt == "--timeout" && s.Action == "wait":
 			return args, nil
 		default:
-			return nil, fail(ExitUsage, "unknown option %s\n%s", opt, usage)
+			return nil, Fail(ExitUsage, "unknown option %s\n%s", opt, Usage)
 		}
 	}
 	return args, nil
@@ -128,7 +130,7 @@ func (s *Spec) leadingOptions(args []string) ([]string, error) {
 func (s *Spec) waitOptions(args []string) error {
 	for len(args) > 0 {
 		if len(args) < 2 {
-			return fail(ExitUsage, "%s needs a value", args[0])
+			return Fail(ExitUsage, "%s needs a value", args[0])
 		}
 		switch args[0] {
 		case "-i":
@@ -136,11 +138,11 @@ func (s *Spec) waitOptions(args []string) error {
 		case "--timeout":
 			d, err := time.ParseDuration(args[1])
 			if err != nil || d <= 0 {
-				return fail(ExitUsage, "--timeout %q: a positive duration such as 30s is expected", args[1])
+				return Fail(ExitUsage, "--timeout %q: a positive duration such as 30s is expected", args[1])
 			}
 			s.Timeout = d
 		default:
-			return fail(ExitUsage, "pipework --wait takes only -i and --timeout, not %q", args[0])
+			return Fail(ExitUsage, "pipework --wait takes only -i and --timeout, not %q", args[0])
 		}
 		args = args[2:]
 	}
@@ -149,14 +151,14 @@ func (s *Spec) waitOptions(args []string) error {
 
 func (s *Spec) detachArgs(args []string) error {
 	if len(args) == 0 {
-		return fail(ExitUsage, "pipework detach CONTAINER [-i CIF]: container missing")
+		return Fail(ExitUsage, "pipework detach CONTAINER [-i CIF]: container missing")
 	}
 	s.Container, args = args[0], args[1:]
 	if len(args) == 2 && args[0] == "-i" {
 		s.ContainerIf, args = args[1], nil
 	}
 	if len(args) > 0 {
-		return fail(ExitUsage, "pipework detach takes only -i, not %q", strings.Join(args, " "))
+		return Fail(ExitUsage, "pipework detach takes only -i, not %q", strings.Join(args, " "))
 	}
 	return checkIfName("container interface", s.ContainerIf)
 }
@@ -167,7 +169,7 @@ func (s *Spec) attachArgs(args []string) error {
 	if strings.HasPrefix(host, "mac:") {
 		s.HostMAC = strings.TrimPrefix(host, "mac:")
 		if _, err := net.ParseMAC(s.HostMAC); err != nil {
-			return fail(ExitUsage, "mac:%s: not a MAC address", s.HostMAC)
+			return Fail(ExitUsage, "mac:%s: not a MAC address", s.HostMAC)
 		}
 	} else {
 		s.HostIf = host
@@ -183,10 +185,10 @@ func (s *Spec) attachArgs(args []string) error {
 		args = args[2:]
 	}
 	if len(args) < 2 {
-		return fail(ExitUsage, "%s", usage)
+		return Fail(ExitUsage, "%s", Usage)
 	}
 	if len(args) > 3 {
-		return fail(ExitUsage, "too many arguments: %q", strings.Join(args[3:], " "))
+		return Fail(ExitUsage, "too many arguments: %q", strings.Join(args[3:], " "))
 	}
 	s.Container = args[0]
 	if err := s.address(args[1]); err != nil {
@@ -213,11 +215,11 @@ func (s *Spec) option(opt, val string) error {
 		case "6":
 			s.Family = 6
 		default:
-			return fail(ExitUsage, "-a %s: the address family is 4 or 6", val)
+			return Fail(ExitUsage, "-a %s: the address family is 4 or 6", val)
 		}
 		return nil
 	}
-	return fail(ExitUsage, "unknown option %s", opt)
+	return Fail(ExitUsage, "unknown option %s", opt)
 }
 
 // address parses IP/LEN[@GW] or dhcp[:OPTS].
@@ -229,26 +231,26 @@ func (s *Spec) address(a string) error {
 	}
 	for _, c := range []string{"udhcpc", "dhclient", "dhcpcd"} {
 		if strings.HasPrefix(a, c) {
-			return fail(ExitUsage, "%s: host DHCP clients are not used (they touch the host's files); use dhcp[:OPTS]", a)
+			return Fail(ExitUsage, "%s: host DHCP clients are not used (they touch the host's files); use dhcp[:OPTS]", a)
 		}
 	}
 	ipPart, gw, hasGW := strings.Cut(a, "@")
 	if !strings.Contains(ipPart, "/") {
-		return fail(ExitUsage, "The IP address should include a netmask.\nMaybe you meant %s/24 ?", ipPart)
+		return Fail(ExitUsage, "The IP address should include a netmask.\nMaybe you meant %s/24 ?", ipPart)
 	}
 	ip, n, err := net.ParseCIDR(ipPart)
 	if err != nil {
-		return fail(ExitUsage, "%q is not an IP address with a prefix length (like 192.168.1.10/24)", ipPart)
+		return Fail(ExitUsage, "%q is not an IP address with a prefix length (like 192.168.1.10/24)", ipPart)
 	}
 	s.Addr = &net.IPNet{IP: ip, Mask: n.Mask}
 	if ip.To4() == nil {
 		s.Family = 6
 	} else if s.Family == 6 {
-		return fail(ExitUsage, "-a 6 with the IPv4 address %s", ip)
+		return Fail(ExitUsage, "-a 6 with the IPv4 address %s", ip)
 	}
 	if hasGW {
 		if s.Gateway = net.ParseIP(gw); s.Gateway == nil || (s.Gateway.To4() == nil) != (ip.To4() == nil) {
-			return fail(ExitUsage, "gateway %q is not an IPv%d address", gw, s.Family)
+			return Fail(ExitUsage, "gateway %q is not an IPv%d address", gw, s.Family)
 		}
 	}
 	return nil
@@ -261,7 +263,7 @@ func (s *Spec) macVLAN(v string) error {
 		vlan, _, _ = strings.Cut(vlan, "@")
 		id, err := strconv.Atoi(vlan)
 		if err != nil || id < 1 || id > 4094 {
-			return fail(ExitUsage, "VLAN %q: a number from 1 to 4094 is expected", vlan)
+			return Fail(ExitUsage, "VLAN %q: a number from 1 to 4094 is expected", vlan)
 		}
 		s.VLAN = id
 	}
@@ -274,10 +276,10 @@ func (s *Spec) macVLAN(v string) error {
 	}
 	hw, err := net.ParseMAC(mac)
 	if err != nil || len(hw) != 6 {
-		return fail(ExitUsage, "%q is not a MAC address (like 02:42:ac:11:00:02, or U:name)", mac)
+		return Fail(ExitUsage, "%q is not a MAC address (like 02:42:ac:11:00:02, or U:name)", mac)
 	}
 	if hw[0]&1 == 1 {
-		return fail(ExitUsage, "MAC %s is a multicast address: the first byte must be even", hw)
+		return Fail(ExitUsage, "MAC %s is a multicast address: the first byte must be even", hw)
 	}
 	s.MAC = hw
 	return nil
@@ -291,7 +293,7 @@ func derivedMAC(text string) net.HardwareAddr {
 
 func checkIfName(what, name string) error {
 	if name == "" || len(name) > 15 || strings.ContainsAny(name, "/ \t:") {
-		return fail(ExitUsage, "%s name %q: 1 to 15 characters, no '/', ':' or spaces", what, name)
+		return Fail(ExitUsage, "%s name %q: 1 to 15 characters, no '/', ':' or spaces", what, name)
 	}
 	return nil
 }

@@ -49,9 +49,9 @@ type Cluster struct {
 	creator *creator
 	events  *eventHub
 	resched *rescheduler
-	newest  atomic.Pointer[sortedContainers] // list.go
-	infos   infoRuns                         // info.go
-	primary atomic.Bool                      // this manager does the primary's work (SetPrimary)
+	lister  *lister
+	infos   *infos
+	primary atomic.Bool // this manager does the primary's work (SetPrimary)
 }
 
 // New builds a cluster that places containers with sched; engines are added by SetEngines, and their
@@ -70,6 +70,9 @@ func New(ctx context.Context, cfg Options, sched *scheduler.Scheduler) *Cluster 
 	c.creator = &creator{ctx: ctx, pool: p, placer: c.placer, hints: c.hints, leases: cfg.Leases,
 		retries: cfg.CreateRetry, metrics: cfg.Metrics, log: cfg.Logger, pending: map[string]bool{}}
 	c.resched = newRescheduler(c)
+	c.lister = &lister{pool: p, find: c.Container,
+		refresh: refreshFlags{onNodeFilter: cfg.RefreshOnNodeFilter, nameFilter: cfg.NameRefreshFilter}}
+	c.infos = &infos{cfg: cfg, pool: p, listeners: c.events.Listeners}
 	set.hooks.event = c.engineEvent
 	set.hooks.connected = p.connected
 	return c
@@ -82,7 +85,7 @@ func (c *Cluster) SetEngines(addrs []string) {
 		if c.primary.Load() {
 			c.resched.adoptOrphans(e)
 		}
-		e.stop()
+		e.life.stop()
 	}
 }
 

@@ -27,7 +27,7 @@ func testCluster(t *testing.T, engines map[string][]*container.Summary) *Cluster
 		e := handEngine(t, c.set, "10.0.0."+string(rune('1'+i))+":2375", name)
 		i++
 		for _, s := range cts {
-			e.store.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
+			e.store.containers[s.ID] = e.store.newContainer(*s, &container.InspectResponse{
 				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}, time.Time{}, 0)
 		}
 		c.pool.engines[e.Addr()] = e
@@ -219,7 +219,7 @@ func TestIDHintsAreOnlyHints(t *testing.T) {
 		}
 	}
 	gone := handEngine(t, c.set, "10.0.0.9:2375", "gone")
-	gone.store.containers[id] = gone.newContainer(container.Summary{ID: id}, nil, time.Time{}, 0)
+	gone.store.containers[id] = gone.store.newContainer(container.Summary{ID: id}, nil, time.Time{}, 0)
 	for i, hint := range []*Engine{nil, other, gone, on} {
 		if hint != nil {
 			c.hints.put(id, hint)
@@ -248,7 +248,7 @@ func TestSchedNodesArePatchedWhereEnginesChanged(t *testing.T) {
 	}
 	e := c.Engines()[0]
 	e.store.mu.Lock()
-	e.store.containers["cccc3333"] = e.newContainer(*summary("cccc3333", "cache", "running", 3, nil), nil, time.Now(), 0)
+	e.store.containers["cccc3333"] = e.store.newContainer(*summary("cccc3333", "cache", "running", 3, nil), nil, time.Now(), 0)
 	e.store.changedLocked()
 	e.store.mu.Unlock()
 	patched := c.placer.nodes()

@@ -59,17 +59,17 @@ func (c *Container) Running() bool {
 
 // newContainer makes a cache entry for what the engine said about a container, with its scheduler view
 // (ncpu: the engine's CPUs, which turn CpuShares into reserved CPUs).
-func (e *Engine) newContainer(s container.Summary, info *container.InspectResponse, seen time.Time, ncpu int64) *Container {
-	if info != nil && info.Config != nil && maps.Equal(s.Labels, info.Config.Labels) {
-		s.Labels = info.Config.Labels // one copy of the labels per container, not two
+func (s *store) newContainer(l container.Summary, info *container.InspectResponse, seen time.Time, ncpu int64) *Container {
+	if info != nil && info.Config != nil && maps.Equal(l.Labels, info.Config.Labels) {
+		l.Labels = info.Config.Labels // one copy of the labels per container, not two
 	}
-	if ns := s.NetworkSettings; info != nil && info.NetworkSettings != nil && ns != nil && sameKeys(ns.Networks, info.NetworkSettings.Networks) {
-		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: info.NetworkSettings.Networks}
+	if ns := l.NetworkSettings; info != nil && info.NetworkSettings != nil && ns != nil && sameKeys(ns.Networks, info.NetworkSettings.Networks) {
+		l.NetworkSettings = &container.NetworkSettingsSummary{Networks: info.NetworkSettings.Networks}
 	}
-	c := &Container{Summary: s, Engine: e, seen: seen, times: timesOf(info)}
+	c := &Container{Summary: l, Engine: s.e, seen: seen, times: timesOf(info)}
 	if info != nil && info.ContainerJSONBase != nil {
 		c.RunState = runState(info.State)
-		if scheduler.ReschedulePolicy(s.Labels) == "on-node-failure" {
+		if scheduler.ReschedulePolicy(l.Labels) == "on-node-failure" {
 			c.spec = info
 		}
 	}

@@ -24,9 +24,10 @@ func inspected(labels map[string]string, mode container.NetworkMode, bindings na
 // The cache keeps of an inspect what the manager uses; the whole answer only where rescheduling needs it.
 func TestCacheEntryKeepsWhatIsUsed(t *testing.T) {
 	e := &Engine{}
+	e.store = newStore(e)
 	bind := nat.PortMap{"80/tcp": {{HostPort: "8080"}}}
 	info := inspected(map[string]string{"a": "b"}, "bridge", bind)
-	c := e.newContainer(summaryOf(info), info, time.Now(), 2)
+	c := e.store.newContainer(summaryOf(info), info, time.Now(), 2)
 	if c.spec != nil {
 		t.Error("the full inspect is kept for a container without a reschedule policy")
 	}
@@ -43,17 +44,17 @@ func TestCacheEntryKeepsWhatIsUsed(t *testing.T) {
 		t.Errorf("scheduler view: %+v", sc)
 	}
 
-	host := e.newContainer(summaryOf(inspected(nil, "host", nil)), inspected(nil, "host", nil), time.Now(), 2)
+	host := e.store.newContainer(summaryOf(inspected(nil, "host", nil)), inspected(nil, "host", nil), time.Now(), 2)
 	if host.sched.Config == nil || len(host.sched.Config.ExposedPorts) != 1 || host.sched.HostConfig.NetworkMode != "host" {
 		t.Errorf("host-mode container's exposed ports: %+v", host.sched)
 	}
-	plain := e.newContainer(summaryOf(inspected(nil, "bridge", nil)), inspected(nil, "bridge", nil), time.Now(), 2)
+	plain := e.store.newContainer(summaryOf(inspected(nil, "bridge", nil)), inspected(nil, "bridge", nil), time.Now(), 2)
 	if plain.sched.HostConfig != nil || plain.sched.Config != nil {
 		t.Errorf("a container without bound ports keeps configuration: %+v", plain.sched)
 	}
 
 	resched := inspected(map[string]string{LabelReschedule: `["on-node-failure"]`}, "bridge", bind)
-	r := e.newContainer(summaryOf(resched), resched, time.Now(), 2)
+	r := e.store.newContainer(summaryOf(resched), resched, time.Now(), 2)
 	if r.spec != resched {
 		t.Fatal("a container rescheduled on node failure does not keep its inspect")
 	}
@@ -69,8 +70,9 @@ func TestCacheEntryKeepsWhatIsUsed(t *testing.T) {
 // A newer list entry of the same state keeps what was inspected and renames the scheduler's view.
 func TestRelistedKeepsTheInspectedState(t *testing.T) {
 	e := &Engine{}
+	e.store = newStore(e)
 	info := inspected(nil, "bridge", nat.PortMap{"80/tcp": {{HostPort: "8080"}}})
-	c := e.newContainer(summaryOf(info), info, time.Now(), 2)
+	c := e.store.newContainer(summaryOf(info), info, time.Now(), 2)
 	s := c.Summary
 	s.Names = []string{"/renamed"}
 	n := c.relisted(s)

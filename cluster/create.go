@@ -176,7 +176,7 @@ func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string
 	done := e.store.orphans.creating(swarmID)
 	resp, err := createOn(ctx, e, req, name, body)
 	if isNoSuchImage(err) {
-		if perr := e.pullImage(ctx, cr.Config.Image, req.Platform, req.RegistryAuth); perr != nil {
+		if perr := pullImage(ctx, e, cr.Config.Image, req.Platform, req.RegistryAuth); perr != nil {
 			done("")
 			return nil, perr
 		}
@@ -322,7 +322,7 @@ func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64, pinne
 
 // pullImage pulls an image on the engine, draining the progress stream and returning the error it reports
 // (asked raw: the engine's own words reach the client).
-func (e *Engine) pullImage(ctx context.Context, ref, platform, auth string) error {
+func pullImage(ctx context.Context, e *Engine, ref, platform, auth string) error {
 	img, tag := splitImageRef(ref)
 	q := url.Values{"fromImage": {img}, "tag": {tag}}
 	if platform != "" {

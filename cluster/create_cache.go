@@ -31,7 +31,7 @@ func (s *store) putCreated(ctx context.Context, id, name string, cr *container.C
 	if name == "" {
 		l.Names = nil // the engine's choice, known at the re-read
 	}
-	c := s.e.newContainer(l, info, now, s.e.ncpu())
+	c := s.newContainer(l, info, now, s.e.ncpu())
 	c.provisional = true
 	s.mu.Lock()
 	_, known := s.containers[id]

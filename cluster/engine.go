@@ -22,10 +22,10 @@ import (
 //   - objects: the cache of its images, networks and volumes (objects.go);
 //   - views: what is derived from the others, built on use (views.go);
 //   - kept: inspect answers given again while nothing changed (kept.go);
-//   - ticker: the periodic refresh (refresher.go).
+//   - ticker: the periodic refresh (refresher.go);
+//   - life: what runs the engine: validate, sync, follow its events, probe (engine_life.go).
 //
-// No part calls another while holding its own lock, but views, which read the others under theirs. The life
-// of an engine (validate, sync, follow its events, probe) is engine_life.go. All exported methods are safe for
+// No part calls another while holding its own lock, but views, which read the others under theirs. All exported methods are safe for
 // concurrent use; what they hand out is never changed afterwards.
 type Engine struct {
 	set     *shared
@@ -36,14 +36,13 @@ type Engine struct {
 	views   *views
 	kept    *keptInspects
 	ticker  *refresher
-	updated atomic.Int64    // UnixNano of the last validation or container list taken in
-	ctx     context.Context // the engine's life (nil in tests that never run it); ends when it leaves
-	cancel  context.CancelFunc
-	done    chan struct{}
+	life    life
+	updated atomic.Int64 // UnixNano of the last validation or container list taken in
 }
 
 func newEngine(addr string, set *shared) (*Engine, error) {
-	e := &Engine{set: set, kept: &keptInspects{set: set}, done: make(chan struct{})}
+	e := &Engine{set: set, kept: &keptInspects{set: set}}
+	e.life.e = e
 	e.health = &health{retry: set.failureRetry, life: func() context.Context { return e.lifeCtx(context.Background()) },
 		moved: func() { set.dirty.mark(e) }, told: e.healthTold}
 	conn, err := newConn(addr, set, e.health)
@@ -121,14 +120,8 @@ func (e *Engine) updatedAt() time.Time {
 	return time.Time{}
 }
 
-// lifeCtx is the engine's own context, for work that outlives the request that caused it and must end when the
-// engine leaves; an engine that was never run gets the request's context without its cancellation.
-func (e *Engine) lifeCtx(req context.Context) context.Context {
-	if e.ctx != nil {
-		return e.ctx
-	}
-	return context.WithoutCancel(req)
-}
+// lifeCtx is the engine's own context (see life.context).
+func (e *Engine) lifeCtx(req context.Context) context.Context { return e.life.context(req) }
 
 // removeContainer removes a container with its anonymous volumes, whatever its state (orphans, stale copies).
 func (e *Engine) removeContainer(ctx context.Context, id string) error {

@@ -12,19 +12,55 @@ import (
 	"swarm/internal/backoff"
 )
 
+// life runs an engine from the moment it joins the pool until it leaves: connect (validate and fill the cache,
+// retrying), then follow its event stream, probing and syncing again whenever the stream breaks, with the
+// periodic refresh beside. ctx is the engine's life: nil for an engine never started, ended when it leaves.
+type life struct {
+	e      *Engine
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// start runs the engine until parent ends or stop is called.
+func (l *life) start(parent context.Context) {
+	l.ctx, l.cancel = context.WithCancel(parent)
+	l.done = make(chan struct{})
+	go l.run(l.ctx)
+}
+
+// stop ends the engine's goroutines and marks it Disconnected.
+func (l *life) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		<-l.done
+	}
+	l.e.health.left()
+}
+
+// context is the engine's own context, for work that outlives the request that caused it and must end when the
+// engine leaves; an engine never started gives the request's context without its cancellation.
+func (l *life) context(req context.Context) context.Context {
+	if l.ctx != nil {
+		return l.ctx
+	}
+	return context.WithoutCancel(req)
+}
+
 // run drives the engine until ctx ends: validate (retrying with backoff while Pending), fill the cache, then
 // follow its event stream, probing and re-syncing whenever the stream breaks (after a growing pause when it
 // breaks as soon as it opens).
-func (e *Engine) run(ctx context.Context) {
-	defer close(e.done)
-	if !e.connect(ctx) {
+func (l *life) run(ctx context.Context) {
+	defer close(l.done)
+	e := l.e
+	if !l.connect(ctx) {
 		return
 	}
 	e.ticker.start(ctx)
 	pause := backoff.Delay{Min: probeInterval, Max: maxProbeInterval}
 	for ctx.Err() == nil {
 		opened := time.Now()
-		e.followEvents(ctx)
+		l.followEvents(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -46,7 +82,8 @@ func (e *Engine) run(ctx context.Context) {
 }
 
 // connect validates the engine and loads its cache; it retries with backoff until it works or ctx ends.
-func (e *Engine) connect(ctx context.Context) bool {
+func (l *life) connect(ctx context.Context) bool {
+	e := l.e
 	retry := backoff.Delay{Min: time.Second, Max: maxProbeInterval}
 	for {
 		select {
@@ -122,16 +159,17 @@ func (e *Engine) periodic(ctx context.Context, tick int, nudged bool) {
 }
 
 // followEvents reads the engine's event stream until it breaks, keeping the cache current.
-func (e *Engine) followEvents(ctx context.Context) {
-	err := e.readEvents(ctx)
+func (l *life) followEvents(ctx context.Context) {
+	err := l.readEvents(ctx)
 	if ctx.Err() == nil {
-		e.health.failed("event stream: " + err.Error())
+		l.e.health.failed("event stream: " + err.Error())
 	}
 }
 
 // readEvents reads the stream itself (the Docker client's Events adds a goroutine per engine and a channel
 // hand-off per event).
-func (e *Engine) readEvents(ctx context.Context) error {
+func (l *life) readEvents(ctx context.Context) error {
+	e := l.e
 	u := url.URL{Scheme: e.conn.scheme, Host: e.conn.addr, Path: "/v" + e.conn.apiVersion() + "/events"}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -154,13 +192,14 @@ func (e *Engine) readEvents(ctx context.Context) error {
 			return err
 		}
 		e.health.count(nil)
-		e.handleEvent(ctx, m)
+		l.handleEvent(ctx, m)
 	}
 }
 
 // handleEvent passes one engine event on, then updates the cache for it. Publishing first keeps `docker events`
 // prompt even when an engine is busy; calls through the manager keep the cache right themselves.
-func (e *Engine) handleEvent(ctx context.Context, m events.Message) {
+func (l *life) handleEvent(ctx context.Context, m events.Message) {
+	e := l.e
 	e.kept.forgetOf(m) // before a client can see the event
 	if e.set.hooks.event != nil {
 		e.set.hooks.event(e, e.decorate(m))
@@ -219,13 +258,4 @@ func (e *Engine) decorate(m events.Message) Event {
 		m.From += " node:" + name
 	}
 	return Event{Message: m, Node: &EventNode{Name: name, ID: id, Addr: addr, IP: ip}}
-}
-
-// stop ends the engine's goroutines and marks it Disconnected.
-func (e *Engine) stop() {
-	if e.cancel != nil {
-		e.cancel()
-		<-e.done
-	}
-	e.health.left()
 }

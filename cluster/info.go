@@ -19,7 +19,7 @@ import (
 // Info builds the cluster's /info: totals summed over engines and the original's SystemStatus lines (lead
 // first: the manager's role), one block per engine, which `docker info` prints as "key: value".
 func (c *Cluster) Info(lead [][2]string) system.Info {
-	info, blocks := c.info(lead)
+	info, blocks := c.infos.info(lead)
 	for _, b := range blocks {
 		info.SystemStatus = append(info.SystemStatus, b.lines...)
 	}
@@ -30,7 +30,7 @@ func (c *Cluster) Info(lead [][2]string) system.Info {
 // encoded, in runs of infoRun engines, so an answer for thousands of engines re-encodes and copies only the runs
 // where an engine changed. The pieces are never changed after they are returned.
 func (c *Cluster) InfoJSON(lead [][2]string) ([][]byte, error) {
-	info, blocks := c.info(lead)
+	info, blocks := c.infos.info(lead)
 	head, err := json.Marshal(info.SystemStatus)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (c *Cluster) InfoJSON(lead [][2]string) ([][]byte, error) {
 	first = append(first, out[:len(out)-1]...)
 	first = append(first, `,"SystemStatus":`...)
 	first = append(first, head[:len(head)-1]...)
-	pieces := append([][]byte{first}, c.infos.encoded(blocks)...)
+	pieces := append([][]byte{first}, c.infos.runs.encoded(blocks)...)
 	return append(pieces, []byte("]}\n")), nil
 }
 
@@ -97,18 +97,27 @@ func encodeRun(blocks []*statusBlock) *infoRunJSON {
 	return &infoRunJSON{blocks: slices.Clone(blocks), json: out}
 }
 
+// infos build /info: the cluster's totals and lines, and each engine's block (its lines are kept by the engine's
+// views; runs keeps their encoding).
+type infos struct {
+	cfg       Options
+	pool      *pool
+	listeners func() int // the event stream's subscribers
+	runs      infoRuns
+}
+
 // info is /info without the engines' lines: the totals and the cluster's own lines, and each engine's block.
-func (c *Cluster) info(lead [][2]string) (system.Info, []*statusBlock) {
+func (c *infos) info(lead [][2]string) (system.Info, []*statusBlock) {
 	host, _ := os.Hostname()
 	info := system.Info{
 		ID: "swarm", Name: host, ServerVersion: "swarm/" + version.Version,
 		OperatingSystem: runtime.GOOS, OSType: runtime.GOOS, Architecture: runtime.GOARCH,
 		KernelVersion: kernelVersion(), ExperimentalBuild: c.cfg.Experimental, Debug: c.cfg.Debug,
-		NEventsListener: c.events.Listeners(), SystemTime: time.Now().Format(time.RFC3339Nano),
+		NEventsListener: c.listeners(), SystemTime: time.Now().Format(time.RFC3339Nano),
 		Driver: "", DockerRootDir: "", IndexServerAddress: "https://index.docker.io/v1/",
 	}
 	status := append(slices.Clone(lead), [2]string{"Strategy", c.cfg.Strategy}, [2]string{"Filters", strings.Join(c.cfg.Filters, ", ")})
-	engines := c.Engines()
+	engines := c.pool.all()
 	blocks := make([]*statusBlock, 0, len(engines))
 	for _, e := range engines {
 		if b := c.engineStatus(e, &info); b != nil {
@@ -121,7 +130,7 @@ func (c *Cluster) info(lead [][2]string) (system.Info, []*statusBlock) {
 
 // engineStatus adds one engine to the totals and returns its SystemStatus lines; nil for a disconnected
 // engine, which /info leaves out.
-func (c *Cluster) engineStatus(e *Engine, info *system.Info) *statusBlock {
+func (c *infos) engineStatus(e *Engine, info *system.Info) *statusBlock {
 	key := statusOf(e)
 	if key.state == StateDisconnected {
 		return nil

@@ -31,7 +31,7 @@ func bigCluster(tb testing.TB, n, per int) *Cluster {
 		e.touch()
 		for j := range per {
 			s := summary(fmt.Sprintf("%08x%04x", i, j), fmt.Sprintf("c-%d-%d", i, j), "running", 1, nil)
-			e.store.containers[s.ID] = e.newContainer(*s, &container.InspectResponse{
+			e.store.containers[s.ID] = e.store.newContainer(*s, &container.InspectResponse{
 				ContainerJSONBase: &container.ContainerJSONBase{ID: s.ID, HostConfig: &container.HostConfig{}}}, time.Time{}, 0)
 		}
 		c.pool.engines[e.Addr()] = e

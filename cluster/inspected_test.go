@@ -39,6 +39,7 @@ func richInspect(labels map[string]string, mode container.NetworkMode) container
 // The cache made from the kept parts of an inspect is the cache made from the whole answer.
 func TestDecodeInspectKeepsWhatTheCacheReads(t *testing.T) {
 	e := &Engine{}
+	e.store = newStore(e)
 	for _, tt := range []struct {
 		name   string
 		labels map[string]string
@@ -57,8 +58,8 @@ func TestDecodeInspectKeepsWhatTheCacheReads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := e.newContainer(summaryOf(&full), &full, time.Time{}, 4)
-		got := e.newContainer(summaryOf(&kept), &kept, time.Time{}, 4)
+		want := e.store.newContainer(summaryOf(&full), &full, time.Time{}, 4)
+		got := e.store.newContainer(summaryOf(&kept), &kept, time.Time{}, 4)
 		if !reflect.DeepEqual(got.Summary, want.Summary) || !reflect.DeepEqual(got.RunState, want.RunState) ||
 			got.times != want.times || !reflect.DeepEqual(got.sched, want.sched) || got.spec != nil {
 			t.Errorf("%s: from the kept parts\n%+v %+v %+v\nfrom the whole answer\n%+v %+v %+v", tt.name,

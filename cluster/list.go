@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -36,7 +37,7 @@ var validStates = map[string]bool{"created": true, "running": true, "paused": tr
 // the node ("/node-1/web"), published 0.0.0.0 ports show the node's IP, and containers on an unhealthy node
 // read "Host Down". Newest first.
 func (c *Cluster) ListContainers(ctx context.Context, opts ListOptions) ([]container.Summary, error) {
-	kept, err := c.listed(ctx, opts)
+	kept, err := c.lister.listed(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -52,12 +53,27 @@ func (c *Cluster) ListContainers(ctx context.Context, opts ListOptions) ([]conta
 // each engine's entries kept encoded (but for the status text, rendered as of the answer), so a list of
 // hundreds of thousands of containers is mostly copied rather than encoded.
 func (c *Cluster) ListContainersJSON(ctx context.Context, opts ListOptions) (ContainerList, error) {
-	kept, err := c.listed(ctx, opts)
+	kept, err := c.lister.listed(ctx, opts)
 	return ContainerList{containers: kept, now: time.Now()}, err
 }
 
+// lister makes container lists. Every cached container, newest first, is kept (newest) while no engine's
+// containers changed and the engines are the same: a fleet that is only listed sorts once.
+type lister struct {
+	pool    *pool
+	find    func(ref string) (*Container, error) // before= and since= name containers
+	refresh refreshFlags
+	newest  atomic.Pointer[sortedContainers]
+}
+
+// refreshFlags are the original's --refresh-on-node-filter and --container-name-refresh-filter.
+type refreshFlags struct {
+	onNodeFilter bool
+	nameFilter   string
+}
+
 // listed is what a list with these options shows: validated, filtered, newest first, limited.
-func (c *Cluster) listed(ctx context.Context, opts ListOptions) ([]*Container, error) {
+func (c *lister) listed(ctx context.Context, opts ListOptions) ([]*Container, error) {
 	if err := opts.Filters.Validate(listFilterKeys); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
@@ -84,7 +100,7 @@ func (c *Cluster) listed(ctx context.Context, opts ListOptions) ([]*Container, e
 			kept = append(kept, ct)
 		}
 	}
-	kept, err := applyBeforeSince(kept, opts, c)
+	kept, err := applyBeforeSince(kept, opts, c.find)
 	if err != nil {
 		return nil, err
 	}
@@ -97,13 +113,13 @@ func (c *Cluster) listed(ctx context.Context, opts ListOptions) ([]*Container, e
 // refreshForList re-reads engines' containers before a list, as the original's flags ask: with
 // --refresh-on-node-filter, the engines a node= filter names; with --container-name-refresh-filter V, every
 // engine when the list's name= filter is V. An engine that cannot be read is listed from its cache.
-func (c *Cluster) refreshForList(ctx context.Context, f filters.Args) {
+func (c *lister) refreshForList(ctx context.Context, f filters.Args) {
 	var engines []*Engine
 	switch {
-	case c.cfg.NameRefreshFilter != "" && f.ExactMatch("name", c.cfg.NameRefreshFilter) && len(f.Get("name")) == 1:
-		engines = c.Engines()
-	case c.cfg.RefreshOnNodeFilter && f.Contains("node"):
-		for _, e := range c.Engines() {
+	case c.refresh.nameFilter != "" && f.ExactMatch("name", c.refresh.nameFilter) && len(f.Get("name")) == 1:
+		engines = c.pool.all()
+	case c.refresh.onNodeFilter && f.Contains("node"):
+		for _, e := range c.pool.all() {
 			if f.ExactMatch("node", e.Name()) || f.ExactMatch("node", e.ID()) {
 				engines = append(engines, e)
 			}
@@ -114,8 +130,7 @@ func (c *Cluster) refreshForList(ctx context.Context, f filters.Args) {
 	})
 }
 
-// sortedContainers is every cached container, newest first, kept while no engine's containers changed and
-// the engines are the same: a fleet that is only listed sorts once.
+// sortedContainers is every cached container, newest first, as of a count of changes and an engine list.
 type sortedContainers struct {
 	changes uint64
 	engines []*Engine
@@ -123,9 +138,9 @@ type sortedContainers struct {
 }
 
 // newestFirst returns every cached container, newest first (ties by ID); the slice must not be changed.
-func (c *Cluster) newestFirst() []*Container {
-	changes := c.set.containers.Load() // before reading: a change while the list is built makes it stale at once
-	engines := c.Engines()
+func (c *lister) newestFirst() []*Container {
+	changes := c.pool.set.containers.Load() // before reading: a change while the list is built makes it stale at once
+	engines := c.pool.all()
 	if s := c.newest.Load(); s != nil && s.changes == changes && slices.Equal(s.engines, engines) {
 		return s.list
 	}
@@ -147,7 +162,7 @@ func (c *Cluster) newestFirst() []*Container {
 	return all
 }
 
-func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Container, error) {
+func applyBeforeSince(all []*Container, opts ListOptions, find func(string) (*Container, error)) ([]*Container, error) {
 	before, since := opts.Before, opts.Since
 	if v := opts.Filters.Get("before"); len(v) > 0 {
 		before = v[0]
@@ -156,7 +171,7 @@ func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Contai
 		since = v[0]
 	}
 	if before != "" {
-		b, err := c.Container(before)
+		b, err := find(before)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +184,7 @@ func applyBeforeSince(all []*Container, opts ListOptions, c *Cluster) ([]*Contai
 		all = kept
 	}
 	if since != "" {
-		s, err := c.Container(since)
+		s, err := find(since)
 		if err != nil {
 			return nil, err
 		}

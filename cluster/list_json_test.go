@@ -49,7 +49,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 	e := c.Engines()[1]
 	before := e.views.listEntries()
 	e.store.mu.Lock()
-	e.store.containers["b2"] = e.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
+	e.store.containers["b2"] = e.store.newContainer(*summary("b2", "cache", "running", 30, nil), nil, time.Now(), 0)
 	e.store.changedLocked()
 	e.store.mu.Unlock()
 	if got := check("after a container was added"); len(got) != 4 || got[0].Names[0] != "/node-1/cache" {
@@ -59,7 +59,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 		t.Error("the entry of an unchanged container was encoded again")
 	}
 	e.store.mu.Lock()
-	e.store.containers["b1"] = e.newContainer(*summary("b1", "db", "exited", 20, nil), nil, time.Now(), 0)
+	e.store.containers["b1"] = e.store.newContainer(*summary("b1", "db", "exited", 20, nil), nil, time.Now(), 0)
 	e.store.changedLocked()
 	e.store.mu.Unlock()
 	if got := check("after a container changed"); got[1].State != "exited" {

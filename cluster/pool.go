@@ -60,11 +60,10 @@ func (p *pool) start(addr string) {
 		p.log.Warn("ignoring engine address", "addr", addr, "err", err)
 		return
 	}
-	e.ctx, e.cancel = context.WithCancel(p.ctx)
 	p.engines[addr] = e
 	p.sorted = nil
 	p.log.Info("engine added", "addr", addr)
-	go e.run(e.ctx)
+	e.life.start(p.ctx)
 }
 
 // all returns every engine, sorted by name then address. The slice is shared: do not modify it.

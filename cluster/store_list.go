@@ -74,7 +74,7 @@ func (s *store) entries(ctx context.Context, list []container.Summary, listStart
 			}
 			return nil, err
 		}
-		next[l.ID] = s.e.newContainer(l, &info, listStart, ncpu)
+		next[l.ID] = s.newContainer(l, &info, listStart, ncpu)
 	}
 	return next, nil
 }

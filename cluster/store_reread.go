@@ -30,7 +30,7 @@ func (s *store) rereadFrom(ctx context.Context, id string, start time.Time) (*Co
 	}
 	var c *Container
 	if err == nil && info.ContainerJSONBase != nil && info.ID == id {
-		c = s.e.newContainer(summaryOf(&info), &info, start, s.e.ncpu())
+		c = s.newContainer(summaryOf(&info), &info, start, s.e.ncpu())
 	}
 	s.mu.Lock()
 	if at, ok := s.removed[id]; ok && at.After(start) {

@@ -32,7 +32,8 @@ type stamp struct {
 	health, containers, images uint64
 }
 
-func (e *Engine) stamp() stamp {
+func (v *views) stamp() stamp {
+	e := v.e
 	return stamp{e.conn.spec.Load(), e.health.gen.Load(), e.store.gen.Load(), e.objects.imagesGen.Load()}
 }
 
@@ -63,7 +64,7 @@ func (v *views) schedNode() *scheduler.Node {
 	if st := v.e.health.State(); st == StatePending || st == StateDisconnected {
 		return nil
 	}
-	now := v.e.stamp()
+	now := v.stamp()
 	return built(v, &v.node, func(n *nodeView) bool { return n.at == now }, func() *nodeView {
 		return &nodeView{at: now, node: v.buildNode(now.spec)}
 	}).node

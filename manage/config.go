@@ -3,6 +3,8 @@ package manage
 import (
 	"log/slog"
 	"time"
+
+	"swarm/internal/tlsfiles"
 )
 
 // Config is everything `swarm manage` needs; the CLI fills and validates it.
@@ -42,10 +44,4 @@ type Config struct {
 }
 
 // TLSConfig names TLS material. Enabled is --tls; Verify is --tlsverify.
-type TLSConfig struct {
-	Enabled bool
-	Verify  bool
-	CACert  string
-	Cert    string
-	Key     string
-}
+type TLSConfig = tlsfiles.Files

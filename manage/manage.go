@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"swarm/cluster"
 	"swarm/discovery"
 	"swarm/internal/gcfloor"
@@ -28,16 +30,34 @@ const (
 	shutdownTimeout   = 5 * time.Second
 )
 
-// leases is the fixed-address store when discovery is Consul (nil otherwise).
-func leases(cfg Config) cluster.LeaseStore {
+// backends are what the discovery URL gives: the engine watch and, with consul://, the one Consul client that
+// the fixed-address store and the election share with it.
+type backends struct {
+	disc   discovery.Backend
+	consul *api.Client // nil without consul://
+	prefix string
+}
+
+func newBackends(cfg Config, log *slog.Logger) (backends, error) {
+	opts := discovery.Options{Heartbeat: cfg.Heartbeat, Opts: cfg.DiscoveryOpts, Logger: log}
 	if !strings.HasPrefix(cfg.Discovery, "consul://") {
-		return nil
+		d, err := discovery.New(cfg.Discovery, opts)
+		return backends{disc: d}, err
 	}
-	cl, prefix, err := discovery.ConsulClient(cfg.Discovery, discovery.Options{Opts: cfg.DiscoveryOpts})
+	client, prefix, err := discovery.ConsulClient(cfg.Discovery, opts)
 	if err != nil {
+		return backends{}, err
+	}
+	d, err := discovery.NewConsul(client, prefix, opts)
+	return backends{disc: d, consul: client, prefix: prefix}, err
+}
+
+// leases is the fixed-address store: in Consul, so nil without it.
+func (b backends) leases() cluster.LeaseStore {
+	if b.consul == nil {
 		return nil
 	}
-	return lease.New(cl.KV(), prefix)
+	return lease.New(b.consul.KV(), b.prefix)
 }
 
 // Run serves the cluster API on every cfg.Hosts address until ctx ends.
@@ -50,7 +70,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	disc, err := discovery.New(cfg.Discovery, discovery.Options{Heartbeat: cfg.Heartbeat, Opts: cfg.DiscoveryOpts, Logger: log})
+	back, err := newBackends(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -72,7 +92,7 @@ func Run(ctx context.Context, cfg Config) error {
 		FailureRetry: cfg.EngineFailureRetry, RefreshMin: cfg.EngineRefreshMin, RefreshMax: cfg.EngineRefreshMax,
 		TLS: engineTLS, Experimental: cfg.Experimental, Debug: cfg.Debug, Metrics: m, Logger: log,
 		RefreshOnNodeFilter: cfg.RefreshOnNodeFilter, NameRefreshFilter: cfg.ContainerNameRefreshFilter,
-		Leases: leases(cfg),
+		Leases: back.leases(),
 	}, sched)
 	defer cl.Close()
 	role := &roleState{role: proxy.Role{Primary: !cfg.Replication}}
@@ -80,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup
 	wg.Add(4)
-	go func() { defer wg.Done(); watchDiscovery(ctx, disc, cl, log) }()
+	go func() { defer wg.Done(); watchDiscovery(ctx, back.disc, cl, log) }()
 	go func() { defer wg.Done(); cl.RunRescheduler(ctx) }()
 	go func() { defer wg.Done(); cl.RunLeaseSweeper(ctx) }()
 	cl.SetPrimary(!cfg.Replication)
@@ -88,7 +108,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() {
 		defer wg.Done()
 		if cfg.Replication {
-			if err := replicate(ctx, cfg, cl, role, m, log); err != nil {
+			if err := replicate(ctx, cfg, back, cl, role, m, log); err != nil {
 				errc <- err
 			}
 		}

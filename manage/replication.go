@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"swarm/cluster"
-	"swarm/discovery"
 	"swarm/internal/metrics"
 	"swarm/manage/leader"
 	"swarm/proxy"
@@ -35,15 +34,12 @@ func leaderKey(prefix string) string {
 // replicate runs the election until ctx ends: while this manager holds the lock it is primary (the
 // rescheduler acts); when the lock is lost it becomes a replica that follows the elected primary. On the
 // way out it resigns, so a replica takes over within a second.
-func replicate(ctx context.Context, cfg Config, cl *cluster.Cluster, role *roleState, m *metrics.Metrics, log *slog.Logger) error {
-	if !strings.HasPrefix(cfg.Discovery, "consul://") {
+func replicate(ctx context.Context, cfg Config, back backends, cl *cluster.Cluster, role *roleState, m *metrics.Metrics, log *slog.Logger) error {
+	client := back.consul
+	if client == nil {
 		return fmt.Errorf("leader election is only supported with consul:// discovery, not %q", cfg.Discovery)
 	}
-	client, prefix, err := discovery.ConsulClient(cfg.Discovery, discovery.Options{Opts: cfg.DiscoveryOpts, Logger: log})
-	if err != nil {
-		return err
-	}
-	key := leaderKey(prefix)
+	key := leaderKey(back.prefix)
 	cand, err := leader.New(leader.Options{Client: client, Key: key, Value: cfg.Advertise, SessionTTL: cfg.ReplicationTTL, Logger: log})
 	if err != nil {
 		return err

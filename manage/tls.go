@@ -36,25 +36,9 @@ func clientTLS(cfg Config) (*tls.Config, error) {
 	if !t.Enabled {
 		t = cfg.TLS
 	}
-	if !t.Enabled {
-		return nil, nil
-	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
-		if err != nil {
-			return nil, fmt.Errorf("loading engine client certificate: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	if t.Verify && t.CACert != "" {
-		pool, err := loadCA(t.CACert)
-		if err != nil {
-			return nil, err
-		}
-		c.RootCAs = pool
-	} else {
-		c.InsecureSkipVerify = true
+	c, err := t.Client()
+	if err != nil {
+		return nil, fmt.Errorf("loading the TLS material for engines: %w", err)
 	}
 	return c, nil
 }

@@ -119,7 +119,7 @@ func manageTLS(cfg *manage.Config, fv values) error {
 	if err != nil {
 		return err
 	}
-	cfg.TLS = manage.TLSConfig(t)
+	cfg.TLS = t
 	e := manage.TLSConfig{CACert: fv.String("engine-tlscacert"), Cert: fv.String("engine-tlscert"), Key: fv.String("engine-tlskey")}
 	if e.CACert != "" || e.Cert != "" || e.Key != "" {
 		if (e.Cert == "") != (e.Key == "") {

@@ -129,3 +129,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeErr(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"message": msg})
 }
+
+// Create makes a running container named name from image, as `docker run -d` would (with its create event).
+func (e *Engine) Create(name, image string, labels map[string]string) string {
+	id := e.create(name, &container.Config{Image: image, Labels: labels}, &container.HostConfig{})
+	e.setState(id, "running")
+	return id
+}
+
+// SetState changes a container's state without an event: a change the engine does not report.
+func (e *Engine) SetState(id, state string) { e.setState(id, state) }

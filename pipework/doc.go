@@ -18,9 +18,9 @@
 // HOSTIF may be mac:HOSTMAC; MAC may be U:STRING (a stable MAC derived from STRING). Options --direct-phys
 // (move the physical interface itself), --mode ipvlan (instead of macvlan) and --docker-host come first.
 //
-// Done right (see ../shared/spec/pipework.md §2, §4): cmdline.Parse validates everything before anything is
-// touched; Plan turns a Spec and the observed state into steps; Apply runs them through the Netlink interface and
-// undoes every step already done if a later one fails. The container end is created directly inside the container's
+// Where the original went wrong, this one does not: cmdline.Parse validates everything before anything is
+// touched; Plan turns a Spec and the observed state into steps; the steps are applied with netlink
+// (netlink_linux.go), and every step already done is undone if a later one fails. The container end is created directly inside the container's
 // namespace with its final name, so a name clash fails before the host changes. The same call twice changes
 // nothing. Interface names are derived from the container ID and are at most 15 characters. The default route
 // is replaced only when a gateway is given, and the previous one is kept for detach. The container is found

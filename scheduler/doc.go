@@ -14,7 +14,7 @@
 // A plain request (no filter but health and containerslots applies, no CPUs or memory, spread or binpack, nodes
 // in name order: what `docker run -d image` asks for) is answered from an index of the last node list (plain.go):
 // the same choice as the pass over every node, found by comparing the list's node pointers with the index's
-// and re-keying only the nodes that changed (2 ns per node instead of ~30).
+// and re-keying only the nodes that changed.
 //
 // Placements in flight are reserved (ports, a container slot, CPUs and memory) until Placement.Done, so
 // concurrent requests never double-book. Place is safe for concurrent use. ParseRequest moves the expressions

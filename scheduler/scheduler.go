@@ -167,7 +167,7 @@ func (s *Scheduler) Place(req *Request, nodes []*Node) (*Placement, error) {
 }
 
 // PlaceSorted is Place for nodes already sorted by name: ties then go by position alone, which spares reading
-// every node's name (at 10,000 nodes, most of a placement's time).
+// every node's name (on a large fleet, most of a placement's time).
 func (s *Scheduler) PlaceSorted(req *Request, nodes []*Node) (*Placement, error) {
 	return s.place(req, nodes, true)
 }

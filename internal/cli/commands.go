@@ -5,7 +5,7 @@ package cli
 var helpFlag = flagDef{Names: []string{"help", "h"}, Kind: kBool, Usage: "show help"}
 
 var discoveryOptFlag = flagDef{Names: []string{"discovery-opt"}, Kind: kList,
-	Usage: "discovery options, key=value (kv.path, kv.cacertfile, kv.certfile, kv.keyfile, consul.token)"}
+	Usage: "discovery options, key=value: kv.path, kv.cacertfile, kv.certfile, kv.keyfile, consul.token (others are refused)"}
 
 var globalFlags = []flagDef{
 	{Names: []string{"debug"}, Kind: kBool, Env: "DEBUG", Usage: "debug mode (log level debug unless --log-level is given)"},

@@ -1,11 +1,9 @@
 // Package gcfloor sets the garbage collector's pace for the manager: a collection starts once the heap has
 // grown by twice what is live (GOGC=200) or by a fixed number of bytes, whichever is more. Marking costs in
-// proportion to the live heap, and a manager's live heap is its cache: at 10,000 engines x 30 containers
-// ~600 MB that took ~1.5 s of CPU to mark, which under GOGC's default of 100 happened every ~20 s of create
-// load and held back every request meanwhile (assists). A small live heap (1,000 engines: ~100 MB) churned
-// through by requests gets the fixed headroom instead, so it is not collected several times a second. The cost
-// is memory: peak RSS at 10,000 x 30 ~1.7 -> ~2.6 GiB, at 1,000 x 30 ~0.2 -> ~0.37 GiB (BENCHMARKS.md).
-// An operator's GOGC is left alone.
+// proportion to the live heap, and a manager's live heap is its cache, large on a large fleet: collected less
+// often, it holds requests back less often (assists). A small live heap churned through by requests gets the
+// fixed headroom instead, so it is not collected several times a second. The cost is memory; BENCHMARKS.md
+// has both sides. An operator's GOGC is left alone.
 package gcfloor
 
 import (

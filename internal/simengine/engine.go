@@ -74,8 +74,8 @@ func New(opts Options) *Engine {
 		clock: time.Now().Unix()}
 	e.images = []image.Summary{{ID: "sha256:" + randomHex(32), RepoTags: []string{"busybox:latest"}, Created: e.clock,
 		Size: 2 << 20, Containers: -1}}
-	// The pre-created containers share one config (never changed after create): at 10,000 engines x 30 the
-	// fleet's heap, and the garbage collections that share the machine with the manager, stay small.
+	// The pre-created containers share one config (never changed after create): on a large fleet the fleet's
+	// heap, and the garbage collections that share the machine with the manager, stay small.
 	cfg, hc := &container.Config{Image: "busybox", Cmd: []string{"sleep", "1d"}}, &container.HostConfig{}
 	for i := 0; i < opts.Containers; i++ {
 		id := e.create(fmt.Sprintf("%s-c%d", opts.Name, i), cfg, hc)

@@ -170,31 +170,21 @@ func applyBeforeSince(all []*Container, opts ListOptions, find func(string) (*Co
 	if v := opts.Filters.Get("since"); len(v) > 0 {
 		since = v[0]
 	}
-	if before != "" {
-		b, err := find(before)
+	for _, bound := range []struct {
+		ref  string
+		keep func(x, b *Container) bool
+	}{
+		{before, func(x, b *Container) bool { return x.Created < b.Created }},
+		{since, func(x, b *Container) bool { return x.Created > b.Created }},
+	} {
+		if bound.ref == "" {
+			continue
+		}
+		b, err := find(bound.ref)
 		if err != nil {
 			return nil, err
 		}
-		var kept []*Container
-		for _, x := range all {
-			if x.Created < b.Created {
-				kept = append(kept, x)
-			}
-		}
-		all = kept
-	}
-	if since != "" {
-		s, err := find(since)
-		if err != nil {
-			return nil, err
-		}
-		var kept []*Container
-		for _, x := range all {
-			if x.Created > s.Created {
-				kept = append(kept, x)
-			}
-		}
-		all = kept
+		all = slices.DeleteFunc(slices.Clone(all), func(x *Container) bool { return !bound.keep(x, b) })
 	}
 	return all, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/network"
 
+	"swarm/internal/backoff"
 	"swarm/scheduler"
 )
 
@@ -54,14 +55,7 @@ func (c *Cluster) RunRescheduler(ctx context.Context) {
 // asPrimary calls act every tick while this manager is the primary, and replica on the ticks it is not, until
 // ctx ends.
 func (c *Cluster) asPrimary(ctx context.Context, tick time.Duration, replica, act func()) {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	for backoff.Sleep(ctx, tick) {
 		if c.primary.Load() {
 			act()
 		} else {

@@ -125,6 +125,9 @@ func (c *lister) refreshForList(ctx context.Context, f filters.Args) {
 			}
 		}
 	}
+	if len(engines) == 0 {
+		return
+	}
 	FanOut(ctx, Healthy(engines), func(ctx context.Context, e *Engine) (struct{}, error) {
 		return struct{}{}, e.store.refresh(ctx)
 	})

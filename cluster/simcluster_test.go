@@ -19,7 +19,7 @@ import (
 // simCluster runs a cluster on one simulated engine named name, served through wrap (nil: as it is), with
 // periodic refreshes off and the given --engine-failure-retry (0: the default), and waits until the engine
 // is Healthy. The cluster is closed before the server, whose Close waits for the cluster's event stream.
-func simCluster(t *testing.T, name string, failureRetry int, wrap func(sim http.Handler) http.Handler) (*Cluster, *simengine.Engine, *httptest.Server) {
+func simCluster(t testing.TB, name string, failureRetry int, wrap func(sim http.Handler) http.Handler) (*Cluster, *simengine.Engine, *httptest.Server) {
 	t.Helper()
 	sim := simengine.New(simengine.Options{Name: name})
 	var h http.Handler = sim
@@ -40,7 +40,7 @@ func simCluster(t *testing.T, name string, failureRetry int, wrap func(sim http.
 	return c, sim, srv
 }
 
-func waitFor(t *testing.T, ok func() bool) {
+func waitFor(t testing.TB, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !ok() {

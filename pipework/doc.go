@@ -12,19 +12,11 @@
 // com.docker.swarm.pipework label. Leases and pools of those addresses in Consul live in package lease,
 // `swarm pipework pool add|ls|rm` in the command line (internal/cli).
 //
-// HOSTIF kinds, as the original: a Linux bridge (created when missing and named br*), an Open vSwitch bridge
-// (known to ovs-vsctl, or created when missing and named ovs*; the veth's host end becomes a port, tagged with
-// @VLAN), dummy*, or any other interface (macvlan, or ipvlan with --mode ipvlan; @VLAN adds HOSTIF.VLAN).
-// HOSTIF may be mac:HOSTMAC; MAC may be U:STRING (a stable MAC derived from STRING). Options --direct-phys
-// (move the physical interface itself), --mode ipvlan (instead of macvlan) and --docker-host come first.
-//
-// Where the original went wrong, this one does not: cmdline.Parse validates everything before anything is
-// touched; Plan turns a Spec and the observed state into steps; the steps are applied with netlink
-// (netlink_linux.go), and every step already done is undone if a later one fails. The container end is created directly inside the container's
-// namespace with its final name, so a name clash fails before the host changes. The same call twice changes
-// nothing. Interface names are derived from the container ID and are at most 15 characters. The default route
-// is replaced only when a gateway is given, and the previous one is kept for detach. The container is found
-// through the Docker API (one inspect for PID and state, checked again once its namespace is open).
+// HOSTIF is a Linux bridge (br*), an Open vSwitch bridge (ovs*, or known to ovs-vsctl), dummy*, or any other
+// interface (macvlan, or ipvlan with --mode ipvlan), as the original's. The command is validated whole before
+// anything is touched (cmdline.Parse); Plan turns it and the observed state into steps, applied with netlink
+// (netlink_linux.go), and a failed step undoes the ones before it. The container's end is made inside its
+// namespace with its final name; the same call twice changes nothing.
 //
 // Exit codes (every failure is one line on stderr):
 //

@@ -112,12 +112,12 @@ func (e *Engine) ncpu() int64 {
 // touch records that the engine's state was just read from it (/info's UpdatedAt).
 func (e *Engine) touch() { e.updated.Store(time.Now().UnixNano()) }
 
-// updatedAt is when the engine's state was last read from it.
-func (e *Engine) updatedAt() time.Time {
-	if n := e.updated.Load(); n != 0 {
-		return time.Unix(0, n)
+// unixNanoTime is the time of a UnixNano count; 0 is the zero time (never).
+func unixNanoTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
 	}
-	return time.Time{}
+	return time.Unix(0, n)
 }
 
 // lifeCtx is the engine's own context (see life.context).

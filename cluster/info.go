@@ -129,87 +129,80 @@ func (c *infos) info(lead [][2]string) (system.Info, []*statusBlock) {
 }
 
 // engineStatus adds one engine to the totals and returns its SystemStatus lines; nil for a disconnected
-// engine, which /info leaves out.
+// engine, which /info leaves out. The block is kept while the engine's parts and its UpdatedAt stay as they were.
 func (c *infos) engineStatus(e *Engine, info *system.Info) *statusBlock {
-	key := statusOf(e)
-	if key.state == StateDisconnected {
+	at, updated := e.views.stamp(), e.updated.Load()
+	b := e.views.status.Load()
+	if b == nil || b.at != at || b.updated != updated {
+		t := e.views.counts() // before the status is built: both are built under the views' lock
+		b = built(e.views, &e.views.status, func(b *statusBlock) bool { return b.at == at && b.updated == updated },
+			func() *statusBlock { return c.newStatusBlock(e, at, updated, t) })
+	}
+	if b.state == StateDisconnected {
 		return nil
 	}
-	t := key.tally
-	info.Containers += t.running + t.paused + t.stopped
-	info.ContainersRunning += t.running
-	info.ContainersPaused += t.paused
-	info.ContainersStopped += t.stopped
-	info.Images += key.images
-	pct := int64(c.cfg.Overcommit * 100)
-	ncpu := int64(key.ncpu) + int64(key.ncpu)*pct/100
-	memTotal := key.memTotal + key.memTotal*pct/100
-	info.NCPU += int(ncpu)
-	info.MemTotal += memTotal
-	return built(e.views, &e.views.status, func(b *statusBlock) bool { return b.key == key }, func() *statusBlock {
-		return newStatusBlock(e.Addr(), key, ncpu, memTotal)
-	})
+	info.Containers += b.running + b.paused + b.stopped
+	info.ContainersRunning += b.running
+	info.ContainersPaused += b.paused
+	info.ContainersStopped += b.stopped
+	info.Images += b.images
+	info.NCPU += int(b.ncpu)
+	info.MemTotal += b.memTotal
+	return b
 }
 
-// statusOf is what an engine's SystemStatus lines show.
-func statusOf(e *Engine) statusKey {
+// statusBlock is an engine's SystemStatus lines and what it adds to /info's totals, as of a stamp of its parts
+// and its UpdatedAt; the overcommit is fixed for the manager's life.
+type statusBlock struct {
+	at                       stamp
+	updated                  int64
+	state                    State
+	running, paused, stopped int
+	images                   int
+	ncpu, memTotal           int64 // with the overcommit
+	lines                    [][2]string
+	json                     []byte // the lines encoded, without the enclosing brackets
+}
+
+// newStatusBlock makes an engine's SystemStatus lines from its parts (t: its tally).
+func (c *infos) newStatusBlock(e *Engine, at stamp, updated int64, t *tally) *statusBlock {
 	h := e.health.snapshot()
-	key := statusKey{state: h.state, lastErr: h.lastErr, updated: e.updatedAt(), images: len(e.Images()),
-		tally: e.views.counts()}
-	if s := e.conn.spec.Load(); s != nil {
-		key.id, key.name, key.version = s.id, s.name, s.version.Version
-		key.ncpu, key.memTotal = s.info.NCPU, s.info.MemTotal
+	b := &statusBlock{at: at, updated: updated, state: h.state, running: t.running, paused: t.paused,
+		stopped: t.stopped, images: len(e.Images())}
+	name, id, version := e.Addr(), "", ""
+	if s := at.spec; s != nil {
+		pct := int64(c.cfg.Overcommit * 100)
+		b.ncpu = int64(s.info.NCPU) + int64(s.info.NCPU)*pct/100
+		b.memTotal = s.info.MemTotal + s.info.MemTotal*pct/100
+		id, version = s.id, s.version.Version
+		if s.name != "" {
+			name = s.name
+		}
 	}
-	return key
-}
-
-// newStatusBlock makes an engine's SystemStatus lines (ncpu and memTotal with the overcommit).
-func newStatusBlock(addr string, key statusKey, ncpu, memTotal int64) *statusBlock {
-	name := key.name
-	if name == "" {
-		name = addr
-	}
-	t := key.tally
 	total := t.running + t.paused + t.stopped
 	containers := fmt.Sprint(total)
-	if key.state == StateHealthy {
+	if h.state == StateHealthy {
 		containers = fmt.Sprintf("%d (%d Running, %d Paused, %d Stopped)", total, t.running, t.paused, t.stopped)
 	}
-	lastErr := key.lastErr
+	lastErr := h.lastErr
 	if lastErr == "" {
 		lastErr = "(none)"
 	}
-	lines := [][2]string{
-		{" " + name, addr},
-		{"  └ ID", key.id},
-		{"  └ Status", key.state.String()},
+	b.lines = [][2]string{
+		{" " + name, e.Addr()},
+		{"  └ ID", id},
+		{"  └ Status", h.state.String()},
 		{"  └ Containers", containers},
-		{"  └ Reserved CPUs", fmt.Sprintf("%d / %d", t.cpus, ncpu)},
-		{"  └ Reserved Memory", fmt.Sprintf("%s / %s", units.BytesSize(float64(t.mem)), units.BytesSize(float64(memTotal)))},
+		{"  └ Reserved CPUs", fmt.Sprintf("%d / %d", t.cpus, b.ncpu)},
+		{"  └ Reserved Memory", fmt.Sprintf("%s / %s", units.BytesSize(float64(t.mem)), units.BytesSize(float64(b.memTotal)))},
 		{"  └ Labels", t.labels},
 		{"  └ Error", lastErr},
-		{"  └ UpdatedAt", key.updated.UTC().Format(time.RFC3339)},
-		{"  └ ServerVersion", key.version},
+		{"  └ UpdatedAt", unixNanoTime(updated).UTC().Format(time.RFC3339)},
+		{"  └ ServerVersion", version},
 	}
-	enc, _ := json.Marshal(lines) // strings only: cannot fail
-	return &statusBlock{key: key, lines: lines, json: enc[1 : len(enc)-1]}
-}
-
-// statusBlock is an engine's SystemStatus lines, kept while what they show (the key) is unchanged; the
-// overcommit is fixed for the manager's life.
-type statusBlock struct {
-	key   statusKey
-	lines [][2]string
-	json  []byte // the lines encoded, without the enclosing brackets
-}
-
-type statusKey struct {
-	state                      State
-	id, name, lastErr, version string
-	updated                    time.Time
-	ncpu, images               int
-	memTotal                   int64
-	tally                      *tally
+	enc, _ := json.Marshal(b.lines) // strings only: cannot fail
+	b.json = enc[1 : len(enc)-1]
+	return b
 }
 
 func kernelVersion() string {

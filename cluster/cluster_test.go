@@ -35,6 +35,14 @@ func testCluster(t *testing.T, engines map[string][]*container.Summary) *Cluster
 	return c
 }
 
+// forceState sets an engine's state as a test needs it, without the probes that would move it.
+func forceState(e *Engine, st State) {
+	e.health.mu.Lock()
+	e.health.state = st
+	e.health.now.Store(int32(st))
+	e.health.mu.Unlock()
+}
+
 // handEngine is a Healthy engine named name that was never run: its parts are filled by the test.
 func handEngine(t *testing.T, set *shared, addr, name string) *Engine {
 	t.Helper()
@@ -43,7 +51,7 @@ func handEngine(t *testing.T, set *shared, addr, name string) *Engine {
 		t.Fatal(err)
 	}
 	e.conn.spec.Store(&engineSpec{id: "ID-" + name, name: name, labels: map[string]string{}})
-	e.health.state = StateHealthy
+	forceState(e, StateHealthy)
 	return e
 }
 
@@ -134,7 +142,7 @@ func TestListContainers(t *testing.T) {
 			t.Errorf("%+v: got %q, want %q", tt.opts, got, tt.want)
 		}
 	}
-	c.Engines()[0].health.state = StateUnhealthy
+	forceState(c.Engines()[0], StateUnhealthy)
 	list, _ := c.ListContainers(t.Context(), ListOptions{All: true, Filters: args("node", "node-0")})
 	if len(list) != 2 || list[0].Status != "Host Down" {
 		t.Errorf("containers of an unhealthy node: %+v", list)

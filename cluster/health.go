@@ -45,6 +45,7 @@ type health struct {
 	verifying bool // a ping checks whether a failed call means the engine is unreachable
 	retry     int
 	gen       atomic.Uint64
+	now       atomic.Int32 // state, for readers that take no lock (written under mu)
 	ping      func(ctx context.Context) error
 	life      func() context.Context // the engine's life: a ping started by a call ends with it
 	moved     func()                 // under mu, after gen moved; it may take leaf locks only
@@ -64,7 +65,8 @@ func (h *health) snapshot() healthState {
 	return healthState{h.state, h.failures, h.lastErr}
 }
 
-func (h *health) State() State { h.mu.RLock(); defer h.mu.RUnlock(); return h.state }
+// State is the engine's state, read without a lock (lists ask it of every container).
+func (h *health) State() State { return State(h.now.Load()) }
 
 // indicator is 0 for an unusable engine, else 100 minus a share per recent failure (the original's formula).
 func (h *health) indicator() int64 {
@@ -82,6 +84,7 @@ func (h *health) set(f func(), event func(was State) string) {
 	f()
 	now := healthState{h.state, h.failures, h.lastErr}
 	if now != was {
+		h.now.Store(int32(h.state))
 		h.gen.Add(1)
 		h.moved()
 	}

@@ -27,7 +27,7 @@ func bigCluster(tb testing.TB, n, per int) *Cluster {
 		spec := &engineSpec{id: fmt.Sprintf("ID-%d", i), name: fmt.Sprintf("node-%d", i), labels: map[string]string{}}
 		spec.info.NCPU, spec.info.MemTotal = 4, 8<<30
 		e.conn.spec.Store(spec)
-		e.health.state = StateHealthy
+		forceState(e, StateHealthy)
 		e.touch()
 		for j := range per {
 			s := summary(fmt.Sprintf("%08x%04x", i, j), fmt.Sprintf("c-%d-%d", i, j), "running", 1, nil)
@@ -138,7 +138,7 @@ func BenchmarkListContainersJSON(b *testing.B) {
 		f := filters.NewArgs(filters.Arg("name", "c-7-3"))
 		b.ReportAllocs()
 		for b.Loop() {
-			l, err := c.ListContainersJSON(b.Context(), ListOptions{All: true, Filters: f})
+			l, err := c.ListContainersJSON(b.Context(), ListOptions{Filters: f})
 			if err != nil {
 				b.Fatal(err)
 			}

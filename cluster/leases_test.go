@@ -72,11 +72,11 @@ func TestSweepReleasesOnlyLeasesOfGoneContainers(t *testing.T) {
 	if !store.held("10.0.0.11") || len(suspects) != 1 {
 		t.Fatalf("first sweep: released at once or suspects %v; want only the gone one suspected", suspects)
 	}
-	c.Engines()[1].health.state = StateUnhealthy
+	forceState(c.Engines()[1], StateUnhealthy)
 	if s := c.sweepLeases(suspects); s != nil || !store.held("10.0.0.11") {
 		t.Fatalf("sweep with an Unhealthy engine judged: %v", s)
 	}
-	c.Engines()[1].health.state = StateHealthy
+	forceState(c.Engines()[1], StateHealthy)
 	c.sweepLeases(suspects)
 	if store.held("10.0.0.11") || !store.held("10.0.0.10") || !store.held("10.0.0.12") {
 		t.Fatalf("after the second sweep: %v; want only 10.0.0.11 released", store.m)

@@ -65,9 +65,7 @@ func TestListContainersJSONIsTheListEncoded(t *testing.T) {
 	if got := check("after a container changed"); got[1].State != "exited" {
 		t.Errorf("the changed container is listed as %+v", got[1])
 	}
-	e.health.mu.Lock()
-	e.health.state = StateUnhealthy
-	e.health.mu.Unlock()
+	forceState(e, StateUnhealthy)
 	check("on an unhealthy node")
 	l, _ := c.ListContainersJSON(t.Context(), ListOptions{Filters: filters.NewArgs(filters.Arg("name", "nothing"))})
 	var buf bytes.Buffer

@@ -19,6 +19,9 @@ type tracked struct {
 }
 
 func (t tracked) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.ch == (Changes{}) {
+		return t.e.conn.roundTrip(req)
+	}
 	ctx := context.WithoutCancel(req.Context()) // the cache is kept right even if the client leaves
 	var reread func(context.Context)
 	if t.ch.Container != "" && !t.ch.Wait {

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"time"
 
@@ -24,8 +26,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status written. It flushes; a handler that takes the connection over reaches
-// the writer beneath through http.ResponseController, which unwraps it.
+// statusRecorder remembers the status written. It flushes and can be taken over (http.ResponseController finds
+// both); a take-over records a switch of protocols unless the handler notes the status it wrote (noteStatus).
 type statusRecorder struct {
 	http.ResponseWriter
 	code int
@@ -37,6 +39,11 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.code = http.StatusSwitchingProtocols
+	return http.NewResponseController(s.ResponseWriter).Hijack()
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -25,8 +25,9 @@ import (
 //   - ticker: the periodic refresh (refresher.go);
 //   - life: what runs the engine: validate, sync, follow its events, probe (engine_life.go).
 //
-// No part calls another while holding its own lock, but views, which read the others under theirs. All exported methods are safe for
-// concurrent use; what they hand out is never changed afterwards.
+// Lock order: the ticker's (held through a refresh) and the views' come before the other parts'; a part that
+// signals a change under its own lock takes only the leaf lock of the placer's dirty set. All exported methods
+// are safe for concurrent use; what they hand out is never changed afterwards.
 type Engine struct {
 	set     *shared
 	conn    *conn

@@ -12,7 +12,7 @@ import (
 
 // build runs `docker build` on the node the scheduler picks from --build-arg constraint:... and streams its
 // output. BuildKit sessions are not proxied: the classic builder is used (DOCKER_BUILDKIT=0).
-func (s *Server) build(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) build(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("version") == "2" || q.Get("session") != "" {
 		writeError(w, errdefs.NotImplemented(fmt.Errorf("BuildKit builds are not supported through the swarm manager: "+
@@ -26,12 +26,12 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	e, done, err := s.b.PlaceBuild(r.Context(), args)
+	e, done, err := i.b.PlaceBuild(r.Context(), args)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	defer done()
 	w.Header().Set("X-Swarm-Node", e.Name())
-	s.send(w, r, forward{to: engineTarget{e}, path: "/build", changes: cluster.Changes{Lists: cluster.Images}})
+	i.fw.send(w, r, forward{to: engineTarget{e}, path: "/build", changes: cluster.Changes{Lists: cluster.Images}})
 }

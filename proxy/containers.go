@@ -17,7 +17,7 @@ import (
 // maxJSONBody bounds request bodies the manager decodes itself.
 const maxJSONBody = 4 << 20
 
-func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
+func (c *containerAPI) listContainers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f, err := filters.FromJSON(q.Get("filters"))
 	if err != nil {
@@ -31,7 +31,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, err := s.b.ListContainersJSON(r.Context(), opts)
+	list, err := c.b.ListContainersJSON(r.Context(), opts)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -46,7 +46,7 @@ func boolParam(v string) bool {
 	return err == nil && b || v == "yes"
 }
 
-func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
+func (c *containerAPI) createContainer(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
 		writeError(w, badRequest("reading the request body: %w", err))
@@ -56,7 +56,7 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("container create body larger than %d bytes", maxJSONBody)))
 		return
 	}
-	resp, err := s.b.CreateContainer(r.Context(), cluster.CreateRequest{
+	resp, err := c.b.CreateContainer(r.Context(), cluster.CreateRequest{
 		Name: r.URL.Query().Get("name"), Body: body, Version: apiVersion(r), Platform: r.URL.Query().Get("platform"),
 		RegistryAuth: r.Header.Get("X-Registry-Auth"),
 	})
@@ -71,8 +71,8 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 }
 
 // container resolves the {name} of the route; on failure the error has been written.
-func (s *Server) container(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
-	ct, err := s.b.Container(mux.Vars(r)["name"])
+func (c *containerAPI) container(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
+	ct, err := c.b.Container(mux.Vars(r)["name"])
 	if err != nil {
 		writeError(w, err)
 		return nil, false
@@ -81,8 +81,8 @@ func (s *Server) container(w http.ResponseWriter, r *http.Request) (*cluster.Con
 }
 
 // healthyContainer resolves {name} to a container whose engine is healthy; on failure the error is written.
-func (s *Server) healthyContainer(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
-	ct, ok := s.container(w, r)
+func (c *containerAPI) healthyContainer(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
+	ct, ok := c.container(w, r)
 	if ok && !ct.Engine.Healthy() {
 		writeError(w, &cluster.NodeDownError{Node: ct.Engine.Name(), Addr: ct.Engine.Addr(),
 			Err: fmt.Errorf("container %s is on an unhealthy node (%s)", shortID(ct.ID), ct.Engine.State())})
@@ -109,23 +109,23 @@ func containerPath(r *http.Request, ct *cluster.Container) string {
 }
 
 // passContainer forwards a call that does not change the container.
-func (s *Server) passContainer(w http.ResponseWriter, r *http.Request) {
-	s.onContainer(w, r, streamed)
+func (c *containerAPI) passContainer(w http.ResponseWriter, r *http.Request) {
+	c.onContainer(w, r, streamed)
 }
 
 // relayContainer relays a read whose answer may be long (logs, export, archive) as bytes.
-func (s *Server) relayContainer(w http.ResponseWriter, r *http.Request) {
-	s.onContainer(w, r, rawBytes)
+func (c *containerAPI) relayContainer(w http.ResponseWriter, r *http.Request) {
+	c.onContainer(w, r, rawBytes)
 }
 
 // attachContainer takes the connection over for attach.
-func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) {
-	s.onContainer(w, r, hijacked)
+func (c *containerAPI) attachContainer(w http.ResponseWriter, r *http.Request) {
+	c.onContainer(w, r, hijacked)
 }
 
-func (s *Server) onContainer(w http.ResponseWriter, r *http.Request, how mode) {
-	if ct, ok := s.healthyContainer(w, r); ok {
-		s.send(w, r, forward{to: engineTarget{ct.Engine}, path: containerPath(r, ct), how: how})
+func (c *containerAPI) onContainer(w http.ResponseWriter, r *http.Request, how mode) {
+	if ct, ok := c.healthyContainer(w, r); ok {
+		c.fw.send(w, r, forward{to: engineTarget{ct.Engine}, path: containerPath(r, ct), how: how})
 	}
 }
 
@@ -133,8 +133,8 @@ func (s *Server) onContainer(w http.ResponseWriter, r *http.Request, how mode) {
 // update, wait); its answer reaches the client once the cache shows the change, so a client acting on it (a list
 // after stop, docker run after its wait) sees the new state. A wait's status line goes at once (the docker CLI
 // waits for it before it starts the container); its body comes once the container was re-read.
-func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.healthyContainer(w, r)
+func (c *containerAPI) changeContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := c.healthyContainer(w, r)
 	if !ok {
 		return
 	}
@@ -142,29 +142,29 @@ func (s *Server) changeContainer(w http.ResponseWriter, r *http.Request) {
 		changes: cluster.Changes{Container: ct.ID}}
 	if strings.HasSuffix(f.path, "/wait") {
 		if r.URL.Query().Get("condition") == "removed" {
-			s.waitRemoved(w, r, ct, f.path)
+			c.waitRemoved(w, r, ct, f.path)
 			return
 		}
 		f.how, f.changes.Wait = streamed, true
 	}
-	s.send(w, r, f)
+	c.fw.send(w, r, f)
 }
 
-func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) {
-	if ct, ok := s.healthyContainer(w, r); ok {
-		s.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/containers/" + ct.ID, how: answered,
+func (c *containerAPI) removeContainer(w http.ResponseWriter, r *http.Request) {
+	if ct, ok := c.healthyContainer(w, r); ok {
+		c.fw.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/containers/" + ct.ID, how: answered,
 			changes: cluster.Changes{Container: ct.ID}})
 	}
 }
 
 // inspectContainer answers with the engine's inspect and the node, as the original did (the cluster keeps and
 // gives again answers nothing can have changed).
-func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.healthyContainer(w, r)
+func (c *containerAPI) inspectContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := c.healthyContainer(w, r)
 	if !ok {
 		return
 	}
-	out, err := s.b.Inspect(r.Context(), ct, apiVersion(r), r.URL.RawQuery)
+	out, err := c.b.Inspect(r.Context(), ct, apiVersion(r), r.URL.RawQuery)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -176,29 +176,29 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 }
 
 // renameContainer keeps names unique across the cluster, then renames on the engine.
-func (s *Server) renameContainer(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.container(w, r)
+func (c *containerAPI) renameContainer(w http.ResponseWriter, r *http.Request) {
+	ct, ok := c.container(w, r)
 	if !ok {
 		return
 	}
 	name := r.URL.Query().Get("name")
-	if other, err := s.b.Container(name); err == nil && other.Name() == name {
+	if other, err := c.b.Container(name); err == nil && other.Name() == name {
 		writeError(w, errdefs.Conflict(fmt.Errorf("Conflict: The container name \"/%s\" is already in use by container %q on node %s. You have to remove (or rename) that container to be able to reuse that name.", name, other.ID, other.Engine.Name())))
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/containers/" + ct.ID + "/rename", how: answered,
+	c.fw.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/containers/" + ct.ID + "/rename", how: answered,
 		changes: cluster.Changes{Container: ct.ID}})
 }
 
 // commit forwards to the engine owning the container named in the query.
-func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
+func (c *containerAPI) commit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	ct, err := s.b.Container(q.Get("container"))
+	ct, err := c.b.Container(q.Get("container"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	q.Set("container", ct.ID)
 	r.URL.RawQuery = q.Encode()
-	s.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/commit", changes: cluster.Changes{Lists: cluster.Images}})
+	c.fw.send(w, r, forward{to: engineTarget{ct.Engine}, path: "/commit", changes: cluster.Changes{Lists: cluster.Images}})
 }

@@ -18,7 +18,7 @@ var eventFilterKeys = map[string]bool{"type": true, "event": true, "container": 
 
 // events streams the cluster's merged events: the retained past between since and until, then new events
 // until `until` passes or the client leaves. Filters are the engine's, plus node=<name or ID>.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+func (sys *systemAPI) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := time.Now()
 	since, err := eventTime(q.Get("since"), now)
@@ -43,7 +43,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if from.IsZero() && !until.IsZero() {
 		from = time.Unix(0, 1) // with only until, the retained past up to it is sent
 	}
-	past, ch, cancel := s.b.Subscribe(from)
+	past, ch, cancel := sys.b.Subscribe(from)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

@@ -12,8 +12,8 @@ import (
 )
 
 // createExec creates the exec on the container's engine and remembers where it lives.
-func (s *Server) createExec(w http.ResponseWriter, r *http.Request) {
-	ct, ok := s.healthyContainer(w, r)
+func (c *containerAPI) createExec(w http.ResponseWriter, r *http.Request) {
+	ct, ok := c.healthyContainer(w, r)
 	if !ok {
 		return
 	}
@@ -31,7 +31,7 @@ func (s *Server) createExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("No exec command specified")))
 		return
 	}
-	out, err := s.b.CreateExec(r.Context(), ct, apiVersion(r), body)
+	out, err := c.b.CreateExec(r.Context(), ct, apiVersion(r), body)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -39,22 +39,22 @@ func (s *Server) createExec(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Server) startExec(w http.ResponseWriter, r *http.Request) {
+func (c *containerAPI) startExec(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	e, err := s.b.ExecEngine(r.Context(), id)
+	e, err := c.b.ExecEngine(r.Context(), id)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{e}, path: "/exec/" + id + "/start", how: hijacked})
+	c.fw.send(w, r, forward{to: engineTarget{e}, path: "/exec/" + id + "/start", how: hijacked})
 }
 
-func (s *Server) passExec(w http.ResponseWriter, r *http.Request) {
+func (c *containerAPI) passExec(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	e, err := s.b.ExecEngine(r.Context(), id)
+	e, err := c.b.ExecEngine(r.Context(), id)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
+	c.fw.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
 }

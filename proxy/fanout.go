@@ -85,13 +85,13 @@ func (n nodeErrors) Error() string {
 
 func (n nodeErrors) HTTPStatus() int { return statusOf(n[0].err) }
 
-// splitNode splits "node/name" when node names an engine; otherwise the engine is nil.
-func (s *Server) splitNode(ref string) (*cluster.Engine, string) {
+// splitNode splits "node/name" when node names one of the engines; otherwise the engine is nil.
+func splitNode(engines []*cluster.Engine, ref string) (*cluster.Engine, string) {
 	node, name, ok := strings.Cut(ref, "/")
 	if !ok {
 		return nil, ref
 	}
-	for _, e := range s.b.Engines() {
+	for _, e := range engines {
 		if e.Name() == node || e.ID() == node {
 			return e, name
 		}

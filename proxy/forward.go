@@ -56,21 +56,21 @@ type target interface {
 }
 
 // send forwards r as f says, and writes the answer (or the failure) to w.
-func (s *Server) send(w http.ResponseWriter, r *http.Request, f forward) {
+func (fw *forwarder) send(w http.ResponseWriter, r *http.Request, f forward) {
 	switch f.how {
 	case answered:
-		s.answer(w, r, f)
+		fw.answer(w, r, f)
 	case rawBytes:
-		s.relayBytes(w, r, f)
+		fw.relayBytes(w, r, f)
 	case hijacked:
-		s.hijack(w, r, f)
+		fw.hijack(w, r, f)
 	default:
-		s.stream(w, r, f)
+		fw.stream(w, r, f)
 	}
 }
 
 // stream forwards through a reverse proxy, keeping the query, headers and body, flushing the answer as it comes.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, f forward) {
+func (fw *forwarder) stream(w http.ResponseWriter, r *http.Request, f forward) {
 	path := f.to.pathFor(apiVersion(r), f.path)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -93,7 +93,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, f forward) {
 
 // answer forwards a call whose answer is prompt and short: the client's method, query, Content-Type and body
 // go to the target; its status, Content-Type and body come back.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, f forward) {
+func (fw *forwarder) answer(w http.ResponseWriter, r *http.Request, f forward) {
 	u := url.URL{Scheme: f.to.scheme(), Host: f.to.host(), Path: f.to.pathFor(apiVersion(r), f.path), RawQuery: r.URL.RawQuery}
 	var body io.Reader
 	if r.ContentLength != 0 {

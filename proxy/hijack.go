@@ -16,7 +16,7 @@ import (
 // a raw stream (101 Upgrade, or 200 with a raw-stream type) both connections are taken over and copied both
 // ways. When the client half-closes (stdin ends) the target gets a half-close too and the output keeps flowing;
 // when the target ends the stream both sides are closed. Nothing outlives the session.
-func (s *Server) hijack(w http.ResponseWriter, r *http.Request, f forward) {
+func (fw *forwarder) hijack(w http.ResponseWriter, r *http.Request, f forward) {
 	conn, err := f.to.dial(r.Context())
 	if err != nil {
 		writeError(w, f.to.down(err))
@@ -35,7 +35,7 @@ func (s *Server) hijack(w http.ResponseWriter, r *http.Request, f forward) {
 		relayResponse(w, resp)
 		return
 	}
-	s.splice(w, r, resp, conn, br)
+	fw.splice(w, r, resp, conn, br)
 }
 
 // notPassed are the client's headers that relayBytes does not pass on: those of the client's own connection,
@@ -49,7 +49,7 @@ var notPassed = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-C
 // connection, taken over, as it comes (between two plain TCP connections the kernel moves it, splice(2)), and
 // both connections close at its end. Unless the client follows (logs -f), the kernel wakes the relay once
 // 256 KB are waiting, not at every piece the engine flushed. Any other answer is relayed as an ordinary one.
-func (s *Server) relayBytes(w http.ResponseWriter, r *http.Request, f forward) {
+func (fw *forwarder) relayBytes(w http.ResponseWriter, r *http.Request, f forward) {
 	u := url.URL{Path: f.to.pathFor(apiVersion(r), f.path), RawQuery: r.URL.RawQuery}
 	conn, err := f.to.dial(r.Context())
 	if err != nil {
@@ -80,7 +80,7 @@ func (s *Server) relayBytes(w http.ResponseWriter, r *http.Request, f forward) {
 	if !boolParam(r.URL.Query().Get("follow")) {
 		batchReads(conn, 256<<10)
 	}
-	s.splice(w, r, resp, conn, br)
+	fw.splice(w, r, resp, conn, br)
 }
 
 // askOn sends a request (written by write) over a connection of its own and reads the answer's head; its body
@@ -124,7 +124,7 @@ type closeWriter interface{ CloseWrite() error }
 
 // splice takes over the client's connection, writes the target's answer head, and copies bytes both ways until
 // the target ends the stream. The metrics see the head's status.
-func (s *Server) splice(w http.ResponseWriter, r *http.Request, resp *http.Response, target net.Conn, targetBuf *bufio.Reader) {
+func (fw *forwarder) splice(w http.ResponseWriter, r *http.Request, resp *http.Response, target net.Conn, targetBuf *bufio.Reader) {
 	defer target.Close()
 	client, clientBuf, err := http.NewResponseController(w).Hijack()
 	if err != nil {

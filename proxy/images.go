@@ -17,14 +17,14 @@ import (
 
 // listImages merges every engine's images by ID: tags and digests joined, containers summed, and the
 // node= filter (name or ID) selecting engines. Newest first.
-func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) listImages(w http.ResponseWriter, r *http.Request) {
 	f, err := filters.FromJSON(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, badRequest("invalid filters: %w", err))
 		return
 	}
 	byID := map[string]*image.Summary{}
-	for _, e := range s.b.Engines() {
+	for _, e := range i.b.Engines() {
 		if !e.Healthy() || (f.Contains("node") && !f.ExactMatch("node", e.Name()) && !f.ExactMatch("node", e.ID())) {
 			continue
 		}
@@ -110,8 +110,8 @@ func matchImage(im image.Summary, f filters.Args) bool {
 }
 
 // imageEngine finds a healthy engine holding the image (by ID, ID prefix, tag or digest).
-func (s *Server) imageEngine(ref string) (*cluster.Engine, error) {
-	for _, e := range cluster.Healthy(s.b.Engines()) {
+func (i *imageAPI) imageEngine(ref string) (*cluster.Engine, error) {
+	for _, e := range cluster.Healthy(i.b.Engines()) {
 		if slices.ContainsFunc(e.Images(), func(im image.Summary) bool { return imageMatches(im, ref) }) {
 			return e, nil
 		}
@@ -143,14 +143,14 @@ func imageMatches(im image.Summary, ref string) bool {
 }
 
 // passImage forwards a read of one image to an engine that has it.
-func (s *Server) passImage(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) passImage(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
-	e, err := s.imageEngine(name)
+	e, err := i.imageEngine(name)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
+	i.fw.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
 }
 
 func matchingTags(tags []string, f filters.Args) []string {

@@ -97,14 +97,14 @@ func (m *mergedStream) finish(total int) {
 
 // createImage pulls on every healthy engine in parallel (fromImage), or imports the body on every engine
 // (fromSrc=-), streamed without buffering the whole archive.
-func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
-	engines := cluster.Healthy(s.b.Engines())
+func (i *imageAPI) createImage(w http.ResponseWriter, r *http.Request) {
+	engines := cluster.Healthy(i.b.Engines())
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to pull on")))
 		return
 	}
 	if r.URL.Query().Get("fromSrc") == "-" {
-		s.teeToAll(w, r, engines, "/images/create")
+		i.teeToAll(w, r, engines, "/images/create")
 		return
 	}
 	var hdr http.Header
@@ -123,7 +123,7 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 
 // teeToAll streams the request body to every engine at once (one pipe each, all read at once: not a
 // fan-out of bounded width) and merges their answers.
-func (s *Server) teeToAll(w http.ResponseWriter, r *http.Request, engines []*cluster.Engine, path string) {
+func (i *imageAPI) teeToAll(w http.ResponseWriter, r *http.Request, engines []*cluster.Engine, path string) {
 	pipes := make([]*io.PipeWriter, len(engines))
 	writers := make([]io.Writer, len(engines))
 	ms := newMergedStream(w)
@@ -151,19 +151,19 @@ func (s *Server) teeToAll(w http.ResponseWriter, r *http.Request, engines []*clu
 	ms.finish(len(engines))
 }
 
-func (s *Server) loadImage(w http.ResponseWriter, r *http.Request) {
-	engines := cluster.Healthy(s.b.Engines())
+func (i *imageAPI) loadImage(w http.ResponseWriter, r *http.Request) {
+	engines := cluster.Healthy(i.b.Engines())
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to load on")))
 		return
 	}
-	s.teeToAll(w, r, engines, "/images/load")
+	i.teeToAll(w, r, engines, "/images/load")
 }
 
 // enginesWithImage lists the healthy engines holding an image.
-func (s *Server) enginesWithImage(ref string) []*cluster.Engine {
+func (i *imageAPI) enginesWithImage(ref string) []*cluster.Engine {
 	var out []*cluster.Engine
-	for _, e := range cluster.Healthy(s.b.Engines()) {
+	for _, e := range cluster.Healthy(i.b.Engines()) {
 		for _, im := range e.Images() {
 			if imageMatches(im, ref) {
 				out = append(out, e)
@@ -175,9 +175,9 @@ func (s *Server) enginesWithImage(ref string) []*cluster.Engine {
 }
 
 // removeImage removes the image on every engine holding it and joins their answers.
-func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) removeImage(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
-	engines := s.enginesWithImage(name)
+	engines := i.enginesWithImage(name)
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
@@ -192,9 +192,9 @@ func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, joined(rs, func(items []json.RawMessage) []json.RawMessage { return items }))
 }
 
-func (s *Server) tagImage(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) tagImage(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
-	engines := s.enginesWithImage(name)
+	engines := i.enginesWithImage(name)
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
@@ -209,27 +209,27 @@ func (s *Server) tagImage(w http.ResponseWriter, r *http.Request) {
 }
 
 // onImageEngine forwards to one engine holding the image (push, save).
-func (s *Server) onImageEngine(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) onImageEngine(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	if strings.HasSuffix(r.URL.Path, "/push") { // the tag travels in the query: push NAME:TAG from a node holding it
 		if tag := r.URL.Query().Get("tag"); tag != "" {
 			name += ":" + tag
-		} else if e := s.engineWithRepo(name); e != nil { // every tag of the repository
-			s.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
+		} else if e := i.engineWithRepo(name); e != nil { // every tag of the repository
+			i.fw.send(w, r, forward{to: engineTarget{e}, path: stripVersion(r.URL.Path)})
 			return
 		}
 	}
-	engines := s.enginesWithImage(name)
+	engines := i.enginesWithImage(name)
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("No such image: %s", name)))
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{engines[0]}, path: stripVersion(r.URL.Path)})
+	i.fw.send(w, r, forward{to: engineTarget{engines[0]}, path: stripVersion(r.URL.Path)})
 }
 
 // engineWithRepo is a healthy engine holding some tag of repository repo.
-func (s *Server) engineWithRepo(repo string) *cluster.Engine {
-	for _, e := range cluster.Healthy(s.b.Engines()) {
+func (i *imageAPI) engineWithRepo(repo string) *cluster.Engine {
+	for _, e := range cluster.Healthy(i.b.Engines()) {
 		for _, im := range e.Images() {
 			for _, t := range im.RepoTags {
 				if strings.HasPrefix(t, repo+":") && !strings.Contains(t[len(repo)+1:], "/") {
@@ -242,11 +242,11 @@ func (s *Server) engineWithRepo(repo string) *cluster.Engine {
 }
 
 // saveImages (GET /images/get?names=...) goes to one engine holding every image named.
-func (s *Server) saveImages(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) saveImages(w http.ResponseWriter, r *http.Request) {
 	names := r.URL.Query()["names"]
-	for _, e := range cluster.Healthy(s.b.Engines()) {
+	for _, e := range cluster.Healthy(i.b.Engines()) {
 		if holdsAll(e, names) {
-			s.send(w, r, forward{to: engineTarget{e}, path: "/images/get"})
+			i.fw.send(w, r, forward{to: engineTarget{e}, path: "/images/get"})
 			return
 		}
 	}
@@ -263,23 +263,23 @@ func holdsAll(e *cluster.Engine, names []string) bool {
 }
 
 // anyEngine forwards to one healthy engine (search, auth, distribution).
-func (s *Server) anyEngine(w http.ResponseWriter, r *http.Request) {
-	engines := cluster.Healthy(s.b.Engines())
+func (i *imageAPI) anyEngine(w http.ResponseWriter, r *http.Request) {
+	engines := cluster.Healthy(i.b.Engines())
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node")))
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{engines[0]}, path: stripVersion(r.URL.Path)})
+	i.fw.send(w, r, forward{to: engineTarget{engines[0]}, path: stripVersion(r.URL.Path)})
 }
 
-func (s *Server) pruneImages(w http.ResponseWriter, r *http.Request) {
+func (i *imageAPI) pruneImages(w http.ResponseWriter, r *http.Request) {
 	call := cluster.Call{Method: http.MethodPost, Path: "/images/prune", Version: apiVersion(r), Query: r.URL.RawQuery,
 		Changes: cluster.Changes{Lists: cluster.Images}}
 	type pruneReport struct { // the engines' entries as they wrote them
 		ImagesDeleted  []json.RawMessage
 		SpaceReclaimed uint64
 	}
-	rs := callEach[pruneReport](r.Context(), cluster.Healthy(s.b.Engines()), call, nil)
+	rs := callEach[pruneReport](r.Context(), cluster.Healthy(i.b.Engines()), call, nil)
 	var all pruneReport
 	for _, res := range rs {
 		all.ImagesDeleted = append(all.ImagesDeleted, res.Value.ImagesDeleted...)

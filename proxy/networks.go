@@ -21,14 +21,14 @@ import (
 // node prefix is created on every healthy engine (like volumes, so a container may use it wherever it lands);
 // node/name creates it on that node only, and containers asking for node/name are placed there.
 
-func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request) {
+func (n *networkAPI) listNetworks(w http.ResponseWriter, r *http.Request) {
 	f, err := filters.FromJSON(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, badRequest("invalid filters: %w", err))
 		return
 	}
 	var out []network.Inspect
-	for _, e := range s.b.Engines() {
+	for _, e := range n.b.Engines() {
 		if !e.Healthy() || (f.Contains("node") && !f.ExactMatch("node", e.Name())) {
 			continue
 		}
@@ -72,10 +72,10 @@ func matchNetwork(n network.Inspect, f filters.Args) bool {
 }
 
 // networkEngines finds the engines holding a network by ID, name or node/name.
-func (s *Server) networkEngines(ref string) ([]*cluster.Engine, string) {
-	pinned, name := s.splitNode(ref)
+func (n *networkAPI) networkEngines(ref string) ([]*cluster.Engine, string) {
+	pinned, name := splitNode(n.b.Engines(), ref)
 	var out []*cluster.Engine
-	for _, e := range s.b.Engines() {
+	for _, e := range n.b.Engines() {
 		if !e.Healthy() || (pinned != nil && e != pinned) {
 			continue
 		}
@@ -89,19 +89,19 @@ func (s *Server) networkEngines(ref string) ([]*cluster.Engine, string) {
 	return out, name
 }
 
-func (s *Server) inspectNetwork(w http.ResponseWriter, r *http.Request) {
-	engines, name := s.networkEngines(mux.Vars(r)["id"])
+func (n *networkAPI) inspectNetwork(w http.ResponseWriter, r *http.Request) {
+	engines, name := n.networkEngines(mux.Vars(r)["id"])
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{engines[0]}, path: "/networks/" + name})
+	n.fw.send(w, r, forward{to: engineTarget{engines[0]}, path: "/networks/" + name})
 }
 
 // createNetwork creates a network on the node its name names (node/name), else on every healthy node under
 // one name. If some nodes refuse it, it is removed from the others and the answer names the nodes that failed:
 // the user asked for one network, not for some of it.
-func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
+func (n *networkAPI) createNetwork(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody))
 	if err != nil {
 		writeError(w, badRequest("reading the request body: %w", err))
@@ -113,10 +113,10 @@ func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("network create needs a JSON body with a Name")))
 		return
 	}
-	pinned, name := s.splitNode(named.Name)
+	pinned, name := splitNode(n.b.Engines(), named.Name)
 	req["Name"], _ = json.Marshal(name)
 	body, _ = json.Marshal(req)
-	engines := s.createdOn(pinned)
+	engines := createdOn(n.b.Engines(), pinned)
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to create network %s on", named.Name)))
 		return
@@ -125,7 +125,7 @@ func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
 		Changes: cluster.Changes{Lists: cluster.Networks}}
 	rs := callEach[network.CreateResponse](r.Context(), engines, call, body)
 	if err := failures(rs); err != nil {
-		writeError(w, undoPartial(r.Context(), s.log, "network "+named.Name, rs, err, func(res cluster.Result[network.CreateResponse]) *cluster.Call {
+		writeError(w, undoPartial(r.Context(), n.log, "network "+named.Name, rs, err, func(res cluster.Result[network.CreateResponse]) *cluster.Call {
 			return &cluster.Call{Method: http.MethodDelete, Path: "/networks/" + res.Value.ID, Changes: cluster.Changes{Lists: cluster.Networks}}
 		}))
 		return
@@ -133,16 +133,16 @@ func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, rs[0].Value)
 }
 
-// createdOn is where an object is created: the node named, else every healthy node.
-func (s *Server) createdOn(pinned *cluster.Engine) []*cluster.Engine {
+// createdOn is where an object is created: the node named, else every healthy one of the engines.
+func createdOn(engines []*cluster.Engine, pinned *cluster.Engine) []*cluster.Engine {
 	if pinned != nil {
 		return cluster.Healthy([]*cluster.Engine{pinned})
 	}
-	return cluster.Healthy(s.b.Engines())
+	return cluster.Healthy(engines)
 }
 
-func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request) {
-	engines, name := s.networkEngines(mux.Vars(r)["id"])
+func (n *networkAPI) removeNetwork(w http.ResponseWriter, r *http.Request) {
+	engines, name := n.networkEngines(mux.Vars(r)["id"])
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
 		return
@@ -157,7 +157,7 @@ func (s *Server) removeNetwork(w http.ResponseWriter, r *http.Request) {
 }
 
 // connectNetwork connects or disconnects a container: the call goes to the container's engine.
-func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
+func (n *networkAPI) connectNetwork(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody))
 	if err != nil {
 		writeError(w, badRequest("reading the request body: %w", err))
@@ -168,7 +168,7 @@ func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("invalid body: %w", err))
 		return
 	}
-	ct, err := s.b.Container(req.Container)
+	ct, err := n.b.Container(req.Container)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -177,7 +177,7 @@ func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(body, &m)
 	m["Container"], _ = json.Marshal(ct.ID)
 	body, _ = json.Marshal(m)
-	_, name := s.splitNode(mux.Vars(r)["id"])
+	_, name := splitNode(n.b.Engines(), mux.Vars(r)["id"])
 	action := "/connect"
 	if strings.HasSuffix(r.URL.Path, "/disconnect") {
 		action = "/disconnect"
@@ -191,10 +191,10 @@ func (s *Server) connectNetwork(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) pruneNetworks(w http.ResponseWriter, r *http.Request) {
+func (n *networkAPI) pruneNetworks(w http.ResponseWriter, r *http.Request) {
 	call := cluster.Call{Method: http.MethodPost, Path: "/networks/prune", Version: apiVersion(r), Query: r.URL.RawQuery,
 		Changes: cluster.Changes{Lists: cluster.Networks}}
-	rs := callEach[network.PruneReport](r.Context(), cluster.Healthy(s.b.Engines()), call, nil)
+	rs := callEach[network.PruneReport](r.Context(), cluster.Healthy(n.b.Engines()), call, nil)
 	all := network.PruneReport{NetworksDeleted: joined(rs, func(p network.PruneReport) []string { return p.NetworksDeleted })}
 	if err := failures(rs); err != nil && len(all.NetworksDeleted) == 0 {
 		writeError(w, err)

@@ -11,10 +11,10 @@ import (
 
 // pruneContainers prunes on every healthy engine in parallel and sums the answers; each engine is refreshed
 // soon after.
-func (s *Server) pruneContainers(w http.ResponseWriter, r *http.Request) {
+func (c *containerAPI) pruneContainers(w http.ResponseWriter, r *http.Request) {
 	call := cluster.Call{Method: http.MethodPost, Path: "/containers/prune", Version: apiVersion(r), Query: r.URL.RawQuery,
 		Changes: cluster.Changes{Lists: cluster.AllContainers}}
-	rs := callEach[container.PruneReport](r.Context(), cluster.Healthy(s.b.Engines()), call, nil)
+	rs := callEach[container.PruneReport](r.Context(), cluster.Healthy(c.b.Engines()), call, nil)
 	total := container.PruneReport{ContainersDeleted: joined(rs, func(p container.PruneReport) []string { return p.ContainersDeleted })}
 	for _, res := range rs {
 		total.SpaceReclaimed += res.Value.SpaceReclaimed
@@ -27,9 +27,9 @@ func (s *Server) pruneContainers(w http.ResponseWriter, r *http.Request) {
 }
 
 // systemDF sums every healthy engine's disk usage: layer sizes added, objects listed together.
-func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
+func (sys *systemAPI) systemDF(w http.ResponseWriter, r *http.Request) {
 	call := cluster.Call{Method: http.MethodGet, Path: "/system/df", Version: apiVersion(r), Query: r.URL.RawQuery}
-	rs := callEach[types.DiskUsage](r.Context(), cluster.Healthy(s.b.Engines()), call, nil)
+	rs := callEach[types.DiskUsage](r.Context(), cluster.Healthy(sys.b.Engines()), call, nil)
 	var total types.DiskUsage
 	for _, res := range rs {
 		du := res.Value

@@ -62,7 +62,7 @@ func (s *Server) replicaServe(w http.ResponseWriter, r *http.Request) bool {
 	if isHijack(r) {
 		how = hijacked
 	}
-	s.send(w, r, forward{to: to, path: r.URL.Path, how: how})
+	s.fw.send(w, r, forward{to: to, path: r.URL.Path, how: how})
 	return true
 }
 

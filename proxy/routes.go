@@ -15,50 +15,51 @@ func (s *Server) routes() []route {
 }
 
 func (s *Server) coreRoutes() []route {
+	c, sys := s.containers, s.system
 	return []route{
 		// system.go
-		{"GET", "/_ping", s.ping},
-		{"HEAD", "/_ping", s.ping},
-		{"GET", "/info", s.info},
-		{"GET", "/version", s.version},
-		{"GET", "/events", s.events},
-		{"GET", "/system/df", s.systemDF},
+		{"GET", "/_ping", sys.ping},
+		{"HEAD", "/_ping", sys.ping},
+		{"GET", "/info", sys.info},
+		{"GET", "/version", sys.version},
+		{"GET", "/events", sys.events},
+		{"GET", "/system/df", sys.systemDF},
 
 		// containers.go
-		{"GET", "/containers/json", s.listContainers},
-		{"GET", "/containers/ps", s.listContainers},
-		{"POST", "/containers/create", s.createContainer},
-		{"POST", "/containers/prune", s.pruneContainers},
-		{"GET", "/containers/{name:.*}/json", s.inspectContainer},
-		{"POST", "/containers/{name:.*}/start", s.changeContainer}, // changes, as those below
-		{"DELETE", "/containers/{name:.*}", s.removeContainer},
-		{"POST", "/containers/{name:.*}/rename", s.renameContainer},
-		{"POST", "/containers/{name:.*}/exec", s.createExec},
-		{"POST", "/commit", s.commit},
+		{"GET", "/containers/json", c.listContainers},
+		{"GET", "/containers/ps", c.listContainers},
+		{"POST", "/containers/create", c.createContainer},
+		{"POST", "/containers/prune", c.pruneContainers},
+		{"GET", "/containers/{name:.*}/json", c.inspectContainer},
+		{"POST", "/containers/{name:.*}/start", c.changeContainer}, // changes, as those below
+		{"DELETE", "/containers/{name:.*}", c.removeContainer},
+		{"POST", "/containers/{name:.*}/rename", c.renameContainer},
+		{"POST", "/containers/{name:.*}/exec", c.createExec},
+		{"POST", "/commit", c.commit},
 		// calls that change the container: forwarded, then the cache is refreshed
-		{"POST", "/containers/{name:.*}/stop", s.changeContainer},
-		{"POST", "/containers/{name:.*}/kill", s.changeContainer},
-		{"POST", "/containers/{name:.*}/restart", s.changeContainer},
-		{"POST", "/containers/{name:.*}/pause", s.changeContainer},
-		{"POST", "/containers/{name:.*}/unpause", s.changeContainer},
-		{"POST", "/containers/{name:.*}/update", s.changeContainer},
-		{"POST", "/containers/{name:.*}/wait", s.changeContainer},
+		{"POST", "/containers/{name:.*}/stop", c.changeContainer},
+		{"POST", "/containers/{name:.*}/kill", c.changeContainer},
+		{"POST", "/containers/{name:.*}/restart", c.changeContainer},
+		{"POST", "/containers/{name:.*}/pause", c.changeContainer},
+		{"POST", "/containers/{name:.*}/unpause", c.changeContainer},
+		{"POST", "/containers/{name:.*}/update", c.changeContainer},
+		{"POST", "/containers/{name:.*}/wait", c.changeContainer},
 		// calls that only read or stream: forwarded as they are
-		{"GET", "/containers/{name:.*}/logs", s.relayContainer},
-		{"GET", "/containers/{name:.*}/stats", s.passContainer},
-		{"GET", "/containers/{name:.*}/top", s.passContainer},
-		{"GET", "/containers/{name:.*}/changes", s.passContainer},
-		{"GET", "/containers/{name:.*}/export", s.relayContainer},
-		{"GET", "/containers/{name:.*}/archive", s.relayContainer},
-		{"HEAD", "/containers/{name:.*}/archive", s.passContainer},
-		{"PUT", "/containers/{name:.*}/archive", s.passContainer},
-		{"POST", "/containers/{name:.*}/resize", s.passContainer},
-		{"GET", "/containers/{name:.*}/attach/ws", s.passContainer},
-		{"POST", "/containers/{name:.*}/attach", s.attachContainer},
+		{"GET", "/containers/{name:.*}/logs", c.relayContainer},
+		{"GET", "/containers/{name:.*}/stats", c.passContainer},
+		{"GET", "/containers/{name:.*}/top", c.passContainer},
+		{"GET", "/containers/{name:.*}/changes", c.passContainer},
+		{"GET", "/containers/{name:.*}/export", c.relayContainer},
+		{"GET", "/containers/{name:.*}/archive", c.relayContainer},
+		{"HEAD", "/containers/{name:.*}/archive", c.passContainer},
+		{"PUT", "/containers/{name:.*}/archive", c.passContainer},
+		{"POST", "/containers/{name:.*}/resize", c.passContainer},
+		{"GET", "/containers/{name:.*}/attach/ws", c.passContainer},
+		{"POST", "/containers/{name:.*}/attach", c.attachContainer},
 
 		// exec.go
-		{"POST", "/exec/{id}/start", s.startExec},
-		{"POST", "/exec/{id}/resize", s.passExec},
-		{"GET", "/exec/{id}/json", s.passExec},
+		{"POST", "/exec/{id}/start", c.startExec},
+		{"POST", "/exec/{id}/resize", c.passExec},
+		{"GET", "/exec/{id}/json", c.passExec},
 	}
 }

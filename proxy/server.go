@@ -30,12 +30,18 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// Server is the cluster's Docker API.
+// Server is the cluster's Docker API: the route table over the handler groups, and a replica's forwarding to
+// the primary.
 type Server struct {
-	b      Backend
-	cfg    Config
-	log    *slog.Logger
-	router *mux.Router
+	cfg        Config
+	log        *slog.Logger
+	router     *mux.Router
+	fw         *forwarder
+	containers *containerAPI
+	images     *imageAPI
+	networks   *networkAPI
+	volumes    *volumeAPI
+	system     *systemAPI
 
 	primaryMu sync.Mutex
 	primaryTr http.RoundTripper
@@ -49,7 +55,13 @@ func New(cfg Config) *Server {
 	if cfg.Role == nil {
 		cfg.Role = func() Role { return Role{Primary: true} }
 	}
-	s := &Server{b: cfg.Backend, cfg: cfg, log: cfg.Logger, router: mux.NewRouter()}
+	fw := &forwarder{log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter(), fw: fw,
+		containers: &containerAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
+		images:     &imageAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
+		networks:   &networkAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
+		volumes:    &volumeAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
+		system:     &systemAPI{b: cfg.Backend, cfg: cfg}}
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("page not found: %s %s is not served by swarm", r.Method, r.URL.Path)))
 	})

@@ -13,7 +13,7 @@ import (
 	"swarm/internal/version"
 )
 
-func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
+func (sys *systemAPI) ping(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if r.Method == http.MethodHead {
@@ -23,8 +23,8 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("OK"))
 }
 
-func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	pieces, err := s.b.InfoJSON(s.cfg.Role().lines())
+func (sys *systemAPI) info(w http.ResponseWriter, r *http.Request) {
+	pieces, err := sys.b.InfoJSON(sys.cfg.Role().lines())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -42,7 +42,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+func (sys *systemAPI) version(w http.ResponseWriter, r *http.Request) {
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	v := types.Version{
 		Platform:      struct{ Name string }{Name: "Docker Swarm (classic API)"},
@@ -54,7 +54,7 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 		Os:            runtime.GOOS,
 		Arch:          runtime.GOARCH,
 		KernelVersion: strings.TrimSpace(string(kernel)),
-		Experimental:  s.cfg.Experimental,
+		Experimental:  sys.cfg.Experimental,
 		BuildTime:     time.Now().UTC().Format(time.RFC3339),
 	}
 	v.Components = []types.ComponentVersion{{Name: "Swarm", Version: v.Version, Details: map[string]string{

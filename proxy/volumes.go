@@ -22,14 +22,14 @@ import (
 // Volumes, as the original: local volumes are listed as node/name; node/name creates on that node only,
 // otherwise a volume is created on every healthy engine; rm removes it wherever it exists.
 
-func (s *Server) listVolumes(w http.ResponseWriter, r *http.Request) {
+func (v *volumeAPI) listVolumes(w http.ResponseWriter, r *http.Request) {
 	f, err := filters.FromJSON(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, badRequest("invalid filters: %w", err))
 		return
 	}
 	out := volume.ListResponse{Volumes: []*volume.Volume{}, Warnings: []string{}}
-	for _, e := range s.b.Engines() {
+	for _, e := range v.b.Engines() {
 		if !e.Healthy() || (f.Contains("node") && !f.ExactMatch("node", e.Name())) {
 			continue
 		}
@@ -49,10 +49,10 @@ func (s *Server) listVolumes(w http.ResponseWriter, r *http.Request) {
 }
 
 // volumeEngines finds the engines holding a volume (name or node/name).
-func (s *Server) volumeEngines(ref string) ([]*cluster.Engine, string) {
-	pinned, name := s.splitNode(ref)
+func (v *volumeAPI) volumeEngines(ref string) ([]*cluster.Engine, string) {
+	pinned, name := splitNode(v.b.Engines(), ref)
 	var out []*cluster.Engine
-	for _, e := range s.b.Engines() {
+	for _, e := range v.b.Engines() {
 		if !e.Healthy() || (pinned != nil && e != pinned) {
 			continue
 		}
@@ -66,19 +66,19 @@ func (s *Server) volumeEngines(ref string) ([]*cluster.Engine, string) {
 	return out, name
 }
 
-func (s *Server) inspectVolume(w http.ResponseWriter, r *http.Request) {
-	engines, name := s.volumeEngines(mux.Vars(r)["name"])
+func (v *volumeAPI) inspectVolume(w http.ResponseWriter, r *http.Request) {
+	engines, name := v.volumeEngines(mux.Vars(r)["name"])
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("get %s: no such volume", mux.Vars(r)["name"])))
 		return
 	}
-	s.send(w, r, forward{to: engineTarget{engines[0]}, path: "/volumes/" + name})
+	v.fw.send(w, r, forward{to: engineTarget{engines[0]}, path: "/volumes/" + name})
 }
 
 // createVolume creates a volume on the node its name names (node/name), else on every healthy node under one
 // name. If some nodes refuse it, it is removed from the others where this create made it, and the answer names
 // the nodes that failed.
-func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
+func (v *volumeAPI) createVolume(w http.ResponseWriter, r *http.Request) {
 	var req volume.CreateOptions
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody))
 	if err == nil && len(body) > 0 {
@@ -88,12 +88,12 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("invalid volume create body: %w", err))
 		return
 	}
-	pinned, name := s.splitNode(req.Name)
+	pinned, name := splitNode(v.b.Engines(), req.Name)
 	req.Name = name
 	if req.Name == "" { // one name for every engine, as the engines would each pick their own
 		req.Name = randomHex(32)
 	}
-	engines := s.createdOn(pinned)
+	engines := createdOn(v.b.Engines(), pinned)
 	if len(engines) == 0 {
 		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to create volume %s on", req.Name)))
 		return
@@ -107,7 +107,7 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 		Changes: cluster.Changes{Lists: cluster.Volumes}}
 	rs := callEach[volume.Volume](r.Context(), engines, call, body)
 	if err := failures(rs); err != nil {
-		writeError(w, undoPartial(r.Context(), s.log, "volume "+req.Name, rs, err, func(res cluster.Result[volume.Volume]) *cluster.Call {
+		writeError(w, undoPartial(r.Context(), v.log, "volume "+req.Name, rs, err, func(res cluster.Result[volume.Volume]) *cluster.Call {
 			if had[res.Engine] {
 				return nil
 			}
@@ -118,8 +118,8 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, rs[0].Value)
 }
 
-func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request) {
-	engines, name := s.volumeEngines(mux.Vars(r)["name"])
+func (v *volumeAPI) removeVolume(w http.ResponseWriter, r *http.Request) {
+	engines, name := v.volumeEngines(mux.Vars(r)["name"])
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("get %s: no such volume", mux.Vars(r)["name"])))
 		return
@@ -133,8 +133,8 @@ func (s *Server) removeVolume(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) pruneVolumes(w http.ResponseWriter, r *http.Request) {
-	rs := cluster.FanOut(r.Context(), cluster.Healthy(s.b.Engines()), func(ctx context.Context, e *cluster.Engine) (volume.PruneReport, error) {
+func (v *volumeAPI) pruneVolumes(w http.ResponseWriter, r *http.Request) {
+	rs := cluster.FanOut(r.Context(), cluster.Healthy(v.b.Engines()), func(ctx context.Context, e *cluster.Engine) (volume.PruneReport, error) {
 		var rep volume.PruneReport
 		q, err := pruneQueryFor(e.Version(apiVersion(r)), r.URL.Query())
 		if err == nil {

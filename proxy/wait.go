@@ -28,9 +28,9 @@ const removalGrace = 3 * time.Second
 // it, the manager answers as the engine would have, with the exit code of the container's die event, from the
 // manager's own stream or else from the engine's event log. Without one it answers with an error (the docker CLI
 // then exits 125), never with an exit code it does not know.
-func (s *Server) waitRemoved(w http.ResponseWriter, r *http.Request, ct *cluster.Container, path string) {
+func (c *containerAPI) waitRemoved(w http.ResponseWriter, r *http.Request, ct *cluster.Container, path string) {
 	since := time.Now()
-	_, evs, unsubscribe := s.b.Subscribe(time.Time{}) // before the wait is sent: its destroy cannot be missed
+	_, evs, unsubscribe := c.b.Subscribe(time.Time{}) // before the wait is sent: its destroy cannot be missed
 	defer unsubscribe()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -57,7 +57,7 @@ func (s *Server) waitRemoved(w http.ResponseWriter, r *http.Request, ct *cluster
 	case exit != nil:
 		w.Write(waitAnswer(*exit, ""))
 	default:
-		w.Write(s.missedExit(ctx, ct, since))
+		w.Write(c.missedExit(ctx, ct, since))
 	}
 }
 
@@ -98,12 +98,12 @@ func awaitRemoval(ctx context.Context, id string, evs <-chan cluster.Event, answ
 
 // missedExit is the answer to a removal wait whose container's die event the manager missed: the exit code
 // from the engine's own event log since the wait began, or an error saying it is not known.
-func (s *Server) missedExit(ctx context.Context, ct *cluster.Container, since time.Time) []byte {
+func (c *containerAPI) missedExit(ctx context.Context, ct *cluster.Container, since time.Time) []byte {
 	code, err := engineExitCode(ctx, ct.Engine, ct.ID, since)
 	if err == nil {
 		return waitAnswer(code, "")
 	}
-	s.log.Warn("a removal wait the engine left unanswered: exit code unknown", "container", ct.ID, "node", ct.Engine.Name(), "err", err)
+	c.log.Warn("a removal wait the engine left unanswered: exit code unknown", "container", ct.ID, "node", ct.Engine.Name(), "err", err)
 	return waitAnswer(-1, fmt.Sprintf("container %s was removed on node %s, but its exit code is not known: "+
 		"the engine did not answer the wait and its events no longer show the exit", shortID(ct.ID), ct.Engine.Name()))
 }

@@ -1,0 +1,45 @@
+package proxy
+
+import "log/slog"
+
+// The handlers, in groups of one job each; each group holds the backend, the forwarder and the logger. The
+// Server (server.go) routes to them and forwards a replica's requests to the primary.
+
+// containerAPI serves containers and their execs (containers.go, exec.go, wait.go, prune.go).
+type containerAPI struct {
+	b   Backend
+	fw  *forwarder
+	log *slog.Logger
+}
+
+// imageAPI serves images and builds, across the engines (images.go, images_ops.go, build.go).
+type imageAPI struct {
+	b   Backend
+	fw  *forwarder
+	log *slog.Logger
+}
+
+// networkAPI serves networks, per engine or on every engine (networks.go).
+type networkAPI struct {
+	b   Backend
+	fw  *forwarder
+	log *slog.Logger
+}
+
+// volumeAPI serves volumes, per engine or on every engine (volumes.go).
+type volumeAPI struct {
+	b   Backend
+	fw  *forwarder
+	log *slog.Logger
+}
+
+// systemAPI serves _ping, /info, /version, /events and /system/df (system.go, events.go, prune.go).
+type systemAPI struct {
+	b   Backend
+	cfg Config
+}
+
+// forwarder sends requests on to an engine or the primary manager (forward.go, hijack.go).
+type forwarder struct {
+	log *slog.Logger
+}

@@ -95,9 +95,6 @@ func (c *Cluster) Close() { c.SetEngines(nil) }
 // Engines returns every engine, sorted by name then address. The slice is shared: do not modify it.
 func (c *Cluster) Engines() []*Engine { return c.pool.all() }
 
-// Engine finds an engine by name, ID or address.
-func (c *Cluster) Engine(ref string) *Engine { return c.pool.byRef(ref) }
-
 // CreateContainer schedules and creates a container. The name is unique cluster-wide (409 otherwise), swarm's
 // expressions are validated (400), the container gets a swarm ID, and the image is pulled on the chosen node
 // when that node lacks it. A failed create leaves no container and no reservation behind.
@@ -110,9 +107,6 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (*Crea
 func (c *Cluster) Subscribe(since time.Time) ([]Event, <-chan Event, func()) {
 	return c.events.Subscribe(since)
 }
-
-// Publish emits an event of swarm's own (e.g. a reschedule step) to every subscriber.
-func (c *Cluster) Publish(ev Event) { c.events.publish(ev) }
 
 // SetPrimary turns the primary's duties (rescheduling, the lease sweep) on or off.
 func (c *Cluster) SetPrimary(primary bool) { c.primary.Store(primary) }

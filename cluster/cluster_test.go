@@ -278,7 +278,7 @@ func TestInfoJSONIsInfoEncoded(t *testing.T) {
 		"node-1": {summary("bbbb2222", "db", "exited", 2, nil)},
 	})
 	for range 2 { // the second answer comes from the engines' kept blocks
-		pieces, err := c.InfoJSON(primaryLines)
+		pieces, err := c.InfoJSON(primaryLines, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

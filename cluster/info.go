@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 	units "github.com/docker/go-units"
 
@@ -28,9 +29,13 @@ func (c *Cluster) Info(lead [][2]string) system.Info {
 
 // InfoJSON is Info as the API answers it, in pieces to be written in order: the engines' blocks are kept
 // encoded, in runs of infoRun engines, so an answer for thousands of engines re-encodes and copies only the runs
-// where an engine changed. The pieces are never changed after they are returned.
-func (c *Cluster) InfoJSON(lead [][2]string) ([][]byte, error) {
+// where an engine changed. The pieces are never changed after they are returned. sw, when not nil, is the
+// Swarm section (swarm mode's identity of this manager); without it the engines' own is kept.
+func (c *Cluster) InfoJSON(lead [][2]string, sw *swarm.Info) ([][]byte, error) {
 	info, blocks := c.infos.info(lead)
+	if sw != nil {
+		info.Swarm = *sw
+	}
 	head, err := json.Marshal(info.SystemStatus)
 	if err != nil {
 		return nil, err

@@ -46,7 +46,7 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 	engines := c.Engines()
 	check := func(when string) [][]byte {
 		t.Helper()
-		pieces, err := c.InfoJSON(primaryLines)
+		pieces, err := c.InfoJSON(primaryLines, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestInfoRunsFollowTheEngines(t *testing.T) {
 func BenchmarkInfoJSON(b *testing.B) {
 	c := bigCluster(b, 10000, 30)
 	engines := c.Engines()
-	c.InfoJSON(primaryLines)
+	c.InfoJSON(primaryLines, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	size := 0
@@ -94,7 +94,7 @@ func BenchmarkInfoJSON(b *testing.B) {
 			e := engines[(i*20+k)%len(engines)]
 			e.updated.Add(int64(time.Second))
 		}
-		pieces, err := c.InfoJSON(primaryLines)
+		pieces, err := c.InfoJSON(primaryLines, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

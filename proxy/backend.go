@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
 
 	"swarm/cluster"
 )
@@ -37,14 +39,69 @@ type Events interface {
 	Subscribe(since time.Time) ([]cluster.Event, <-chan cluster.Event, func())
 }
 
-// Info is /info's answer, in pieces to write in order; lead are the first SystemStatus lines.
+// Info is /info's answer, in pieces to write in order; lead are the first SystemStatus lines, sw the Swarm
+// section (nil: the engines').
 type Info interface {
-	InfoJSON(lead [][2]string) ([][]byte, error)
+	InfoJSON(lead [][2]string, sw *swarm.Info) ([][]byte, error)
 }
 
 // Builds places a build on an engine; done releases the placement.
 type Builds interface {
 	PlaceBuild(ctx context.Context, buildArgs map[string]*string) (e *cluster.Engine, done func(), err error)
+}
+
+// Services keeps services (swarm mode's /services): the desired state, with status read from the tasks. Refs
+// are a full ID, an exact name or an ID prefix, in that order; an unknown one is an errdefs.NotFound.
+type Services interface {
+	Services(f filters.Args, status bool) ([]swarm.Service, error)
+	Service(ref string, status bool) (swarm.Service, error)
+	CreateService(ctx context.Context, spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error)
+	UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts ServiceUpdate) (swarm.ServiceUpdateResponse, error)
+	RemoveService(ctx context.Context, ref string) error
+}
+
+// ServiceUpdate are an update's query options.
+type ServiceUpdate struct {
+	Rollback         string // "previous" to go back to PreviousSpec
+	RegistryAuthFrom string // spec or previous-spec
+	RegistryAuth     string // X-Registry-Auth
+}
+
+// Tasks lists tasks (one per task container, plus tasks that have none yet, e.g. rejected) and finds the
+// containers whose logs make a service's or a task's log.
+type Tasks interface {
+	Tasks(f filters.Args) ([]swarm.Task, error)
+	Task(ref string) (swarm.Task, error)
+	// LogSources are the task containers of a service (ref: a service) or of one task (ref: a task ID),
+	// oldest first; an unknown ref is an errdefs.NotFound.
+	LogSources(ref string, ofTask bool) ([]LogSource, error)
+}
+
+// LogSource is one task container whose log lines are merged into a service's log.
+type LogSource struct {
+	Engine      *cluster.Engine
+	ContainerID string
+	NodeID      string
+	ServiceID   string
+	TaskID      string
+	TTY         bool
+}
+
+// Nodes are the engines as swarm mode's nodes, with their desired availability and labels.
+type Nodes interface {
+	Nodes(f filters.Args) ([]swarm.Node, error)
+	Node(ref string) (swarm.Node, error)
+	UpdateNode(ctx context.Context, ref string, version uint64, spec swarm.NodeSpec) error
+	RemoveNode(ctx context.Context, ref string, force bool) error
+	// SwarmInfo is /info's Swarm section for this manager.
+	SwarmInfo() swarm.Info
+}
+
+// Swarm is every swarm-mode seam; Config.Swarm may be nil, and the routes then answer as a classic manager.
+type Swarm interface {
+	Services
+	Tasks
+	Nodes
 }
 
 // Backend is every seam at once.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/swarm"
 
 	"swarm/cluster"
 )
@@ -53,7 +54,9 @@ func (f *fakeBackend) Subscribe(since time.Time) ([]cluster.Event, <-chan cluste
 	}
 	return f.subscribe(since)
 }
-func (f *fakeBackend) InfoJSON([][2]string) ([][]byte, error) { return [][]byte{[]byte("{}")}, nil }
+func (f *fakeBackend) InfoJSON([][2]string, *swarm.Info) ([][]byte, error) {
+	return [][]byte{[]byte("{}")}, nil
+}
 func (f *fakeBackend) PlaceBuild(ctx context.Context, args map[string]*string) (*cluster.Engine, func(), error) {
 	return f.placeBuild(ctx, args)
 }

@@ -20,6 +20,7 @@ import (
 // Config configures the API server.
 type Config struct {
 	Backend      Backend
+	Swarm        Swarm       // services, tasks and nodes; nil: answered as a classic manager
 	Role         func() Role // primary or replica; nil means primary
 	CORS         bool
 	Pprof        bool

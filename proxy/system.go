@@ -24,7 +24,7 @@ func (sys *systemAPI) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (sys *systemAPI) info(w http.ResponseWriter, r *http.Request) {
-	pieces, err := sys.b.InfoJSON(sys.cfg.Role().lines())
+	pieces, err := sys.b.InfoJSON(sys.cfg.Role().lines(), nil)
 	if err != nil {
 		writeError(w, err)
 		return

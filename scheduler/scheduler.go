@@ -21,6 +21,15 @@ type Node struct {
 	Containers      []*Container      // every container, all states
 	Images          []*Image
 
+	// Swarm mode's view of the node (constraint keys node.*): its availability (active, or "" for it; pause
+	// and drain take no new containers, whatever asks), the labels set on the node (node.labels.K, as opposed
+	// to the engine's), its role (manager or worker), address and platform.
+	Availability string
+	NodeLabels   map[string]string
+	Role         string
+	IP           string
+	OS, Arch     string
+
 	lazy lazyIndex // built on first placement; a Node must not change once handed to Place
 }
 
@@ -72,6 +81,13 @@ type Request struct {
 	Name       string
 	Config     *container.Config
 	HostConfig *container.HostConfig
+	// Group, when set, is the label (key=value) of the container's peers, e.g. the tasks of one service: the
+	// nodes holding the fewest running peers come first, before the strategy ranks the rest (swarm mode's
+	// spreading of a service's tasks).
+	Group string
+	// Spread are swarm mode's placement preferences, in order (e.g. "node.labels.zone"): the peers are spread
+	// evenly over the values of each, before Group's spreading over nodes.
+	Spread []string
 }
 
 // New validates the configuration. It starts nothing.

@@ -1,0 +1,25 @@
+package desired
+
+import (
+	"encoding/json"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// copyService and copyNode make deep copies (records are plain JSON documents), so no caller shares a map or
+// slice with the store.
+func copyService(s swarm.Service) swarm.Service { return deepCopy(s) }
+
+func copyNode(n swarm.Node) swarm.Node { return deepCopy(n) }
+
+func deepCopy[T any](v T) T {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out T
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
+	return out
+}

@@ -108,6 +108,9 @@ func (c *Cluster) Subscribe(since time.Time) ([]Event, <-chan Event, func()) {
 	return c.events.Subscribe(since)
 }
 
+// Publish adds an event of swarm's own (a service, node or task changed) to the merged stream.
+func (c *Cluster) Publish(ev Event) { c.events.publish(ev) }
+
 // SetPrimary turns the primary's duties (rescheduling, the lease sweep) on or off.
 func (c *Cluster) SetPrimary(primary bool) { c.primary.Store(primary) }
 

@@ -33,6 +33,11 @@ type CreateRequest struct {
 	Version      string // the client's API version
 	Platform     string
 	RegistryAuth string // X-Registry-Auth, for pulling the image on the chosen node
+	// Swarm mode's placement (see scheduler.Request): the label of the container's peers and the
+	// preferences to spread them over; NodeLabel, when set, is a label the chosen node's ID is written into.
+	Group     string
+	Spread    []string
+	NodeLabel string
 }
 
 // CreateResponse is the engine's answer plus the node the container landed on.
@@ -157,7 +162,8 @@ func (c *creator) claimAddress(cr *container.CreateRequest, name string) (releas
 // createOnce places the container and creates it on the chosen engine.
 func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
 	start := time.Now()
-	p, err := c.placer.place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig})
+	p, err := c.placer.place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig,
+		Group: req.Group, Spread: req.Spread})
 	if err != nil {
 		c.metrics.Placement(time.Since(start), "no_suitable_node")
 		return nil, err
@@ -167,6 +173,9 @@ func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string
 	e := c.placer.engineFor(p.Node)
 	if e == nil {
 		return nil, fmt.Errorf("node %s left the cluster during scheduling; try again", p.Node.Name)
+	}
+	if req.NodeLabel != "" {
+		cr.Config.Labels[req.NodeLabel] = p.Node.ID
 	}
 	body, err := engineCreateBody(req.Body, cr, int64(p.Node.TotalCPUs), pinned)
 	if err != nil {

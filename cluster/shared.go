@@ -25,6 +25,7 @@ type shared struct {
 	identities   atomic.Uint64   // moves when an engine's name or ID changes (the sorted engine list)
 	containers   atomic.Uint64   // moves when any engine's containers change (the sorted container list)
 	dirty        dirtyEngines    // engines whose scheduler view may have changed (the placer patches its list)
+	metas        nodeMetas       // swarm mode's availability, labels and role of each node (SetNodeMeta)
 	hooks        engineHooks
 }
 

@@ -28,13 +28,13 @@ type views struct {
 // stamp is the generations of an engine's parts: the spec (replaced whole at each validation), the health, the
 // containers and the images.
 type stamp struct {
-	spec                       *engineSpec
-	health, containers, images uint64
+	spec                              *engineSpec
+	health, containers, images, metas uint64
 }
 
 func (v *views) stamp() stamp {
 	e := v.e
-	return stamp{e.conn.spec.Load(), e.health.gen.Load(), e.store.gen.Load(), e.objects.imagesGen.Load()}
+	return stamp{e.conn.spec.Load(), e.health.gen.Load(), e.store.gen.Load(), e.objects.imagesGen.Load(), e.set.metas.gen.Load()}
 }
 
 // built returns the view in p if keep says it is current, else builds it under mu (once for concurrent readers).
@@ -73,9 +73,15 @@ func (v *views) schedNode() *scheduler.Node {
 func (v *views) buildNode(spec *engineSpec) *scheduler.Node {
 	e := v.e
 	n := &scheduler.Node{ID: spec.id, Name: spec.name, Addr: e.conn.addr, Labels: spec.labels,
-		HealthIndicator: e.health.indicator(), TotalCPUs: int64(spec.info.NCPU), TotalMemory: spec.info.MemTotal}
+		HealthIndicator: e.health.indicator(), TotalCPUs: int64(spec.info.NCPU), TotalMemory: spec.info.MemTotal,
+		IP: e.conn.ip, OS: spec.info.OSType, Arch: spec.info.Architecture}
 	if n.Name == "" {
 		n.Name = e.conn.addr
+	}
+	meta := e.set.metas.of(spec.id)
+	n.Availability, n.NodeLabels, n.Role = meta.Availability, meta.Labels, meta.Role
+	if n.Role == "" {
+		n.Role = "worker"
 	}
 	e.store.mu.RLock()
 	n.Containers = make([]*scheduler.Container, 0, len(e.store.containers))

@@ -19,7 +19,7 @@ func floorOf(pkg string) int {
 		return 5
 	case pkg == "manage" || pkg == "join" || pkg == "list":
 		return 4
-	case pkg == "proxy":
+	case pkg == "proxy" || pkg == "orchestrator":
 		return 3
 	case pkg == "cluster":
 		return 2

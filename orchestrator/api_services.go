@@ -1,0 +1,211 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/errdefs"
+)
+
+var validServiceName = regexp.MustCompile(`^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$`)
+
+// Services lists the services that match f (id, name: prefixes; label; mode), by name; status fills
+// ServiceStatus.
+func (o *Orchestrator) Services(f filters.Args, status bool) ([]swarm.Service, error) {
+	if err := f.Validate(map[string]bool{"id": true, "name": true, "label": true, "mode": true}); err != nil {
+		return nil, errdefs.InvalidParameter(err)
+	}
+	var counts map[string]*swarm.ServiceStatus
+	if status {
+		counts = o.statuses()
+	}
+	out := []swarm.Service{}
+	for _, s := range o.store.Services() {
+		if !serviceMatches(f, s) {
+			continue
+		}
+		out = append(out, o.apiService(s, counts))
+	}
+	return out, nil
+}
+
+func serviceMatches(f filters.Args, s swarm.Service) bool {
+	return prefixMatch(f, "id", s.ID) && prefixMatch(f, "name", s.Spec.Name) && f.MatchKVList("label", s.Spec.Labels) &&
+		f.ExactMatch("mode", modeName(s.Spec.Mode))
+}
+
+// prefixMatch: no values for the term, or one of them is a prefix of v.
+func prefixMatch(f filters.Args, term, v string) bool {
+	if !f.Contains(term) {
+		return true
+	}
+	for _, p := range f.Get(term) {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func modeName(m swarm.ServiceMode) string {
+	switch {
+	case m.Global != nil:
+		return "global"
+	case m.ReplicatedJob != nil:
+		return "replicated-job"
+	case m.GlobalJob != nil:
+		return "global-job"
+	}
+	return "replicated"
+}
+
+// Service finds a service by full ID, exact name or ID prefix.
+func (o *Orchestrator) Service(ref string, status bool) (swarm.Service, error) {
+	s, err := o.findService(ref)
+	if err != nil {
+		return swarm.Service{}, err
+	}
+	var counts map[string]*swarm.ServiceStatus
+	if status {
+		counts = o.statuses()
+	}
+	return o.apiService(s, counts), nil
+}
+
+func (o *Orchestrator) findService(ref string) (swarm.Service, error) {
+	if s, ok := o.store.Service(ref); ok {
+		return s, nil
+	}
+	all := o.store.Services()
+	for _, s := range all {
+		if s.Spec.Name == ref {
+			return s, nil
+		}
+	}
+	var found []swarm.Service
+	for _, s := range all {
+		if strings.HasPrefix(s.ID, ref) {
+			found = append(found, s)
+		}
+	}
+	if len(found) == 1 && ref != "" {
+		return found[0], nil
+	}
+	if len(found) > 1 && ref != "" {
+		return swarm.Service{}, errdefs.InvalidParameter(fmt.Errorf("service %s is ambiguous (%d matches found)", ref, len(found)))
+	}
+	return swarm.Service{}, errdefs.NotFound(fmt.Errorf("service %s not found", ref))
+}
+
+// apiService adds what is computed to a stored service: its endpoint and, with counts, its status.
+func (o *Orchestrator) apiService(s swarm.Service, counts map[string]*swarm.ServiceStatus) swarm.Service {
+	s.Endpoint = swarm.Endpoint{Spec: endpointSpec(s.Spec)}
+	s.Endpoint.Ports = s.Endpoint.Spec.Ports
+	if counts != nil {
+		st := counts[s.ID]
+		if st == nil {
+			st = &swarm.ServiceStatus{}
+		}
+		if s.Spec.Mode.Replicated != nil && s.Spec.Mode.Replicated.Replicas != nil {
+			st.DesiredTasks = *s.Spec.Mode.Replicated.Replicas
+		}
+		s.ServiceStatus = st
+	}
+	return s
+}
+
+func endpointSpec(s swarm.ServiceSpec) swarm.EndpointSpec {
+	if s.EndpointSpec == nil {
+		return swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP}
+	}
+	return *s.EndpointSpec
+}
+
+// CreateService validates spec, fills swarm's defaults and stores the service; the primary creates its tasks.
+func (o *Orchestrator) CreateService(ctx context.Context, spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error) {
+	if err := o.validate(&spec, ""); err != nil {
+		return swarm.ServiceCreateResponse{}, err
+	}
+	now := time.Now().UTC()
+	s := swarm.Service{ID: newID(), Spec: spec, Meta: swarm.Meta{CreatedAt: now, UpdatedAt: now}}
+	s, err := o.store.PutService(ctx, s)
+	if err != nil {
+		return swarm.ServiceCreateResponse{}, err
+	}
+	o.saveAuth(s.ID, registryAuth)
+	o.publish(events.ServiceEventType, events.ActionCreate, s.ID, map[string]string{"name": spec.Name})
+	o.Kick()
+	return swarm.ServiceCreateResponse{ID: s.ID}, nil
+}
+
+// UpdateService replaces a service's spec (or, with Rollback "previous", goes back to the previous one), if
+// version is its current version. A change of what tasks run starts a rolling update.
+func (o *Orchestrator) UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
+	s, err := o.findService(ref)
+	if err != nil {
+		return swarm.ServiceUpdateResponse{}, err
+	}
+	if s.Version.Index != version {
+		return swarm.ServiceUpdateResponse{}, errdefs.Conflict(fmt.Errorf("update out of sequence"))
+	}
+	rollback := opts.Rollback == "previous"
+	if rollback {
+		if s.PreviousSpec == nil {
+			return swarm.ServiceUpdateResponse{}, errdefs.InvalidParameter(fmt.Errorf("service %s does not have a previous spec", s.Spec.Name))
+		}
+		spec = *s.PreviousSpec
+	}
+	if err := o.validate(&spec, s.ID); err != nil {
+		return swarm.ServiceUpdateResponse{}, err
+	}
+	if spec.Name != s.Spec.Name {
+		return swarm.ServiceUpdateResponse{}, errdefs.InvalidParameter(fmt.Errorf("renaming services is not supported"))
+	}
+	if modeName(spec.Mode) != modeName(s.Spec.Mode) {
+		return swarm.ServiceUpdateResponse{}, errdefs.InvalidParameter(fmt.Errorf("service mode change is not allowed"))
+	}
+	prev := s.Spec
+	changed := specHash(prev) != specHash(spec)
+	s.PreviousSpec, s.Spec, s.UpdatedAt = &prev, spec, time.Now().UTC()
+	if changed {
+		s.UpdateStatus = startedStatus(rollback, s.UpdatedAt)
+	}
+	if _, err := o.store.PutService(ctx, s); err != nil {
+		return swarm.ServiceUpdateResponse{}, err
+	}
+	if opts.EncodedRegistryAuth != "" {
+		o.saveAuth(s.ID, opts.EncodedRegistryAuth)
+	}
+	o.forgetRollout(s.ID)
+	o.publish(events.ServiceEventType, events.ActionUpdate, s.ID, map[string]string{"name": spec.Name})
+	o.Kick()
+	return swarm.ServiceUpdateResponse{}, nil
+}
+
+func startedStatus(rollback bool, at time.Time) *swarm.UpdateStatus {
+	if rollback {
+		return &swarm.UpdateStatus{State: swarm.UpdateStateRollbackStarted, StartedAt: &at, Message: "manually requested rollback"}
+	}
+	return &swarm.UpdateStatus{State: swarm.UpdateStateUpdating, StartedAt: &at, Message: "update in progress"}
+}
+
+// RemoveService deletes the service, then its tasks (the primary also removes any it finds later).
+func (o *Orchestrator) RemoveService(ctx context.Context, ref string) error {
+	s, err := o.findService(ref)
+	if err != nil {
+		return err
+	}
+	if err := o.store.DeleteService(ctx, s.ID); err != nil {
+		return err
+	}
+	o.publish(events.ServiceEventType, events.ActionRemove, s.ID, map[string]string{"name": s.Spec.Name})
+	o.forgetRollout(s.ID)
+	o.Kick()
+	return nil
+}

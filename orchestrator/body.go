@@ -1,0 +1,118 @@
+package orchestrator
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/go-connections/nat"
+)
+
+// taskLabels are the labels that make a container a task.
+func taskLabels(s swarm.Service, taskID string, slot int, node string) map[string]string {
+	return map[string]string{LabelServiceID: s.ID, LabelServiceName: s.Spec.Name, LabelTaskID: taskID,
+		LabelTaskName: taskName(s.Spec.Name, slot, node) + "." + taskID, LabelSlot: strconv.Itoa(slot), LabelSpec: specHash(s.Spec)}
+}
+
+// containerBody is the create request of a task's container: the service's container spec as the engine's
+// container config, swarm's placement as classic expressions, no restart policy (the manager restarts tasks).
+func containerBody(s swarm.Service, taskID string, slot int, node string, extra []string) ([]byte, error) {
+	t := s.Spec.TaskTemplate
+	cs := t.ContainerSpec
+	cfg := &container.Config{Image: cs.Image, Entrypoint: cs.Command, Cmd: cs.Args, Env: cs.Env, WorkingDir: cs.Dir,
+		User: cs.User, Hostname: cs.Hostname, Tty: cs.TTY, OpenStdin: cs.OpenStdin, StopSignal: cs.StopSignal,
+		Healthcheck: cs.Healthcheck, Labels: map[string]string{}}
+	for k, v := range cs.Labels {
+		cfg.Labels[k] = v
+	}
+	for k, v := range taskLabels(s, taskID, slot, node) {
+		cfg.Labels[k] = v
+	}
+	if cs.StopGracePeriod != nil {
+		secs := int(cs.StopGracePeriod.Seconds())
+		cfg.StopTimeout = &secs
+	}
+	var constraints []string
+	if t.Placement != nil {
+		constraints = t.Placement.Constraints
+	}
+	cfg.Env = append(append(append([]string{}, cfg.Env...), constraintEnv(constraints)...), constraintEnv(extra)...)
+	hc := hostConfig(s.Spec, cs)
+	cfg.ExposedPorts, hc.PortBindings = hostPorts(s.Spec)
+	return json.Marshal(container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: networking(t)})
+}
+
+func hostConfig(spec swarm.ServiceSpec, cs *swarm.ContainerSpec) *container.HostConfig {
+	hc := &container.HostConfig{Mounts: cs.Mounts, ReadonlyRootfs: cs.ReadOnly, CapAdd: cs.CapabilityAdd,
+		CapDrop: cs.CapabilityDrop, Init: cs.Init, Sysctls: cs.Sysctls, GroupAdd: cs.Groups}
+	hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	if d := cs.DNSConfig; d != nil {
+		hc.DNS, hc.DNSSearch, hc.DNSOptions = d.Nameservers, d.Search, d.Options
+	}
+	for _, h := range cs.Hosts { // "IP host..." (or "host:IP")
+		if f := strings.Fields(h); len(f) >= 2 {
+			for _, name := range f[1:] {
+				hc.ExtraHosts = append(hc.ExtraHosts, name+":"+f[0])
+			}
+		} else {
+			hc.ExtraHosts = append(hc.ExtraHosts, h)
+		}
+	}
+	if r := spec.TaskTemplate.Resources; r != nil {
+		if l := r.Limits; l != nil {
+			hc.NanoCPUs, hc.Memory = l.NanoCPUs, l.MemoryBytes
+			if l.Pids > 0 {
+				pids := l.Pids
+				hc.PidsLimit = &pids
+			}
+		}
+		if rs := r.Reservations; rs != nil {
+			hc.MemoryReservation = rs.MemoryBytes
+			if rs.NanoCPUs > 0 { // classic swarm's create reads CpuShares as CPUs to reserve
+				hc.CPUShares = (rs.NanoCPUs + 1e9 - 1) / 1e9
+			}
+		}
+	}
+	for _, u := range cs.Ulimits {
+		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	if ld := spec.TaskTemplate.LogDriver; ld != nil {
+		hc.LogConfig = container.LogConfig{Type: ld.Name, Config: ld.Options}
+	}
+	if n := spec.TaskTemplate.Networks; len(n) > 0 {
+		hc.NetworkMode = container.NetworkMode(n[0].Target)
+	}
+	return hc
+}
+
+// hostPorts binds the ports published in host mode on the task's node.
+func hostPorts(spec swarm.ServiceSpec) (nat.PortSet, nat.PortMap) {
+	if spec.EndpointSpec == nil || len(spec.EndpointSpec.Ports) == 0 {
+		return nil, nil
+	}
+	set, m := nat.PortSet{}, nat.PortMap{}
+	for _, p := range spec.EndpointSpec.Ports {
+		port := nat.Port(strconv.Itoa(int(p.TargetPort)) + "/" + string(p.Protocol))
+		set[port] = struct{}{}
+		b := nat.PortBinding{}
+		if p.PublishedPort > 0 {
+			b.HostPort = strconv.Itoa(int(p.PublishedPort))
+		}
+		m[port] = append(m[port], b)
+	}
+	return set, m
+}
+
+func networking(t swarm.TaskSpec) *network.NetworkingConfig {
+	if len(t.Networks) == 0 {
+		return nil
+	}
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{}}
+	for _, n := range t.Networks[:1] { // an engine's create takes one network; others would be connected after
+		nc.EndpointsConfig[n.Target] = &network.EndpointSettings{Aliases: n.Aliases}
+	}
+	return nc
+}

@@ -1,0 +1,163 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"swarm/cluster"
+	"swarm/scheduler"
+)
+
+// step is one action on a slot; a slot's steps run in order, one slot's at a time.
+type step func(ctx context.Context, m *memory) error
+
+// act runs steps for slot k in the background, marking the slot busy until they end (the first failing step
+// ends them); the reconciler leaves busy slots alone.
+func (o *Orchestrator) act(ctx context.Context, m *memory, k slotKey, steps ...step) {
+	if len(steps) == 0 {
+		return
+	}
+	m.mu.Lock()
+	if m.busy[k] {
+		m.mu.Unlock()
+		return
+	}
+	m.busy[k] = true
+	m.mu.Unlock()
+	go func() {
+		defer func() {
+			m.mu.Lock()
+			delete(m.busy, k)
+			m.mu.Unlock()
+			o.Kick()
+		}()
+		select {
+		case o.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-o.slots }()
+		for _, st := range steps {
+			if err := st(ctx, m); err != nil {
+				o.log.Debug("orchestrator: slot action failed", "service", k.service, "slot", k.slot, "node", k.node, "err", err)
+				return
+			}
+		}
+	}()
+}
+
+// retryLoose is how long a task that could not be placed or was rejected waits before another try.
+const retryLoose = 5 * time.Second
+
+// create makes a new task for slot k of s: a container placed by the scheduler (on node k.node for global
+// slots; avoiding the node in avoid when another fits), started. A task that cannot be placed stays pending
+// with the scheduler's explanation, one the engine refuses is rejected with its error; both are tried again.
+func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
+	return func(ctx context.Context, m *memory) error {
+		id := newID()
+		var extra []string
+		if k.node != "" {
+			extra = append(extra, "node.id=="+k.node)
+		}
+		if avoid != "" {
+			extra = append(extra, "node.id!=~"+avoid)
+		}
+		body, err := containerBody(s, id, k.slot, k.node, extra)
+		if err != nil {
+			return err
+		}
+		name := taskName(s.Spec.Name, k.slot, k.node) + "." + id
+		resp, err := o.cl.CreateContainer(ctx, cluster.CreateRequest{Name: name, Body: body, RegistryAuth: o.authOf(s.ID),
+			Group: LabelServiceID + "=" + s.ID, Spread: spreadKeys(s.Spec.TaskTemplate.Placement), NodeLabel: LabelNodeID})
+		if err != nil {
+			o.loose(m, s, k, id, err)
+			return err
+		}
+		start := cluster.Call{Method: http.MethodPost, Path: "/containers/" + resp.ID + "/start", Changes: cluster.Changes{Container: resp.ID}}
+		if err := resp.Engine.Do(ctx, start, nil); err != nil {
+			o.loose(m, s, k, id, err)
+			o.removeContainer(ctx, resp.Engine, resp.ID)
+			return err
+		}
+		m.mu.Lock()
+		delete(m.loose, k)
+		m.mu.Unlock()
+		return nil
+	}
+}
+
+// loose records a task of slot k that has no container: pending when no node fits, rejected otherwise.
+func (o *Orchestrator) loose(m *memory, s swarm.Service, k slotKey, id string, err error) {
+	t := &task{ID: id, ServiceID: s.ID, ServiceName: s.Spec.Name, Slot: k.slot, NodeID: k.node, Hash: specHash(s.Spec),
+		created: time.Now(), state: swarm.TaskStateRejected, message: "rejected", err: err.Error()}
+	var nn *scheduler.NoNodeError
+	if errors.As(err, &nn) {
+		t.state, t.message = swarm.TaskStatePending, "pending task scheduling"
+	}
+	if k.node != "" && errors.As(err, &nn) { // a global slot whose node does not fit: no task at all
+		m.mu.Lock()
+		m.skip[k] = time.Now().Add(skipUnfit)
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Lock()
+	m.loose[k] = t
+	m.mu.Unlock()
+	o.log.Info("orchestrator: task not started", "service", s.Spec.Name, "task", t.ID, "state", t.state, "err", err)
+}
+
+// skipUnfit is how long a node that does not fit a global service is not tried again (unless nodes change).
+const skipUnfit = 30 * time.Second
+
+// stop stops a task's container (its grace period is the container's own stop timeout), remembering that the
+// manager shut it down.
+func (o *Orchestrator) stop(t *task) step {
+	return func(ctx context.Context, m *memory) error {
+		m.mu.Lock()
+		m.shut[t.ID] = true
+		m.mu.Unlock()
+		call := cluster.Call{Method: http.MethodPost, Path: "/containers/" + t.ct.ID + "/stop", Changes: cluster.Changes{Container: t.ct.ID}}
+		err := t.ct.Engine.Do(ctx, call, nil)
+		var ee *cluster.EngineError
+		if errors.As(err, &ee) && (ee.Status == http.StatusNotModified || ee.Status == http.StatusNotFound) {
+			return nil
+		}
+		return err
+	}
+}
+
+// remove removes a task's container (and its anonymous volumes), stopping it first if it runs.
+func (o *Orchestrator) remove(t *task) step {
+	return func(ctx context.Context, m *memory) error {
+		if t.ct == nil {
+			m.mu.Lock()
+			if m.loose[t.key()] == t {
+				delete(m.loose, t.key())
+			}
+			m.mu.Unlock()
+			return nil
+		}
+		m.mu.Lock()
+		m.shut[t.ID] = true
+		m.mu.Unlock()
+		return o.removeContainer(ctx, t.ct.Engine, t.ct.ID)
+	}
+}
+
+func (o *Orchestrator) removeContainer(ctx context.Context, e *cluster.Engine, id string) error {
+	call := cluster.Call{Method: http.MethodDelete, Path: "/containers/" + id, Query: "force=1&v=1",
+		Changes: cluster.Changes{Container: id}}
+	err := e.Do(ctx, call, nil)
+	var ee *cluster.EngineError
+	if errors.As(err, &ee) && ee.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,60 @@
+package orchestrator
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// Labels of task containers: swarm mode's names, and two of ours (the slot, and the spec the task runs).
+const (
+	LabelServiceID   = "com.docker.swarm.service.id"
+	LabelServiceName = "com.docker.swarm.service.name"
+	LabelTaskID      = "com.docker.swarm.task.id"
+	LabelTaskName    = "com.docker.swarm.task.name"
+	LabelNodeID      = "com.docker.swarm.node.id"
+	LabelSlot        = "com.docker.swarm.task.slot"
+	LabelSpec        = "com.docker.swarm.task.spec"
+)
+
+// newID is a swarm-style object ID: 25 characters of [0-9a-z].
+func newID() string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 25)
+	rand.Read(b)
+	for i := range b {
+		b[i] = digits[int(b[i])%len(digits)]
+	}
+	return string(b)
+}
+
+// specHash names what a task runs: the task template (image, command, resources, placement, the force counter
+// ...) and the published ports. Tasks whose hash differs from their service's are out of date; scaling or
+// changing the update settings changes nothing a task runs.
+func specHash(s swarm.ServiceSpec) string {
+	b, _ := json.Marshal(struct {
+		T swarm.TaskSpec
+		P []swarm.PortConfig
+	}{s.TaskTemplate, ports(s)})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func ports(s swarm.ServiceSpec) []swarm.PortConfig {
+	if s.EndpointSpec == nil {
+		return nil
+	}
+	return s.EndpointSpec.Ports
+}
+
+// taskName is what the CLI prints: service.slot for replicated tasks, service.nodeID for global ones.
+func taskName(service string, slot int, node string) string {
+	if slot > 0 {
+		return service + "." + strconv.Itoa(slot)
+	}
+	return service + "." + node
+}

@@ -1,0 +1,126 @@
+package orchestrator
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/swarm"
+
+	"swarm/cluster"
+)
+
+// view is one reading of desired and actual state: the services, and every task grouped by slot, newest
+// first (the newest task of a slot is its current one).
+type view struct {
+	services map[string]swarm.Service
+	order    []string // service IDs, sorted
+	slots    map[slotKey][]*task
+	byID     map[string]*task
+	orphans  []*task // task containers of services that no longer exist
+}
+
+func (o *Orchestrator) view(m *memory) *view {
+	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, byID: map[string]*task{}}
+	for _, s := range o.store.Services() {
+		v.services[s.ID] = s
+		v.order = append(v.order, s.ID)
+	}
+	m.mu.Lock()
+	shut := m.shut
+	for _, ct := range o.cl.Containers() {
+		t, ok := observe(ct, shut[ct.Labels[LabelTaskID]])
+		if !ok {
+			continue
+		}
+		v.add(t)
+	}
+	for _, t := range m.loose {
+		if v.byID[t.ID] == nil {
+			v.add(t)
+		}
+	}
+	m.mu.Unlock()
+	for k, ts := range v.slots {
+		slices.SortFunc(ts, newestFirst)
+		v.slots[k] = ts
+	}
+	return v
+}
+
+func (v *view) add(t *task) {
+	v.byID[t.ID] = t
+	if _, ok := v.services[t.ServiceID]; !ok {
+		v.orphans = append(v.orphans, t)
+		return
+	}
+	v.slots[t.key()] = append(v.slots[t.key()], t)
+}
+
+func newestFirst(a, b *task) int {
+	if c := b.created.Compare(a.created); c != 0 {
+		return c
+	}
+	if a.ct == nil || b.ct == nil { // a task without a container was made after the one with
+		return boolCmp(a.ct == nil, b.ct == nil)
+	}
+	return strings.Compare(b.ID, a.ID)
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// current is the slot's current task, nil for none.
+func (v *view) current(k slotKey) *task {
+	if ts := v.slots[k]; len(ts) > 0 {
+		return ts[0]
+	}
+	return nil
+}
+
+// wanted tells whether the service still wants a slot: replicated slots up to Replicas, and global slots
+// whose node exists (whether the node fits is the reconciler's business).
+func (v *view) wanted(s swarm.Service, k slotKey) bool {
+	if s.Spec.Mode.Global != nil {
+		return k.slot == 0
+	}
+	return k.slot >= 1 && s.Spec.Mode.Replicated != nil && uint64(k.slot) <= *s.Spec.Mode.Replicated.Replicas
+}
+
+// desiredState is what the manager wants of a task: running for the current task of a wanted slot (unless it
+// ended and is not to be restarted, which the API does not tell apart), shutdown otherwise.
+func (v *view) desiredState(t *task) swarm.TaskState {
+	s, ok := v.services[t.ServiceID]
+	if !ok || !v.wanted(s, t.key()) || v.current(t.key()) != t || t.state == swarm.TaskStateShutdown {
+		return swarm.TaskStateShutdown
+	}
+	return swarm.TaskStateRunning
+}
+
+// publish adds a swarm-scope event of the orchestrator's to the cluster's stream.
+func (o *Orchestrator) publish(typ events.Type, action events.Action, id string, attrs map[string]string) {
+	now := time.Now()
+	o.cl.Publish(cluster.Event{Message: events.Message{Type: typ, Action: action, Scope: "swarm",
+		Actor: events.Actor{ID: id, Attributes: attrs}, Time: now.Unix(), TimeNano: now.UnixNano()}})
+}
+
+func (o *Orchestrator) saveAuth(id, auth string) {
+	if auth != "" {
+		o.auths.Store(id, auth)
+	}
+}
+
+func (o *Orchestrator) authOf(id string) string {
+	if a, ok := o.auths.Load(id); ok {
+		return a.(string)
+	}
+	return ""
+}

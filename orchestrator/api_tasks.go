@@ -84,8 +84,10 @@ func (v *view) sortedTasks() []*task {
 		if a.Slot != b.Slot {
 			return a.Slot - b.Slot
 		}
-		if c := strings.Compare(a.NodeID, b.NodeID); c != 0 {
-			return c
+		if a.Slot == 0 { // global: a slot per node
+			if c := strings.Compare(a.NodeID, b.NodeID); c != 0 {
+				return c
+			}
 		}
 		return newestFirst(a, b)
 	})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
@@ -14,7 +15,8 @@ import (
 // taskLabels are the labels that make a container a task.
 func taskLabels(s swarm.Service, taskID string, slot int, node string) map[string]string {
 	return map[string]string{LabelServiceID: s.ID, LabelServiceName: s.Spec.Name, LabelTaskID: taskID,
-		LabelTaskName: taskName(s.Spec.Name, slot, node) + "." + taskID, LabelSlot: strconv.Itoa(slot), LabelSpec: specHash(s.Spec)}
+		LabelTaskName: taskName(s.Spec.Name, slot, node) + "." + taskID, LabelSlot: strconv.Itoa(slot), LabelSpec: specHash(s.Spec),
+		LabelCreated: time.Now().UTC().Format(time.RFC3339Nano)}
 }
 
 // containerBody is the create request of a task's container: the service's container spec as the engine's

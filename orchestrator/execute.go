@@ -62,10 +62,10 @@ func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
 		id := newID()
 		var extra []string
 		if k.node != "" {
-			extra = append(extra, "node.id=="+k.node)
+			extra = append(extra, "node=="+k.node)
 		}
 		if avoid != "" {
-			extra = append(extra, "node.id!=~"+avoid)
+			extra = append(extra, "node!=~"+avoid)
 		}
 		body, err := containerBody(s, id, k.slot, k.node, extra)
 		if err != nil {

@@ -10,7 +10,8 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// Labels of task containers: swarm mode's names, and two of ours (the slot, and the spec the task runs).
+// Labels of task containers: swarm mode's names, and ours: the slot, the spec the task runs, and when it was
+// made (engines tell a container's creation to the second only; a slot's tasks are ordered by it).
 const (
 	LabelServiceID   = "com.docker.swarm.service.id"
 	LabelServiceName = "com.docker.swarm.service.name"
@@ -19,6 +20,7 @@ const (
 	LabelNodeID      = "com.docker.swarm.node.id"
 	LabelSlot        = "com.docker.swarm.task.slot"
 	LabelSpec        = "com.docker.swarm.task.spec"
+	LabelCreated     = "com.docker.swarm.task.created" // when the manager made the task, RFC 3339 with nanoseconds
 )
 
 // newID is a swarm-style object ID: 25 characters of [0-9a-z].

@@ -64,6 +64,9 @@ func observe(ct *cluster.Container, shutByUs bool) (*task, bool) {
 	slot, _ := strconv.Atoi(l[LabelSlot])
 	t := &task{ID: id, ServiceID: svc, ServiceName: l[LabelServiceName], NodeID: l[LabelNodeID], Hash: l[LabelSpec],
 		Slot: slot, ct: ct, created: time.Unix(ct.Created, 0)}
+	if at, err := time.Parse(time.RFC3339Nano, l[LabelCreated]); err == nil {
+		t.created = at
+	}
 	if t.NodeID == "" && ct.Engine != nil {
 		t.NodeID = ct.Engine.ID()
 	}

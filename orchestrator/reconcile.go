@@ -163,7 +163,7 @@ func (p *pass) reachable(t *task) bool {
 func (p *pass) stale(k slotKey, ts []*task, cur *task) []step {
 	var steps []step
 	ended := 0
-	if cur.ct == nil {
+	if cur == nil || cur.ct == nil {
 		return nil
 	}
 	for _, t := range ts {

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 
 	"swarm/cluster"
+	"swarm/orchestrator"
 )
 
 // The seams between the API and the cluster (*cluster.Cluster serves them all). Each handler needs one or two;
@@ -56,15 +57,8 @@ type Services interface {
 	Services(f filters.Args, status bool) ([]swarm.Service, error)
 	Service(ref string, status bool) (swarm.Service, error)
 	CreateService(ctx context.Context, spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error)
-	UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts ServiceUpdate) (swarm.ServiceUpdateResponse, error)
+	UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
 	RemoveService(ctx context.Context, ref string) error
-}
-
-// ServiceUpdate are an update's query options.
-type ServiceUpdate struct {
-	Rollback         string // "previous" to go back to PreviousSpec
-	RegistryAuthFrom string // spec or previous-spec
-	RegistryAuth     string // X-Registry-Auth
 }
 
 // Tasks lists tasks (one per task container, plus tasks that have none yet, e.g. rejected) and finds the
@@ -78,14 +72,7 @@ type Tasks interface {
 }
 
 // LogSource is one task container whose log lines are merged into a service's log.
-type LogSource struct {
-	Engine      *cluster.Engine
-	ContainerID string
-	NodeID      string
-	ServiceID   string
-	TaskID      string
-	TTY         bool
-}
+type LogSource = orchestrator.LogSource
 
 // Nodes are the engines as swarm mode's nodes, with their desired availability and labels.
 type Nodes interface {
@@ -114,4 +101,7 @@ type Backend interface {
 	Builds
 }
 
-var _ Backend = (*cluster.Cluster)(nil)
+var (
+	_ Backend = (*cluster.Cluster)(nil)
+	_ Swarm   = (*orchestrator.Orchestrator)(nil)
+)

@@ -139,3 +139,38 @@ func (e *Engine) Create(name, image string, labels map[string]string) string {
 
 // SetState changes a container's state without an event: a change the engine does not report.
 func (e *Engine) SetState(id, state string) { e.setState(id, state) }
+
+// Exit ends a running container with an exit code, as its process exiting would (with the die event).
+func (e *Engine) Exit(id string, code int) {
+	e.setState(id, "exited")
+	e.mu.Lock()
+	c := e.containers[id]
+	if c == nil {
+		e.mu.Unlock()
+		return
+	}
+	nc := *c
+	st := *c.inspect.State
+	st.ExitCode = code
+	base := *c.inspect.ContainerJSONBase
+	base.State = &st
+	nc.inspect.ContainerJSONBase = &base
+	nc.summary.Status = fmt.Sprintf("Exited (%d) 1 second ago", code)
+	e.containers[id] = &nc
+	e.listed = nil
+	e.mu.Unlock()
+	e.emit("container", "die", id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
+}
+
+// Summaries lists the engine's containers as its list would, in creation order.
+func (e *Engine) Summaries() []container.Summary {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]container.Summary, 0, len(e.order))
+	for _, id := range e.order {
+		if c := e.containers[id]; c != nil {
+			out = append(out, c.summary)
+		}
+	}
+	return out
+}

@@ -66,7 +66,7 @@ func taskMatches(f filters.Args, v *view, a swarm.Task, t *task) bool {
 	}
 	if f.Contains("_up-to-date") {
 		s, ok := v.services[t.ServiceID]
-		return ok && t.Hash == specHash(s.Spec)
+		return ok && t.Hash == curHash(s)
 	}
 	return true
 }
@@ -146,9 +146,9 @@ func (o *Orchestrator) apiTask(v *view, t *task) swarm.Task {
 // else what its container tells (its image).
 func taskSpec(s swarm.Service, t *task) swarm.TaskSpec {
 	switch {
-	case t.Hash != "" && t.Hash == specHash(s.Spec):
+	case t.Hash != "" && t.Hash == curHash(s):
 		return s.Spec.TaskTemplate
-	case s.PreviousSpec != nil && t.Hash == specHash(*s.PreviousSpec):
+	case s.PreviousSpec != nil && t.Hash == prevHash(s):
 		return s.PreviousSpec.TaskTemplate
 	}
 	img := ""

@@ -15,7 +15,7 @@ import (
 // taskLabels are the labels that make a container a task.
 func taskLabels(s swarm.Service, taskID string, slot int, node string) map[string]string {
 	return map[string]string{LabelServiceID: s.ID, LabelServiceName: s.Spec.Name, LabelTaskID: taskID,
-		LabelTaskName: taskName(s.Spec.Name, slot, node) + "." + taskID, LabelSlot: strconv.Itoa(slot), LabelSpec: specHash(s.Spec),
+		LabelTaskName: taskName(s.Spec.Name, slot, node) + "." + taskID, LabelSlot: strconv.Itoa(slot), LabelSpec: curHash(s),
 		LabelCreated: time.Now().UTC().Format(time.RFC3339Nano)}
 }
 

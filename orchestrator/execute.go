@@ -93,7 +93,7 @@ func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
 
 // loose records a task of slot k that has no container: pending when no node fits, rejected otherwise.
 func (o *Orchestrator) loose(m *memory, s swarm.Service, k slotKey, id string, err error) {
-	t := &task{ID: id, ServiceID: s.ID, ServiceName: s.Spec.Name, Slot: k.slot, NodeID: k.node, Hash: specHash(s.Spec),
+	t := &task{ID: id, ServiceID: s.ID, ServiceName: s.Spec.Name, Slot: k.slot, NodeID: k.node, Hash: curHash(s),
 		created: time.Now(), state: swarm.TaskStateRejected, message: "rejected", err: err.Error()}
 	var nn *scheduler.NoNodeError
 	if errors.As(err, &nn) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"sync"
 
 	"github.com/docker/docker/api/types/swarm"
 )
@@ -59,4 +60,44 @@ func taskName(service string, slot int, node string) string {
 		return service + "." + strconv.Itoa(slot)
 	}
 	return service + "." + node
+}
+
+// hashes memoizes the spec hashes of stored services: a stored service's spec never changes under its ID and
+// version, and the reconciler asks for them for every slot of every pass.
+var hashes struct {
+	sync.Mutex
+	m map[hashKey]string
+}
+
+type hashKey struct {
+	id       string
+	index    uint64
+	previous bool
+}
+
+// curHash is the hash of a stored service's spec; prevHash of its previous spec ("" for none).
+func curHash(s swarm.Service) string { return memoHash(hashKey{s.ID, s.Version.Index, false}, &s.Spec) }
+
+func prevHash(s swarm.Service) string {
+	return memoHash(hashKey{s.ID, s.Version.Index, true}, s.PreviousSpec)
+}
+
+func memoHash(k hashKey, spec *swarm.ServiceSpec) string {
+	if spec == nil {
+		return ""
+	}
+	if k.id == "" {
+		return specHash(*spec)
+	}
+	hashes.Lock()
+	defer hashes.Unlock()
+	if h, ok := hashes.m[k]; ok {
+		return h
+	}
+	if hashes.m == nil || len(hashes.m) > 4096 {
+		hashes.m = map[hashKey]string{}
+	}
+	h := specHash(*spec)
+	hashes.m[k] = h
+	return h
 }

@@ -131,6 +131,7 @@ func (o *Orchestrator) Run(ctx context.Context) {
 		if t.ctx != nil {
 			o.reconcile(t.ctx)
 		}
+		last := time.Now()
 		select {
 		case <-ctx.Done():
 			return
@@ -138,8 +139,16 @@ func (o *Orchestrator) Run(ctx context.Context) {
 		case <-o.kick:
 		case <-o.store.Changed():
 		}
+		select { // kicks that come in a burst (every action's end kicks) make one pass
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(last.Add(minGap))):
+		}
 	}
 }
+
+// minGap is the least time between two passes.
+const minGap = 50 * time.Millisecond
 
 // term is a primary's term: the actions it started stop when it ends.
 type term struct {

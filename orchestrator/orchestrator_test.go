@@ -22,7 +22,7 @@ import (
 
 // bed is a cluster of simulated engines node-1..node-n with an orchestrator acting as primary.
 type bed struct {
-	t     *testing.T
+	t     testing.TB
 	o     *Orchestrator
 	cl    *cluster.Cluster
 	sims  []*simengine.Engine
@@ -30,7 +30,7 @@ type bed struct {
 	store *desired.Memory
 }
 
-func newBed(t *testing.T, n int) *bed {
+func newBed(t testing.TB, n int) *bed {
 	t.Helper()
 	b := &bed{t: t, store: desired.NewMemory()}
 	var addrs []string
@@ -68,12 +68,19 @@ func newBed(t *testing.T, n int) *bed {
 	return b
 }
 
+func (b *bed) patience() time.Duration {
+	if _, ok := b.t.(*testing.B); ok {
+		return 5 * time.Minute
+	}
+	return 10 * time.Second
+}
+
 func (b *bed) waitFor(what string, ok func() bool) {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(b.patience())
 	for !ok() {
 		if time.Now().After(deadline) {
-			b.t.Fatalf("not within 10 s: %s", what)
+			b.t.Fatalf("not within %v: %s", b.patience(), what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

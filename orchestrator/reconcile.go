@@ -107,7 +107,7 @@ func (p *pass) slot(s swarm.Service, k slotKey, r *rollout) {
 			cur = alt
 		}
 	}
-	hash := specHash(s.Spec)
+	hash := curHash(s)
 	var steps []step
 	switch {
 	case cur == nil:
@@ -188,7 +188,7 @@ func (p *pass) stale(k slotKey, ts []*task, cur *task) []step {
 // while the attempts in the window allow; a failed task's node is avoided when another fits. A task of an old
 // spec is replaced at the update's pace instead (an update stopped it, perhaps under an earlier primary).
 func (p *pass) restart(s swarm.Service, k slotKey, cur *task, r *rollout) []step {
-	if cur.Hash != specHash(s.Spec) && !r.halted {
+	if cur.Hash != curHash(s) && !r.halted {
 		return r.replace(p, s, k, cur)
 	}
 	rp := s.Spec.TaskTemplate.RestartPolicy

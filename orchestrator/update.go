@@ -27,7 +27,7 @@ type rollout struct {
 
 // rollout returns the service's rollout, a fresh one if its spec changed.
 func (p *pass) rollout(s swarm.Service) *rollout {
-	hash := specHash(s.Spec)
+	hash := curHash(s)
 	p.m.mu.Lock()
 	defer p.m.mu.Unlock()
 	r := p.m.updates[s.ID]
@@ -77,7 +77,7 @@ func (r *rollout) replace(p *pass, s swarm.Service, k slotKey, cur *task) []step
 // new task failed counts as a failure. When the batch is done the next waits Delay. It writes the service's
 // UpdateStatus when the rollout pauses, rolls back or completes.
 func (r *rollout) settle(p *pass, s swarm.Service) {
-	hash := specHash(s.Spec)
+	hash := curHash(s)
 	p.m.mu.Lock()
 	for k := range r.batch {
 		cur := p.v.current(k)
@@ -140,7 +140,7 @@ func (r *rollout) finished() swarm.UpdateStatus {
 
 // outdated tells whether any wanted slot's current task runs another spec, or is still to be made.
 func (p *pass) outdated(s swarm.Service) bool {
-	hash := specHash(s.Spec)
+	hash := curHash(s)
 	for k, ts := range p.v.slots {
 		if k.service == s.ID && p.v.wanted(s, k) && (ts[0].Hash != hash || ts[0].state != swarm.TaskStateRunning) {
 			return true

@@ -31,9 +31,10 @@ type result struct {
 	IdleCPUPct float64 `json:"manager_idle_cpu_percent"` // of one core, over 10 s without requests after the measures
 	// StolenPct is the CPU time the hypervisor took from this (virtual) machine during the run, in % of the
 	// machine's CPUs: figures from runs with much of it are not comparable with quiet ones.
-	StolenPct float64 `json:"stolen_cpu_percent"`
-	Measures  []stats `json:"measures"`
-	Error     string  `json:"error,omitempty"`
+	StolenPct float64        `json:"stolen_cpu_percent"`
+	Measures  []stats        `json:"measures"`
+	Services  *serviceResult `json:"services,omitempty"`
+	Error     string         `json:"error,omitempty"`
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	sim := flag.String("sim", "bin/swarm-sim", "swarm-sim binary")
 	sizes := flag.String("sizes", "1000,10000", "fleet sizes (engines)")
 	containers := flag.Int("containers", 30, "containers per engine")
+	tasks := flag.Int("tasks", 30000, "tasks of the service the orchestrator converges on each fleet (0: no services measure)")
 	jsonOut := flag.String("json", "", "also write the results as JSON here")
 	real := flag.Bool("real", false, "also compare the manager with direct engine access on the real test bed (root)")
 	profiles := flag.String("profile", "", "run the manager with --pprof and save a 5 s CPU profile of each fleet measure here")
@@ -56,7 +58,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bad --sizes:", err)
 			os.Exit(2)
 		}
-		r := runSize(*swarm, *sim, n, *containers, *profiles)
+		r := runSize(*swarm, *sim, n, *containers, *tasks, *profiles)
 		printResult(r)
 		results = append(results, r)
 	}
@@ -99,7 +101,7 @@ func printReal(st []stats) {
 	}
 }
 
-func runSize(swarm, sim string, n, containers int, profiles string) (r result) {
+func runSize(swarm, sim string, n, containers, tasks int, profiles string) (r result) {
 	r = result{Engines: n, Containers: containers}
 	began, stolen := time.Now(), stolenTime()
 	defer func() { // on every return, so the figure goes with whatever was measured
@@ -164,6 +166,10 @@ func runSize(swarm, sim string, n, containers int, profiles string) (r result) {
 	idle := cpuTime(mgr.Process.Pid) // last, so the engines' periodic refreshes (from 30 s on) are in it
 	time.Sleep(10 * time.Second)
 	r.IdleCPUPct = float64(cpuTime(mgr.Process.Pid)-idle) / float64(10*time.Second) * 100
+	if tasks > 0 {
+		sr := measureServices(base, mgr.Process.Pid, tasks)
+		r.Services = &sr
+	}
 	r.PeakRSSMiB = peakRSS(mgr.Process.Pid)
 	return r
 }
@@ -288,4 +294,7 @@ func printResult(r result) {
 			m.ManagerCPUms, m.FleetCPUms, m.ManagerGCs, m.Errors, m.FirstError)
 	}
 	tw.Flush()
+	if r.Services != nil {
+		printServices(*r.Services)
+	}
 }

@@ -1,0 +1,20 @@
+package orchestrator
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkConverge times a service of 3,000 replicas on 100 simulated engines, in process, from create to
+// every task running (figures for BENCHMARKS.md come from swarm-bench, on separate processes).
+func BenchmarkConverge(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		bd := newBed(b, 100)
+		b.StartTimer()
+		start := time.Now()
+		bd.create(replicated("bench", "busybox", 3000))
+		bd.waitFor("3000 running", func() bool { n, _ := bd.running("bench"); return n == 3000 })
+		b.ReportMetric(3000/time.Since(start).Seconds(), "tasks/s")
+	}
+}

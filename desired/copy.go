@@ -23,3 +23,8 @@ func deepCopy[T any](v T) T {
 	}
 	return out
 }
+
+// nodeRecord is what a store keeps of a node: what users set (the package doc), nothing the engines report.
+func nodeRecord(n swarm.Node) swarm.Node {
+	return swarm.Node{ID: n.ID, Meta: n.Meta, Spec: n.Spec}
+}

@@ -9,6 +9,7 @@
 //
 // Consul (consul.go) keeps each record as JSON under the discovery prefix, at <prefix>/swarm/services/<ID> and
 // <prefix>/swarm/nodes/<ID>, versioned by the key's ModifyIndex, and follows changes made by other managers
-// with a blocking query; Memory (memory.go) is the same contract in one process (file:// and nodes://
-// discovery, and tests).
+// with a blocking query (Run); Load reads Consul's current state at once, for a manager that becomes primary.
+// With Consul unreachable it serves the last state it knew and refuses writes. Memory (memory.go) is the same
+// contract in one process (file:// and nodes:// discovery, and tests); one contract test runs on both.
 package desired

@@ -39,6 +39,9 @@ func (m *Memory) Service(id string) (swarm.Service, bool) {
 }
 
 func (m *Memory) PutService(_ context.Context, s swarm.Service) (swarm.Service, error) {
+	if err := validID(s.ID); err != nil {
+		return swarm.Service{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := checkVersion(m.services[s.ID].Version, s.Version, hasKey(m.services, s.ID)); err != nil {
@@ -76,6 +79,10 @@ func (m *Memory) Node(id string) (swarm.Node, bool) {
 }
 
 func (m *Memory) PutNode(_ context.Context, n swarm.Node) (swarm.Node, error) {
+	if err := validID(n.ID); err != nil {
+		return swarm.Node{}, err
+	}
+	n = nodeRecord(n)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := checkVersion(m.nodes[n.ID].Version, n.Version, hasKey(m.nodes, n.ID)); err != nil {
@@ -91,8 +98,10 @@ func (m *Memory) PutNode(_ context.Context, n swarm.Node) (swarm.Node, error) {
 func (m *Memory) DeleteNode(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.nodes, id)
-	m.signal()
+	if hasKey(m.nodes, id) {
+		delete(m.nodes, id)
+		m.signal()
+	}
 	return nil
 }
 

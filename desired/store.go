@@ -17,7 +17,8 @@ type Store interface {
 	// Service returns the service with exactly this ID.
 	Service(id string) (swarm.Service, bool)
 	// PutService writes s if the stored record's version is s.Version.Index (0: s must not exist yet) and
-	// returns it with its new version; a mismatch is an errdefs.Conflict.
+	// returns it with its new version; a mismatch is an errdefs.Conflict. An ID must be non-empty, without
+	// '/', and not '.' or '..' (each record is a key of its own): others are an errdefs.InvalidParameter.
 	PutService(ctx context.Context, s swarm.Service) (swarm.Service, error)
 	// DeleteService removes the service; a missing one is an errdefs.NotFound.
 	DeleteService(ctx context.Context, id string) error
@@ -25,7 +26,8 @@ type Store interface {
 	Nodes() []swarm.Node
 	// Node returns the record of the node with this ID.
 	Node(id string) (swarm.Node, bool)
-	// PutNode writes n as PutService writes a service.
+	// PutNode writes n as PutService writes a service; of a node only ID, Spec, CreatedAt and UpdatedAt are
+	// kept (and returned).
 	PutNode(ctx context.Context, n swarm.Node) (swarm.Node, error)
 	// DeleteNode removes a node's record; a missing one is not an error.
 	DeleteNode(ctx context.Context, id string) error

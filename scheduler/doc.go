@@ -9,7 +9,11 @@
 // filter rejects a node with a reason; a node is counted once, under the first filter that rejects it, and
 // when nothing fits the error (*NoNodeError) reads e.g. `no suitable node (2 nodes not available for new tasks;
 // 1 node unhealthy; constraint "region==eu" not met on 2 nodes)`, availability first, then in pipeline order.
-// Soft expressions (==~, !=~) are applied on a first pass and dropped on a second when the first finds nothing.
+// Constraints take the original's keys (node: the ID or the name; any other key: that engine label) and swarm
+// mode's: node.id, node.hostname, node.ip (an address or a CIDR block holding it), node.role,
+// node.platform.os, node.platform.arch, node.labels.K (the node's labels) and engine.labels.K; any other
+// node.* key is a malformed expression. Soft expressions (==~, !=~) are applied on a first pass and dropped on
+// a second when the first finds nothing.
 // The strategy (spread, binpack, random) ranks what is left, deterministically for the same input: ties go by
 // node name, then by position; PlaceSorted takes nodes already in name order and ties by position alone. A
 // filter that cannot reject the request (no ports, no dependencies, no expressions of its kind) is not asked.

@@ -22,7 +22,9 @@
 // node list (plain.go): the same choice as the pass over every node, found by comparing the list's node
 // pointers with the index's and re-keying only the nodes that changed.
 //
-// Placements in flight are reserved (ports, a container slot, CPUs and memory) until Placement.Done, so
-// concurrent requests never double-book. Place is safe for concurrent use. ParseRequest moves the expressions
+// A request reserves HostConfig.Memory and whole CPUs: CpuShares counts CPUs at create (the original's
+// meaning), swarm mode's NanoCPUs (--reserve-cpu) round up, and the larger of both counts. Placements in flight
+// are reserved (ports, a container slot, CPUs and memory) until Placement.Done, so concurrent requests never
+// double-book. Place is safe for concurrent use. ParseRequest moves the expressions
 // of a create (env constraint:, affinity:, whitelist:, reschedule:) into swarm's labels and validates them.
 package scheduler

@@ -43,7 +43,7 @@ type Container struct {
 	HostConfig *container.HostConfig
 	Ports      nat.PortMap // NetworkSettings.Ports
 	Running    bool
-	CPUs       int64 // reserved CPUs
+	CPUs       int64 // reserved whole CPUs: CpuShares as the original counts them, or NanoCPUs rounded up
 	Memory     int64 // reserved memory, bytes
 }
 

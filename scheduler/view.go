@@ -76,7 +76,7 @@ func newRequest(req *Request) (*request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &request{Request: req, ex: ex, cpus: req.HostConfig.CPUShares, memory: req.HostConfig.Memory}
+	r := &request{Request: req, ex: ex, cpus: reservedCPUs(req.HostConfig), memory: req.HostConfig.Memory}
 	for _, e := range append(append([]*expr{}, ex.constraints...), ex.affinities...) {
 		r.hasSoft = r.hasSoft || e.soft
 	}
@@ -90,6 +90,12 @@ func newRequest(req *Request) (*request, error) {
 		}
 	}
 	return r, nil
+}
+
+// reservedCPUs is what a create reserves, in whole CPUs: the original's CpuShares, which count CPUs at create,
+// or swarm mode's NanoCPUs (--reserve-cpu) rounded up, whichever is more.
+func reservedCPUs(hc *container.HostConfig) int64 {
+	return max(hc.CPUShares, (hc.NanoCPUs+1e9-1)/1e9)
 }
 
 // pendingContainer is what a placement reserves on its node.

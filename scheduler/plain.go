@@ -26,10 +26,10 @@ type plainKey struct {
 }
 
 // isPlain says whether r can be placed by the index: a strategy that ranks (not random), nodes in name order,
-// nothing to reserve but a container slot, and no filter but availability, health and containerslots that can
-// reject it.
+// nothing to reserve but a container slot, no Group, and no filter but availability, health and
+// containerslots that can reject it.
 func (s *Scheduler) isPlain(r *request) bool {
-	if s.strategy == "random" || !r.sortedNodes || r.cpus > 0 || r.memory > 0 || r.hasSoft {
+	if s.strategy == "random" || !r.sortedNodes || r.cpus > 0 || r.memory > 0 || r.hasSoft || r.group != nil {
 		return false
 	}
 	for _, sf := range r.filters {

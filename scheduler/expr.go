@@ -24,7 +24,7 @@ type expr struct {
 
 // ExprError is a malformed expression; the manager answers it with 400.
 type ExprError struct {
-	Kind string // constraint, affinity, whitelist, reschedule
+	Kind string // constraint, affinity, whitelist, reschedule, group, spread
 	Expr string
 	Msg  string
 }

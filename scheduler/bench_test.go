@@ -44,6 +44,13 @@ func benchPlain(b *testing.B, n int) {
 	benchRequest(b, n, &Request{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{}})
 }
 
+// benchGroup places a service's task: a Group, spread over the engine label region.
+func benchGroup(b *testing.B, n int) {
+	cfg := &container.Config{Image: "nginx", Labels: map[string]string{"svc": "web"}}
+	benchRequest(b, n, &Request{Config: cfg, HostConfig: &container.HostConfig{}, Group: "svc=web",
+		Spread: []string{"engine.labels.region"}})
+}
+
 func benchRequest(b *testing.B, n int, r *Request) {
 	nodes := fleet(n)
 	s, err := New(Config{})
@@ -64,6 +71,8 @@ func benchRequest(b *testing.B, n int, r *Request) {
 
 func BenchmarkPlace1000Nodes(b *testing.B)  { benchPlace(b, 1000) }
 func BenchmarkPlace10000Nodes(b *testing.B) { benchPlace(b, 10000) }
+
+func BenchmarkPlaceGroup1000Nodes(b *testing.B) { benchGroup(b, 1000) }
 
 func BenchmarkPlacePlain1000Nodes(b *testing.B)  { benchPlain(b, 1000) }
 func BenchmarkPlacePlain10000Nodes(b *testing.B) { benchPlain(b, 10000) }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -17,11 +18,13 @@ type expr struct {
 	re    *regexp.Regexp
 	exact bool // value has no wildcard nor regexp: compare strings, which is much faster
 	why   string
+	attr  attr         // a constraint's key resolved (parseConstraint)
+	cidr  netip.Prefix // a node.ip constraint's CIDR block, when its value is one
 }
 
 // ExprError is a malformed expression; the manager answers it with 400.
 type ExprError struct {
-	Kind string // constraint, affinity, whitelist, reschedule
+	Kind string // constraint, affinity, whitelist, reschedule, group, spread
 	Expr string
 	Msg  string
 }

@@ -24,9 +24,10 @@ type stagedFilter struct {
 	f     filter
 }
 
-// active lists the filters that can reject r.
+// active lists the filters that can reject r: availability, which always applies, then the configured ones.
 func (s *Scheduler) active(r *request) []stagedFilter {
-	out := make([]stagedFilter, 0, len(s.filters))
+	out := make([]stagedFilter, 0, len(s.filters)+1)
+	out = append(out, stagedFilter{availabilityStage, availabilityFilter{}})
 	for i, f := range s.filters {
 		if c, ok := f.(conditional); ok && !c.applies(r) {
 			continue

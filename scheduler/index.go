@@ -26,7 +26,8 @@ type lazyIndex struct {
 	idx       *nodeIndex
 	slotsOnce sync.Once
 	slots     int
-	slot      atomic.Pointer[nodeSlot] // the scheduler's slot for this node (slotOf)
+	slot      atomic.Pointer[nodeSlot]       // the scheduler's slot for this node (slotOf)
+	groups    atomic.Pointer[map[string]int] // Node.groups
 }
 
 // index returns the node's index, building it on first use.
@@ -35,6 +36,26 @@ func (n *Node) index() *nodeIndex {
 		n.lazy.idx = buildIndex(n.Containers)
 	})
 	return n.lazy.idx
+}
+
+// groups counts the node's running containers by label ("key\x00value"), for Request.Group. It is built on
+// first use, so requests without a Group never pay for it (nor grow the Node by a sync.Once); two placements
+// racing to build it build the same counts.
+func (n *Node) groups() map[string]int {
+	if m := n.lazy.groups.Load(); m != nil {
+		return *m
+	}
+	m := map[string]int{}
+	for _, c := range n.Containers {
+		if !c.Running {
+			continue
+		}
+		for k, v := range c.Labels {
+			m[k+"\x00"+v]++
+		}
+	}
+	n.lazy.groups.Store(&m)
+	return m
 }
 
 // slots is the engine label containerslots; -1 when missing or not a number.

@@ -3,11 +3,12 @@ package scheduler
 import "container/heap"
 
 // plainIndex places plain requests (see isPlain) without weighing every node: for them a node either passes
-// (healthy and with a container slot left, where those filters run) or not, and the spread and binpack strategies rank the nodes that pass by
-// health, then by container count (in-flight placements included), then by position. The index keeps those
-// keys for the node list it last saw, with the best node at the top of a heap; a placement compares the list's
-// pointers with the ones it holds (nodes are immutable snapshots, so a new pointer is the only change there
-// is) and re-keys the positions that changed, and reservations re-key their node as they come and go. It is
+// (available, and healthy and with a container slot left where those filters run) or not, and the spread and
+// binpack strategies rank the nodes that pass by health, then by container count (in-flight placements
+// included), then by position. The index keeps those keys for the node list it last saw, with the best node at
+// the top of a heap; a placement compares the list's pointers with the ones it holds (nodes are immutable
+// snapshots, so a new pointer is the only change there is: a node paused or drained comes as a new snapshot)
+// and re-keys the positions that changed, and reservations re-key their node as they come and go. It is
 // guarded by the scheduler's lock.
 type plainIndex struct {
 	s      *Scheduler
@@ -25,14 +26,15 @@ type plainKey struct {
 }
 
 // isPlain says whether r can be placed by the index: a strategy that ranks (not random), nodes in name order,
-// nothing to reserve but a container slot, and no filter but health and containerslots that can reject it.
+// nothing to reserve but a container slot, no Group, and no filter but availability, health and
+// containerslots that can reject it.
 func (s *Scheduler) isPlain(r *request) bool {
-	if s.strategy == "random" || !r.sortedNodes || r.cpus > 0 || r.memory > 0 || r.hasSoft {
+	if s.strategy == "random" || !r.sortedNodes || r.cpus > 0 || r.memory > 0 || r.hasSoft || r.group != nil {
 		return false
 	}
 	for _, sf := range r.filters {
 		switch sf.f.(type) {
-		case healthFilter, slotsFilter:
+		case availabilityFilter, healthFilter, slotsFilter:
 		default:
 			return false
 		}
@@ -87,15 +89,16 @@ func (s *Scheduler) buildPlain(nodes []*Node) *plainIndex {
 	return x
 }
 
-// keyOf reads position i's node (with its reservations) as the health and containerslots filters and the
-// strategy see it.
+// keyOf reads position i's node (with its reservations) as the availability, health and containerslots filters
+// and the strategy see it.
 func (x *plainIndex) keyOf(i int) plainKey {
 	n := x.nodes[i]
 	sl := x.s.slotOf(n)
 	x.slotAt[sl] = i
 	k := plainKey{health: n.HealthIndicator, count: len(n.Containers) + len(sl.pending)}
 	slots := n.slots()
-	k.pass = (!x.s.uses(healthFilter{}) || k.health > 0) && (!x.s.uses(slotsFilter{}) || slots < 0 || k.count < slots)
+	k.pass = available(n) && (!x.s.uses(healthFilter{}) || k.health > 0) &&
+		(!x.s.uses(slotsFilter{}) || slots < 0 || k.count < slots)
 	return k
 }
 

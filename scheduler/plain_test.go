@@ -9,8 +9,8 @@ import (
 )
 
 // The index must choose exactly what the pass over every node chooses, through any sequence of placements,
-// releases, failed creates and changed nodes (health, container count, containerslots, nodes joining or
-// leaving), for both ranking strategies, and must leave other requests and failures to that pass.
+// releases, failed creates and changed nodes (health, container count, containerslots, availability, nodes
+// joining or leaving), for both ranking strategies, and must leave other requests and failures to that pass.
 func TestPlainIndexChoosesAsThePassDoes(t *testing.T) {
 	for _, filters := range [][]string{nil, {"health"}, {"containerslots"}, {}} {
 		for _, strategy := range []string{"spread", "binpack"} {
@@ -71,14 +71,16 @@ func comparePlacements(t *testing.T, cfg Config, rng *rand.Rand) {
 			}
 			p.fast.Done()
 			p.ref.Done()
-		case op < 9: // a node changes: health, containers removed, slots
+		case op < 9: // a node changes: health, containers removed, slots, availability
 			i := rng.IntN(len(nodes))
 			n := snapshot(nodes[i])
-			switch rng.IntN(3) {
+			switch rng.IntN(4) {
 			case 0:
 				n.HealthIndicator = []int64{0, 33, 66, 100, 100}[rng.IntN(5)]
 			case 1:
 				n.Containers = n.Containers[:rng.IntN(len(n.Containers)+1)]
+			case 2:
+				n.Availability = []string{"", "active", "pause", "drain"}[rng.IntN(4)]
 			default:
 				n.Labels = map[string]string{"containerslots": fmt.Sprint(rng.IntN(8))}
 			}
@@ -116,5 +118,6 @@ func withContainers(n *Node, k int) *Node {
 // snapshot is a new snapshot of n, as the manager builds one when its engine changed.
 func snapshot(n *Node) *Node {
 	return &Node{ID: n.ID, Name: n.Name, Addr: n.Addr, Labels: n.Labels, HealthIndicator: n.HealthIndicator,
-		TotalCPUs: n.TotalCPUs, TotalMemory: n.TotalMemory, Containers: n.Containers, Images: n.Images}
+		TotalCPUs: n.TotalCPUs, TotalMemory: n.TotalMemory, Containers: n.Containers, Images: n.Images,
+		Availability: n.Availability, NodeLabels: n.NodeLabels, Role: n.Role, IP: n.IP, OS: n.OS, Arch: n.Arch}
 }

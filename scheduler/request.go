@@ -87,7 +87,7 @@ type exprs struct {
 func parseExprs(lists map[string][]string) (*exprs, error) {
 	out := &exprs{}
 	for _, c := range lists[LabelConstraints] {
-		e, err := parseExpr("constraint", c)
+		e, err := parseConstraint(c)
 		if err != nil {
 			return nil, err
 		}

@@ -43,8 +43,10 @@ type Container struct {
 	HostConfig *container.HostConfig
 	Ports      nat.PortMap // NetworkSettings.Ports
 	Running    bool
-	CPUs       int64 // reserved CPUs
+	CPUs       int64 // reserved whole CPUs: CpuShares as the original counts them, or NanoCPUs rounded up
 	Memory     int64 // reserved memory, bytes
+
+	group string // a placement in flight: its request's Group
 }
 
 // Image is an image on a node.
@@ -82,11 +84,13 @@ type Request struct {
 	Config     *container.Config
 	HostConfig *container.HostConfig
 	// Group, when set, is the label (key=value) of the container's peers, e.g. the tasks of one service: the
-	// nodes holding the fewest running peers come first, before the strategy ranks the rest (swarm mode's
-	// spreading of a service's tasks).
+	// nodes holding the fewest peers come first, before the strategy ranks the rest (swarm mode's spreading of
+	// a service's tasks). Peers are the running containers with that label and the placements in flight with
+	// that label or the same Group; stopped containers and other groups' do not count.
 	Group string
 	// Spread are swarm mode's placement preferences, in order (e.g. "node.labels.zone"): the peers are spread
-	// evenly over the values of each, before Group's spreading over nodes.
+	// evenly over the values of each, before Group's spreading over nodes. Each names a node attribute as swarm
+	// mode's constraint keys do (node.labels.K, engine.labels.K, node.role, ...); it is ignored without Group.
 	Spread []string
 }
 
@@ -221,9 +225,10 @@ func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement,
 	return &Placement{Node: chosen, s: s, slot: slot, c: c}, nil
 }
 
-// pick runs the filters, then the strategy over the nodes that pass (see best); soft says whether soft
+// pick runs the filters, then the strategy over the nodes that pass (see before); soft says whether soft
 // expressions count. It makes one pass, looks at one node at a time (with its in-flight placements) and keeps
-// no list of candidates (but for the random strategy): nothing is allocated per node.
+// no list of candidates (but for the random strategy and spread preferences, see choose): nothing is
+// allocated per node.
 func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error) {
 	if len(nodes) == 0 {
 		return nil, &NoNodeError{Reasons: []string{"no nodes in the cluster"}}
@@ -231,7 +236,8 @@ func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error
 	r.soft = soft
 	var rej rejections
 	var top weighted
-	var pool []nodeView // the random strategy's candidates
+	var pool []weighted // the candidates of choose
+	collect := s.strategy == "random" || (len(r.spread) > 0 && r.group != nil)
 	n := &nodeView{}
 	for _, node := range nodes {
 		n.Node, n.pending = node, nil
@@ -246,14 +252,14 @@ func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error
 		switch {
 		case reason != "":
 			rej.add(len(s.filters), reason)
-		case s.strategy == "random":
-			pool = append(pool, *n)
+		case collect:
+			pool = append(pool, w)
 		case top.n.Node == nil || s.before(w, top, r.sortedNodes):
 			top = w
 		}
 	}
 	if len(pool) > 0 {
-		return &pool[s.rng.IntN(len(pool))], nil
+		return s.choose(r, pool), nil
 	}
 	if top.n.Node != nil {
 		return &top.n, nil

@@ -10,6 +10,7 @@ type weighted struct {
 	n      nodeView // a copy: pick reuses its view of the node under test
 	weight int64
 	count  int
+	group  int // the request's peers on the node (see request.peers); 0 without a Group
 }
 
 // weigh scores a node that passed the filters, or says why it has no room for the request's CPUs and memory.
@@ -25,12 +26,20 @@ func (s *Scheduler) weigh(r *request, n *nodeView) (weighted, string) {
 	if reason != "" {
 		return weighted{}, reason
 	}
-	return weighted{n: *n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()}, ""
+	w := weighted{n: *n, weight: cpu + mem + factor*n.HealthIndicator, count: n.count()}
+	if r.group != nil {
+		w.group = r.peers(n)
+	}
+	return w, ""
 }
 
 // before says whether a ranks strictly ahead of b, b coming earlier in the input; sorted says the input is in
-// name order, so a cannot come first by name.
+// name order, so a cannot come first by name. Fewer peers of the request's Group come first, whatever the
+// strategy.
 func (s *Scheduler) before(a, b weighted, sorted bool) bool {
+	if a.group != b.group {
+		return a.group < b.group
+	}
 	binpack := s.strategy == "binpack"
 	if a.weight != b.weight {
 		return (a.weight < b.weight) != binpack

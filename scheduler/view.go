@@ -53,6 +53,8 @@ type request struct {
 	hostMode    bool
 	cpus        int64
 	memory      int64
+	group       *group // Request.Group parsed; nil without one
+	spread      []attr // Request.Spread resolved
 }
 
 type portReq struct{ ip, port, proto string }
@@ -76,7 +78,17 @@ func newRequest(req *Request) (*request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &request{Request: req, ex: ex, cpus: req.HostConfig.CPUShares, memory: req.HostConfig.Memory}
+	r := &request{Request: req, ex: ex, cpus: reservedCPUs(req.HostConfig), memory: req.HostConfig.Memory}
+	if req.Group != "" {
+		if r.group, err = parseGroup(req.Group); err != nil {
+			return nil, err
+		}
+	}
+	if len(req.Spread) > 0 {
+		if r.spread, err = parseSpread(req.Spread); err != nil {
+			return nil, err
+		}
+	}
 	for _, e := range append(append([]*expr{}, ex.constraints...), ex.affinities...) {
 		r.hasSoft = r.hasSoft || e.soft
 	}
@@ -92,10 +104,19 @@ func newRequest(req *Request) (*request, error) {
 	return r, nil
 }
 
+// reservedCPUs is what a create reserves, in whole CPUs: the original's CpuShares, which count CPUs at create,
+// or swarm mode's NanoCPUs (--reserve-cpu) rounded up, whichever is more.
+func reservedCPUs(hc *container.HostConfig) int64 {
+	return max(hc.CPUShares, (hc.NanoCPUs+1e9-1)/1e9)
+}
+
 // pendingContainer is what a placement reserves on its node.
 func (r *request) pendingContainer() *Container {
 	c := &Container{Config: r.Config, HostConfig: r.HostConfig, Labels: r.Config.Labels, Image: r.Config.Image,
 		CPUs: r.cpus, Memory: r.memory, Running: true}
+	if r.group != nil {
+		c.group = r.group.text
+	}
 	if r.Name != "" {
 		c.Names = []string{strings.TrimPrefix(r.Name, "/")}
 	}

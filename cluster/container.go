@@ -125,7 +125,7 @@ func schedContainer(c *Container, info *container.InspectResponse, ncpu int64) *
 	}
 	if hc := info.HostConfig; hc != nil {
 		sc.Memory = hc.Memory
-		sc.CPUs = sharesToCPUs(hc.CPUShares, ncpu)
+		sc.CPUs = max(sharesToCPUs(hc.CPUShares, ncpu), (hc.NanoCPUs+1e9-1)/1e9) // as the scheduler reserves them
 		host := hc.NetworkMode == "host"
 		if host || len(hc.PortBindings) > 0 {
 			sc.HostConfig = &container.HostConfig{NetworkMode: hc.NetworkMode, PortBindings: hc.PortBindings}

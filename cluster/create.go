@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -174,8 +175,10 @@ func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string
 	if e == nil {
 		return nil, fmt.Errorf("node %s left the cluster during scheduling; try again", p.Node.Name)
 	}
-	if req.NodeLabel != "" {
-		cr.Config.Labels[req.NodeLabel] = p.Node.ID
+	if req.NodeLabel != "" { // a copy: the placement in flight holds the labels it was made with
+		labels := maps.Clone(cr.Config.Labels)
+		labels[req.NodeLabel] = p.Node.ID
+		cr.Config.Labels = labels
 	}
 	body, err := engineCreateBody(req.Body, cr, int64(p.Node.TotalCPUs), pinned)
 	if err != nil {

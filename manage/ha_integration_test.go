@@ -5,6 +5,7 @@ package manage_test
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -258,4 +259,112 @@ func TestConsulRestartUnderManagers(t *testing.T) {
 			t.Fatalf("a manager exited: %v", m.Cmd.ProcessState)
 		}
 	}
+}
+
+// kill -9 of the primary during a rolling update: a replica takes over and finishes it from what Consul and
+// the engines say; no slot ever runs two tasks, and none is empty for long.
+func TestRollingUpdateSurvivesPrimaryKill(t *testing.T) {
+	bed, ms := haCluster(t)
+	for _, e := range bed.Engines {
+		if out, err := exec.Command("docker", "-H", "unix://"+e.Sock, "tag", "busybox:latest", "busybox:v2").CombinedOutput(); err != nil {
+			t.Fatalf("tagging busybox:v2 on %s: %v: %s", e.Name, err, out)
+		}
+	}
+	p := primaryIndex(t, ms, 20*time.Second)
+	d := dockerFor(t, ms[p], nil)
+	d.ok("service", "create", "--name", "web", "--replicas", "3", "--stop-grace-period", "1s",
+		"--update-delay", "3s", "--update-monitor", "1s", "busybox", "sleep", "1d")
+	d.ok("service", "update", "--detach", "--image", "busybox:v2", "web")
+	// the first slot is replaced, then the update waits 3 s: kill the primary in that window
+	err := clustertest.WaitFor(20*time.Second, func() error {
+		out := d.ok("service", "ps", "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}", "web")
+		if !strings.Contains(out, "busybox:v2 Running") {
+			return fmt.Errorf("no new task running yet: %q", out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := without(ms, p)
+	stop := make(chan struct{})
+	worst := watchSlots(alive, stop)
+	ms[p].Cmd.Process.Signal(syscall.SIGKILL)
+	ms[p].Cmd.Wait()
+	err = clustertest.WaitFor(60*time.Second, func() error {
+		for _, m := range alive {
+			out, err := m.Docker(nil, "service", "inspect", "--format", "{{.UpdateStatus.State}} {{.Spec.TaskTemplate.ContainerSpec.Image}}", "web")
+			if err == nil && out == "completed busybox:v2" {
+				return nil
+			}
+		}
+		return fmt.Errorf("update not completed yet")
+	})
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := alive[0].Docker(nil, "service", "ps", "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}", "web")
+	if strings.Count(rows, "busybox:v2 Running") != 3 {
+		t.Errorf("after the update: %q, want 3 tasks of busybox:v2 running", rows)
+	}
+	w := <-worst
+	t.Logf("failover during update: longest empty slot %v, most tasks in one slot %d", w.empty.Round(100*time.Millisecond), w.most)
+	if w.most > 1 {
+		t.Errorf("a slot ran %d tasks at once", w.most)
+	}
+	if w.empty > 15*time.Second {
+		t.Errorf("a slot ran no task for %v", w.empty)
+	}
+}
+
+type slotWorst struct {
+	empty time.Duration
+	most  int
+}
+
+// watchSlots polls the task containers of web (through the engines' view in the managers) until stop closes,
+// and reports the longest time a slot had no running task and the most running tasks one slot had.
+func watchSlots(ms []*clustertest.Manager, stop chan struct{}) chan slotWorst {
+	out := make(chan slotWorst, 1)
+	go func() {
+		var w slotWorst
+		emptySince := map[string]time.Time{}
+		for {
+			select {
+			case <-stop:
+				out <- w
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			var rows string
+			var err error
+			for _, m := range ms {
+				if rows, err = m.Docker(nil, "ps", "--filter", "label=com.docker.swarm.service.name=web",
+					"--format", `{{.Label "com.docker.swarm.task.slot"}}`); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				continue
+			}
+			per := map[string]int{"1": 0, "2": 0, "3": 0}
+			for _, s := range strings.Fields(rows) {
+				per[s]++
+			}
+			now := time.Now()
+			for slot, n := range per {
+				w.most = max(w.most, n)
+				if n > 0 {
+					delete(emptySince, slot)
+					continue
+				}
+				if _, ok := emptySince[slot]; !ok {
+					emptySince[slot] = now
+				}
+				w.empty = max(w.empty, now.Sub(emptySince[slot]))
+			}
+		}
+	}()
+	return out
 }

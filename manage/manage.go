@@ -15,10 +15,12 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"swarm/cluster"
+	"swarm/desired"
 	"swarm/discovery"
 	"swarm/internal/gcfloor"
 	"swarm/internal/metrics"
 	"swarm/lease"
+	"swarm/orchestrator"
 	"swarm/proxy"
 	"swarm/scheduler"
 )
@@ -60,6 +62,16 @@ func (b backends) leases() cluster.LeaseStore {
 	return lease.New(b.consul.KV(), b.prefix)
 }
 
+// desired is the store of services and node specs: in Consul beside discovery's keys, else in this process
+// (file:// and nodes:// discovery have no shared store). run keeps it current until ctx ends.
+func (b backends) desired(log *slog.Logger) (store desired.Store, run func(context.Context)) {
+	if b.consul == nil {
+		return desired.NewMemory(), func(context.Context) {}
+	}
+	c := desired.NewConsul(b.consul, b.prefix, log)
+	return c, func(ctx context.Context) { c.Run(ctx) }
+}
+
 // Run serves the cluster API on every cfg.Hosts address until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
@@ -96,11 +108,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}, sched)
 	defer cl.Close()
 	role := &roleState{role: proxy.Role{Primary: !cfg.Replication}}
-	api := proxy.New(proxy.Config{Backend: cl, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
+	store, runStore := back.desired(log)
+	orch := orchestrator.New(orchestrator.Config{Cluster: cl, Store: store, Advertise: selfAddr(cfg), Logger: log,
+		Role: func() (bool, string) { r := role.get(); return r.Primary, r.PrimaryAddr }})
+	role.onChange = orch.Kick
+	api := proxy.New(proxy.Config{Backend: cl, Swarm: orch, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(6)
 	go func() { defer wg.Done(); watchDiscovery(ctx, back.disc, cl, log) }()
+	go func() { defer wg.Done(); runStore(ctx) }()
+	go func() { defer wg.Done(); orch.Run(ctx) }()
 	go func() { defer wg.Done(); cl.RunRescheduler(ctx) }()
 	go func() { defer wg.Done(); cl.RunLeaseSweeper(ctx) }()
 	cl.SetPrimary(!cfg.Replication)
@@ -118,6 +136,19 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// selfAddr is the address this manager is known at: --advertise, else its first TCP listener.
+func selfAddr(cfg Config) string {
+	if cfg.Advertise != "" {
+		return cfg.Advertise
+	}
+	for _, h := range cfg.Hosts {
+		if addr, ok := strings.CutPrefix(h, "tcp://"); ok {
+			return addr
+		}
+	}
+	return ""
 }
 
 // watchDiscovery keeps the engine set equal to what discovery reports.

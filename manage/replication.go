@@ -18,13 +18,21 @@ import (
 
 // roleState is this manager's current role, read by the API on every request.
 type roleState struct {
-	mu   sync.RWMutex
-	role proxy.Role
+	mu       sync.RWMutex
+	role     proxy.Role
+	onChange func() // told after each change (set before the role can change)
 }
 
 func (r *roleState) get() proxy.Role { r.mu.RLock(); defer r.mu.RUnlock(); return r.role }
 
-func (r *roleState) set(f func(*proxy.Role)) { r.mu.Lock(); f(&r.role); r.mu.Unlock() }
+func (r *roleState) set(f func(*proxy.Role)) {
+	r.mu.Lock()
+	f(&r.role)
+	r.mu.Unlock()
+	if r.onChange != nil {
+		r.onChange()
+	}
+}
 
 // leaderKey is classic swarm's election key under the discovery prefix.
 func leaderKey(prefix string) string {

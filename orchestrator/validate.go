@@ -123,6 +123,9 @@ func checkPlacement(p *swarm.Placement) error {
 			return errdefs.InvalidParameter(fmt.Errorf("invalid placement preference: only spread=<key> is supported"))
 		}
 	}
+	if err := scheduler.CheckSpread(spreadKeys(p)); err != nil {
+		return errdefs.InvalidParameter(err)
+	}
 	return nil
 }
 

@@ -39,6 +39,21 @@ type systemAPI struct {
 	cfg Config
 }
 
+// serviceAPI serves swarm mode's services (services.go).
+type serviceAPI struct {
+	s Services
+}
+
+// taskAPI serves swarm mode's tasks (tasks.go).
+type taskAPI struct {
+	t Tasks
+}
+
+// nodeAPI serves swarm mode's nodes (nodes.go).
+type nodeAPI struct {
+	n Nodes
+}
+
 // forwarder sends requests on to an engine or the primary manager (forward.go, hijack.go).
 type forwarder struct {
 	log *slog.Logger

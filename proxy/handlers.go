@@ -54,6 +54,14 @@ type nodeAPI struct {
 	n Nodes
 }
 
+// logAPI serves a service's or a task's log, merged from its task containers' logs on their engines
+// (servicelogs.go, logframe.go).
+type logAPI struct {
+	t    Tasks
+	open openLog
+	log  *slog.Logger
+}
+
 // forwarder sends requests on to an engine or the primary manager (forward.go, hijack.go).
 type forwarder struct {
 	log *slog.Logger

@@ -7,7 +7,7 @@ func (s *Server) swarmRoutes() []route {
 	if s.cfg.Swarm == nil {
 		return nil
 	}
-	sv, t, n := s.services, s.tasks, s.nodes
+	sv, t, n, l := s.services, s.tasks, s.nodes, s.logs
 	return []route{
 		// services.go
 		{"GET", "/services/{id}", sv.inspectService},
@@ -25,6 +25,10 @@ func (s *Server) swarmRoutes() []route {
 		{"GET", "/nodes/{id}", n.inspectNode},
 		{"POST", "/nodes/{id}/update", n.updateNode},
 		{"DELETE", "/nodes/{id}", n.removeNode},
+
+		// servicelogs.go
+		{"GET", "/services/{id}/logs", l.serviceLogs},
+		{"GET", "/tasks/{id}/logs", l.taskLogs},
 
 		// swarm.go: swarm mode's own membership does not apply here
 		{"GET", "/swarm", notSwarmMode},

@@ -59,7 +59,7 @@ func TestSwarmModeRoutesAreAbsentOnAClassicManager(t *testing.T) {
 	for _, rt := range []struct{ method, path string }{
 		{"GET", "/services"}, {"GET", "/v1.47/services/web"}, {"POST", "/services/create"},
 		{"POST", "/services/web/update?version=1"}, {"DELETE", "/services/web"},
-		{"GET", "/tasks"}, {"GET", "/tasks/t1"},
+		{"GET", "/tasks"}, {"GET", "/tasks/t1"}, {"GET", "/tasks/t1/logs?stdout=1"},
 		{"GET", "/nodes"}, {"GET", "/nodes/n1"}, {"POST", "/nodes/n1/update?version=1"}, {"DELETE", "/nodes/n1"},
 		{"GET", "/swarm"}, {"POST", "/swarm/init"}, {"POST", "/swarm/join"}, {"POST", "/swarm/leave"},
 	} {

@@ -80,7 +80,8 @@ type Nodes interface {
 	Node(ref string) (swarm.Node, error)
 	UpdateNode(ctx context.Context, ref string, version uint64, spec swarm.NodeSpec) error
 	RemoveNode(ctx context.Context, ref string, force bool) error
-	// SwarmInfo is /info's Swarm section for this manager.
+	// SwarmInfo is /info's Swarm section for this manager. Every manager answers /info itself, a replica
+	// too, even while no primary is elected: it answers from what this manager holds, promptly.
 	SwarmInfo() swarm.Info
 }
 

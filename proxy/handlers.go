@@ -39,6 +39,29 @@ type systemAPI struct {
 	cfg Config
 }
 
+// serviceAPI serves swarm mode's services (services.go).
+type serviceAPI struct {
+	s Services
+}
+
+// taskAPI serves swarm mode's tasks (tasks.go).
+type taskAPI struct {
+	t Tasks
+}
+
+// nodeAPI serves swarm mode's nodes (nodes.go).
+type nodeAPI struct {
+	n Nodes
+}
+
+// logAPI serves a service's or a task's log, merged from its task containers' logs on their engines
+// (servicelogs.go, logframe.go).
+type logAPI struct {
+	t    Tasks
+	open openLog
+	log  *slog.Logger
+}
+
 // forwarder sends requests on to an engine or the primary manager (forward.go, hijack.go).
 type forwarder struct {
 	log *slog.Logger

@@ -43,6 +43,10 @@ type Server struct {
 	networks   *networkAPI
 	volumes    *volumeAPI
 	system     *systemAPI
+	services   *serviceAPI // the swarm-mode groups: nil unless cfg.Swarm is set
+	tasks      *taskAPI
+	nodes      *nodeAPI
+	logs       *logAPI
 
 	primaryMu sync.Mutex
 	primaryTr http.RoundTripper
@@ -63,6 +67,10 @@ func New(cfg Config) *Server {
 		networks:   &networkAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
 		volumes:    &volumeAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
 		system:     &systemAPI{b: cfg.Backend, cfg: cfg}}
+	if cfg.Swarm != nil {
+		s.services, s.tasks, s.nodes = &serviceAPI{s: cfg.Swarm}, &taskAPI{t: cfg.Swarm}, &nodeAPI{n: cfg.Swarm}
+		s.logs = &logAPI{t: cfg.Swarm, open: openContainerLog, log: cfg.Logger}
+	}
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.NotFound(fmt.Errorf("page not found: %s %s is not served by swarm", r.Method, r.URL.Path)))
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/swarm"
 
 	"swarm/internal/version"
 )
@@ -16,6 +17,9 @@ import (
 func (sys *systemAPI) ping(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if sys.cfg.Swarm != nil { // the CLI then shows its service, stack and node commands
+		w.Header().Set("Swarm", "active/manager")
+	}
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Length", "0")
 		return
@@ -23,8 +27,14 @@ func (sys *systemAPI) ping(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("OK"))
 }
 
+// info is served by every manager itself, replicas included, whether a primary is known or not.
 func (sys *systemAPI) info(w http.ResponseWriter, r *http.Request) {
-	pieces, err := sys.b.InfoJSON(sys.cfg.Role().lines(), nil)
+	var sw *swarm.Info
+	if sys.cfg.Swarm != nil {
+		si := sys.cfg.Swarm.SwarmInfo()
+		sw = &si
+	}
+	pieces, err := sys.b.InfoJSON(sys.cfg.Role().lines(), sw)
 	if err != nil {
 		writeError(w, err)
 		return

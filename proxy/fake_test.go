@@ -73,7 +73,7 @@ type fakeSwarm struct {
 	services      func(f filters.Args, status bool) ([]swarm.Service, error)
 	service       func(ref string, status bool) (swarm.Service, error)
 	createService func(spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error)
-	updateService func(ref string, version uint64, spec swarm.ServiceSpec, opts ServiceUpdate) (swarm.ServiceUpdateResponse, error)
+	updateService func(ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error)
 	removeService func(ref string) error
 	tasks         func(f filters.Args) ([]swarm.Task, error)
 	task          func(ref string) (swarm.Task, error)
@@ -96,7 +96,7 @@ func (f *fakeSwarm) Service(ref string, status bool) (swarm.Service, error) {
 func (f *fakeSwarm) CreateService(_ context.Context, spec swarm.ServiceSpec, auth string) (swarm.ServiceCreateResponse, error) {
 	return f.createService(spec, auth)
 }
-func (f *fakeSwarm) UpdateService(_ context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts ServiceUpdate) (swarm.ServiceUpdateResponse, error) {
+func (f *fakeSwarm) UpdateService(_ context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
 	return f.updateService(ref, version, spec, opts)
 }
 func (f *fakeSwarm) RemoveService(_ context.Context, ref string) error { return f.removeService(ref) }

@@ -74,8 +74,8 @@ func (a *serviceAPI) updateService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	opts := ServiceUpdate{Rollback: q.Get("rollback"), RegistryAuthFrom: q.Get("registryAuthFrom"),
-		RegistryAuth: r.Header.Get("X-Registry-Auth")}
+	opts := swarm.ServiceUpdateOptions{Rollback: q.Get("rollback"), RegistryAuthFrom: q.Get("registryAuthFrom"),
+		EncodedRegistryAuth: r.Header.Get("X-Registry-Auth")}
 	resp, err := a.s.UpdateService(r.Context(), mux.Vars(r)["id"], version, spec, opts)
 	if err != nil {
 		writeError(w, err)

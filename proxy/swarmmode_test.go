@@ -118,7 +118,7 @@ func TestServicesAreListedInspectedCreatedUpdatedAndRemoved(t *testing.T) {
 			got = append(got, spec.Name, auth)
 			return swarm.ServiceCreateResponse{ID: "s2", Warnings: []string{"w"}}, nil
 		},
-		updateService: func(ref string, version uint64, spec swarm.ServiceSpec, opts ServiceUpdate) (swarm.ServiceUpdateResponse, error) {
+		updateService: func(ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
 			got = append(got, ref, version, spec.Name, opts)
 			if version < 7 {
 				return swarm.ServiceUpdateResponse{}, errdefs.Conflict(errors.New("update out of sequence"))
@@ -159,11 +159,11 @@ func TestServicesAreListedInspectedCreatedUpdatedAndRemoved(t *testing.T) {
 			answer: "invalid JSON: got EOF while reading request body"},
 		{name: "update", method: "POST", path: "/v1.47/services/web/update?version=7&registryAuthFrom=spec&rollback=none",
 			body: `{"Name":"web"}`, header: []string{"X-Registry-Auth", "e30="}, code: 200, answer: `{"Warnings":["u"]}`,
-			got: []any{"web", uint64(7), "web", ServiceUpdate{Rollback: "none", RegistryAuthFrom: "spec", RegistryAuth: "e30="}}},
+			got: []any{"web", uint64(7), "web", swarm.ServiceUpdateOptions{Rollback: "none", RegistryAuthFrom: "spec", EncodedRegistryAuth: "e30="}}},
 		{name: "rollback", method: "POST", path: "/services/web/update?version=8&rollback=previous", body: `{}`, code: 200,
-			got: []any{"web", uint64(8), "", ServiceUpdate{Rollback: "previous"}}},
+			got: []any{"web", uint64(8), "", swarm.ServiceUpdateOptions{Rollback: "previous"}}},
 		{name: "update out of sequence", method: "POST", path: "/services/web/update?version=6", body: `{}`, code: 409,
-			answer: "update out of sequence", got: []any{"web", uint64(6), "", ServiceUpdate{}}},
+			answer: "update out of sequence", got: []any{"web", uint64(6), "", swarm.ServiceUpdateOptions{}}},
 		{name: "update without version", method: "POST", path: "/services/web/update", body: `{}`, code: 400,
 			answer: "missing service version: send ?version=N, the service's Version.Index as last read"},
 		{name: "update with a bad version", method: "POST", path: "/services/web/update?version=-1", body: `{}`, code: 400,

@@ -14,6 +14,9 @@ import (
 const (
 	LabelSwarmID    = "com.docker.swarm.id"
 	LabelReschedule = "com.docker.swarm.reschedule-policies"
+	// LabelTask marks swarm mode's task containers, which are replaced, never started again: a stopped one
+	// holds no host port.
+	LabelTask = "com.docker.swarm.task.id"
 )
 
 // Container is a cached container: the engine's list entry and, from its inspect, what the manager uses. A
@@ -127,6 +130,9 @@ func schedContainer(c *Container, info *container.InspectResponse, ncpu int64) *
 		sc.Memory = hc.Memory
 		sc.CPUs = max(sharesToCPUs(hc.CPUShares, ncpu), (hc.NanoCPUs+1e9-1)/1e9) // as the scheduler reserves them
 		host := hc.NetworkMode == "host"
+		if _, task := c.Labels[LabelTask]; task && !sc.Running {
+			return sc
+		}
 		if host || len(hc.PortBindings) > 0 {
 			sc.HostConfig = &container.HostConfig{NetworkMode: hc.NetworkMode, PortBindings: hc.PortBindings}
 		}

@@ -71,7 +71,7 @@ func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
 		if err != nil {
 			return err
 		}
-		name := taskName(s.Spec.Name, k.slot, k.node) + "." + id
+		name := containerName(s.Spec.Name, k.slot, k.node, id)
 		resp, err := o.cl.CreateContainer(ctx, cluster.CreateRequest{Name: name, Body: body, RegistryAuth: o.authOf(s.ID),
 			Group: LabelServiceID + "=" + s.ID, Spread: spreadKeys(s.Spec.TaskTemplate.Placement), NodeLabel: LabelNodeID})
 		if err != nil {

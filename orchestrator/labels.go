@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/docker/docker/api/types/swarm"
+
+	"swarm/cluster"
 )
 
 // Labels of task containers: swarm mode's names, and ours: the slot, the spec the task runs, and when it was
@@ -16,7 +19,7 @@ import (
 const (
 	LabelServiceID   = "com.docker.swarm.service.id"
 	LabelServiceName = "com.docker.swarm.service.name"
-	LabelTaskID      = "com.docker.swarm.task.id"
+	LabelTaskID      = cluster.LabelTask
 	LabelTaskName    = "com.docker.swarm.task.name"
 	LabelNodeID      = "com.docker.swarm.node.id"
 	LabelSlot        = "com.docker.swarm.task.slot"
@@ -100,4 +103,16 @@ func memoHash(k hashKey, spec *swarm.ServiceSpec) string {
 	h := specHash(*spec)
 	hashes.m[k] = h
 	return h
+}
+
+// containerName is a task container's name, SERVICE.SLOT.TASKID (global: SERVICE.NODEID.TASKID, without the
+// characters a container name cannot hold, such as the colons of older engines' IDs).
+func containerName(service string, slot int, node, taskID string) string {
+	name := taskName(service, slot, node) + "." + taskID
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			return r
+		}
+		return -1
+	}, name)
 }

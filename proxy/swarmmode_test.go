@@ -96,6 +96,9 @@ func TestPingAndInfoSayThisIsASwarmModeManager(t *testing.T) {
 	if rec := call(s, "GET", "/v1.47/info", ""); rec.Code != http.StatusOK || gotSw == nil || !reflect.DeepEqual(*gotSw, want) {
 		t.Errorf("/info: %d, swarm section %+v; want %+v", rec.Code, gotSw, want)
 	}
+	if rec := call(s, "GET", "/v1.24/info", ""); rec.Code != http.StatusOK || gotSw == nil || gotSw.ControlAvailable {
+		t.Errorf("/v1.24/info: %d, swarm section %+v; want ControlAvailable false for a client below 1.25", rec.Code, gotSw)
+	}
 }
 
 func TestServicesAreListedInspectedCreatedUpdatedAndRemoved(t *testing.T) {

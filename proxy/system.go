@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/versions"
 
 	"swarm/internal/version"
 )
@@ -32,6 +33,11 @@ func (sys *systemAPI) info(w http.ResponseWriter, r *http.Request) {
 	var sw *swarm.Info
 	if sys.cfg.Swarm != nil {
 		si := sys.cfg.Swarm.SwarmInfo()
+		if v := apiVersion(r); v != "" && versions.LessThan(v, "1.25") {
+			// A CLI pinned below 1.25 that sees a manager makes `docker inspect` try secrets, which it then
+			// refuses itself ("requires API version 1.25"): such a client keeps the classic answer.
+			si.ControlAvailable = false
+		}
 		sw = &si
 	}
 	pieces, err := sys.b.InfoJSON(sys.cfg.Role().lines(), sw)

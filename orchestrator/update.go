@@ -3,26 +3,28 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 )
 
 // rollout paces the replacement of a service's out-of-date tasks, as its update (or rollback) config says:
-// batches of Parallelism slots (0: all), Delay between batches, each new task watched for Monitor; failures
-// beyond MaxFailureRatio trigger the FailureAction. It lives in the primary's memory: a new primary starts a
+// Parallelism slots at a time (0: all), each replacer resting Delay after its slot's new task runs (or failed)
+// before it takes the next, each new task watched for Monitor; failures beyond MaxFailureRatio trigger the
+// FailureAction. It lives in the primary's memory: a new primary starts a
 // fresh one from what the store and the engines say (the slots already done are no longer out of date).
 type rollout struct {
 	hash     string // the spec rolled out
 	cfg      swarm.UpdateConfig
 	rollback bool
-	batch    map[slotKey]time.Time // slots replaced in the batch under way, since when
+	batch    map[slotKey]time.Time // slots being replaced, since when
+	resting  []time.Time           // replacers done with a slot: until when each rests (Delay)
 	watch    map[slotKey]time.Time // slots whose new task is watched, until when
 	done     int                   // slots replaced
 	failures int
 	failed   string // the last failed task's ID
-	nextAt   time.Time
-	halted   bool // paused (or rolled back): no more replacements
+	halted   bool   // paused (or rolled back): no more replacements
 }
 
 // rollout returns the service's rollout, a fresh one if its spec changed.
@@ -61,7 +63,8 @@ func (o *Orchestrator) forgetRollout(id string) {
 func (r *rollout) replace(p *pass, s swarm.Service, k slotKey, cur *task) []step {
 	p.m.mu.Lock()
 	defer p.m.mu.Unlock()
-	if r.halted || p.now.Before(r.nextAt) || (r.cfg.Parallelism > 0 && uint64(len(r.batch)) >= r.cfg.Parallelism) {
+	r.resting = slices.DeleteFunc(r.resting, func(until time.Time) bool { return !p.now.Before(until) })
+	if r.halted || (r.cfg.Parallelism > 0 && uint64(len(r.batch)+len(r.resting)) >= r.cfg.Parallelism) {
 		return nil
 	}
 	r.batch[k] = p.now
@@ -73,8 +76,8 @@ func (r *rollout) replace(p *pass, s swarm.Service, k slotKey, cur *task) []step
 	return []step{create}
 }
 
-// settle follows the batch under way: a slot whose new task runs is done (and watched for Monitor); one whose
-// new task failed counts as a failure. When the batch is done the next waits Delay. It writes the service's
+// settle follows the slots being replaced: one whose new task runs is done (and watched for Monitor); one whose
+// new task failed counts as a failure; either way its replacer rests Delay. It writes the service's
 // UpdateStatus when the rollout pauses, rolls back or completes.
 func (r *rollout) settle(p *pass, s swarm.Service) {
 	hash := curHash(s)
@@ -83,10 +86,10 @@ func (r *rollout) settle(p *pass, s swarm.Service) {
 		cur := p.v.current(k)
 		switch {
 		case cur != nil && cur.Hash == hash && cur.state == swarm.TaskStateRunning:
-			delete(r.batch, k)
+			r.slotDone(p, k)
 			r.watch[k] = p.now.Add(r.monitor())
 		case cur != nil && cur.Hash == hash && cur.ended():
-			delete(r.batch, k)
+			r.slotDone(p, k)
 			r.failures++
 			r.failed = cur.ID
 		}
@@ -102,14 +105,8 @@ func (r *rollout) settle(p *pass, s swarm.Service) {
 			delete(r.watch, k)
 		}
 	}
-	batchDone := len(r.batch) == 0
-	if batchDone && r.nextAt.IsZero() && r.done > 0 {
-		r.nextAt = p.now.Add(r.cfg.Delay)
-	} else if !batchDone {
-		r.nextAt = time.Time{}
-	}
 	failing := r.failures > 0 && float32(r.failures)/float32(max(r.done, 1)) > r.cfg.MaxFailureRatio
-	complete := batchDone && len(r.watch) == 0 && !p.outdated(s)
+	complete := len(r.batch) == 0 && len(r.watch) == 0 && !p.outdated(s)
 	halted := r.halted
 	p.m.mu.Unlock()
 	switch {
@@ -117,6 +114,14 @@ func (r *rollout) settle(p *pass, s swarm.Service) {
 		p.fail(s, r)
 	case complete && updating(s.UpdateStatus):
 		p.writeStatus(s, r.finished())
+	}
+}
+
+// slotDone ends slot k's replacement; its replacer rests Delay before the next.
+func (r *rollout) slotDone(p *pass, k slotKey) {
+	delete(r.batch, k)
+	if r.cfg.Delay > 0 {
+		r.resting = append(r.resting, p.now.Add(r.cfg.Delay))
 	}
 }
 

@@ -26,8 +26,14 @@ type lazyIndex struct {
 	idx       *nodeIndex
 	slotsOnce sync.Once
 	slots     int
-	slot      atomic.Pointer[nodeSlot]       // the scheduler's slot for this node (slotOf)
-	groups    atomic.Pointer[map[string]int] // Node.groups
+	slot      atomic.Pointer[nodeSlot]   // the scheduler's slot for this node (slotOf)
+	group     atomic.Pointer[groupCount] // Node.peers' last answer
+}
+
+// groupCount is how many of a node's running containers carry one label.
+type groupCount struct {
+	label *group
+	n     int
 }
 
 // index returns the node's index, building it on first use.
@@ -38,24 +44,21 @@ func (n *Node) index() *nodeIndex {
 	return n.lazy.idx
 }
 
-// groups counts the node's running containers by label ("key\x00value"), for Request.Group. It is built on
-// first use, so requests without a Group never pay for it (nor grow the Node by a sync.Once); two placements
-// racing to build it build the same counts.
-func (n *Node) groups() map[string]int {
-	if m := n.lazy.groups.Load(); m != nil {
-		return *m
+// peers counts the node's running containers that carry g's label. The last answer is kept: a burst of
+// placements asks every node about the same group, and a Node is a read-only snapshot (only the nodes a
+// placement changed are new ones, and they count again); placements racing to count count the same.
+func (n *Node) peers(g *group) int {
+	if c := n.lazy.group.Load(); c != nil && *c.label == *g {
+		return c.n
 	}
-	m := map[string]int{}
+	k := 0
 	for _, c := range n.Containers {
-		if !c.Running {
-			continue
-		}
-		for k, v := range c.Labels {
-			m[k+"\x00"+v]++
+		if v, ok := c.Labels[g.key]; ok && v == g.value && c.Running {
+			k++
 		}
 	}
-	n.lazy.groups.Store(&m)
-	return m
+	n.lazy.group.Store(&groupCount{label: g, n: k})
+	return k
 }
 
 // slots is the engine label containerslots; -1 when missing or not a number.

@@ -11,10 +11,7 @@ import (
 // first the values of each preference whose nodes hold the fewest peers. The strategy ranks what ties.
 
 // group is a request's Group, parsed: the label its peers carry.
-type group struct {
-	text, key, value string
-	label            string // key "\x00" value, as Node.groups counts it
-}
+type group struct{ text, key, value string }
 
 func parseGroup(text string) (*group, error) {
 	key, value, ok := strings.Cut(text, "=")
@@ -22,7 +19,7 @@ func parseGroup(text string) (*group, error) {
 		return nil, &ExprError{Kind: "group", Expr: text,
 			Msg: fmt.Sprintf("invalid group %q: use key=value, the label the peers carry", text)}
 	}
-	return &group{text: text, key: key, value: value, label: key + "\x00" + value}, nil
+	return &group{text: text, key: key, value: value}, nil
 }
 
 // parseSpread resolves spread preferences: each names a node attribute as swarm mode's constraint keys do.
@@ -48,7 +45,7 @@ func CheckSpread(descs []string) error {
 // peers counts the group's running containers on n, with its placements in flight of the group (those that
 // carry the label, or were placed for the same Group).
 func (r *request) peers(n *nodeView) int {
-	k := n.groups()[r.group.label]
+	k := n.peers(r.group)
 	for _, c := range n.pending {
 		if v, ok := c.Labels[r.group.key]; (ok && v == r.group.value) || c.group == r.group.text {
 			k++

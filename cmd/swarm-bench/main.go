@@ -46,7 +46,9 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the results as JSON here")
 	real := flag.Bool("real", false, "also compare the manager with direct engine access on the real test bed (root)")
 	profiles := flag.String("profile", "", "run the manager with --pprof and save a 5 s CPU profile of each fleet measure here")
+	classic := flag.Bool("classic", true, "run the classic measures (info, lists, create+start, idle) on each fleet; false: services only")
 	flag.Parse()
+	cfg := fleetConfig{swarm: *swarm, sim: *sim, containers: *containers, tasks: *tasks, profiles: *profiles, classic: *classic}
 	go gcfloor.Run(context.Background(), gcfloor.Headroom) // a test tool: take as little of the machine as it can
 	var results []result
 	for _, s := range strings.Split(*sizes, ",") {
@@ -58,7 +60,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bad --sizes:", err)
 			os.Exit(2)
 		}
-		r := runSize(*swarm, *sim, n, *containers, *tasks, *profiles)
+		r := runSize(cfg, n)
 		printResult(r)
 		results = append(results, r)
 	}
@@ -101,7 +103,17 @@ func printReal(st []stats) {
 	}
 }
 
-func runSize(swarm, sim string, n, containers, tasks int, profiles string) (r result) {
+// fleetConfig is what every fleet size is measured with.
+type fleetConfig struct {
+	swarm, sim string // binaries
+	containers int    // per engine
+	tasks      int    // of the services measure, 0 for none
+	profiles   string // directory for CPU profiles, "" for none
+	classic    bool   // run the classic measures
+}
+
+func runSize(cfg fleetConfig, n int) (r result) {
+	swarm, sim, containers, tasks, profiles := cfg.swarm, cfg.sim, cfg.containers, cfg.tasks, cfg.profiles
 	r = result{Engines: n, Containers: containers}
 	began, stolen := time.Now(), stolenTime()
 	defer func() { // on every return, so the figure goes with whatever was measured
@@ -157,17 +169,21 @@ func runSize(swarm, sim string, n, containers, tasks int, profiles string) (r re
 		}
 		r.Measures = append(r.Measures, st)
 	}
-	measure("GET /info", 200, 1, get("/info"))
-	measure("GET /containers/json?all=1", listN, 1, get("/containers/json?all=1"))
-	measure("GET /containers/json?filters=name", 200, 1, get(`/containers/json?all=1&filters={"name":["sim-7-c3"]}`))
-	for _, c := range []struct{ n, conc int }{{200, 1}, {1000, 16}, {2000, 64}} {
-		measure(fmt.Sprintf("create+start, concurrency %d", c.conc), c.n, c.conc, createStart(base))
+	if cfg.classic {
+		measure("GET /info", 200, 1, get("/info"))
+		measure("GET /containers/json?all=1", listN, 1, get("/containers/json?all=1"))
+		measure("GET /containers/json?filters=name", 200, 1, get(`/containers/json?all=1&filters={"name":["sim-7-c3"]}`))
+		for _, c := range []struct{ n, conc int }{{200, 1}, {1000, 16}, {2000, 64}} {
+			measure(fmt.Sprintf("create+start, concurrency %d", c.conc), c.n, c.conc, createStart(base))
+		}
+		idle := cpuTime(mgr.Process.Pid) // last, so the engines' periodic refreshes (from 30 s on) are in it
+		time.Sleep(10 * time.Second)
+		r.IdleCPUPct = float64(cpuTime(mgr.Process.Pid)-idle) / float64(10*time.Second) * 100
 	}
-	idle := cpuTime(mgr.Process.Pid) // last, so the engines' periodic refreshes (from 30 s on) are in it
-	time.Sleep(10 * time.Second)
-	r.IdleCPUPct = float64(cpuTime(mgr.Process.Pid)-idle) / float64(10*time.Second) * 100
 	if tasks > 0 {
-		sr := measureServices(base, mgr.Process.Pid, tasks)
+		sr := measureServices(base, mgr.Process.Pid, tasks, func(name string, f func()) {
+			profiled(base, profiles, n, "services-"+name, func() stats { f(); return stats{} })
+		})
 		r.Services = &sr
 	}
 	r.PeakRSSMiB = peakRSS(mgr.Process.Pid)

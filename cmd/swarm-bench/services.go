@@ -33,11 +33,13 @@ type serviceResult struct {
 	Error        string  `json:"error,omitempty"`
 }
 
-// measureServices runs a cold and a warm service of tasks replicas, then the idle measure.
-func measureServices(base string, pid, tasks int) serviceResult {
+// measureServices runs a cold and a warm service of tasks replicas, then the idle measure; each convergence
+// runs inside profile (which may record the manager's CPU profile meanwhile).
+func measureServices(base string, pid, tasks int, profile func(name string, f func())) serviceResult {
 	var r serviceResult
 	for _, name := range []string{"cold", "warm"} {
-		run := convergeService(base, pid, name, tasks)
+		var run serviceRun
+		profile(name, func() { run = convergeService(base, pid, name, tasks) })
 		r.Runs = append(r.Runs, run)
 		if run.Error != "" {
 			r.Error = run.Error

@@ -4,8 +4,9 @@ import "container/heap"
 
 // plainIndex places plain requests (see isPlain) without weighing every node: for them a node either passes
 // (available, and healthy and with a container slot left where those filters run) or not, and the spread and
-// binpack strategies rank the nodes that pass by health, then by container count (in-flight placements
-// included), then by position. The index keeps those keys for the node list it last saw, with the best node at
+// binpack strategies rank the nodes that pass by the request's Group's peers when it has one, then by health,
+// then by container count (in-flight placements included), then by position. The index is for one Group (or
+// none) at a time: a request of another is indexed afresh, a burst of one service's tasks is not. The index keeps those keys for the node list it last saw, with the best node at
 // the top of a heap; a placement compares the list's pointers with the ones it holds (nodes are immutable
 // snapshots, so a new pointer is the only change there is: a node paused or drained comes as a new snapshot)
 // and re-keys the positions that changed, and reservations re-key their node as they come and go. It is
@@ -17,19 +18,21 @@ type plainIndex struct {
 	at     []int             // position -> place in heap, -1 when the node does not pass
 	heap   []int             // positions of the nodes that pass, best first
 	slotAt map[*nodeSlot]int // a node's reservations -> its position, to re-key it when they change
+	group  *group            // the Group the keys count peers of, nil for none
 }
 
 type plainKey struct {
+	peers  int // of the index's group, in-flight placements included
 	health int64
 	count  int // containers, in-flight ones included
 	pass   bool
 }
 
 // isPlain says whether r can be placed by the index: a strategy that ranks (not random), nodes in name order,
-// nothing to reserve but a container slot, no Group, and no filter but availability, health and
+// nothing to reserve but a container slot, no spread preferences, and no filter but availability, health and
 // containerslots that can reject it.
 func (s *Scheduler) isPlain(r *request) bool {
-	if s.strategy == "random" || !r.sortedNodes || r.cpus > 0 || r.memory > 0 || r.hasSoft || r.group != nil {
+	if s.strategy == "random" || !r.sortedNodes || r.cpus > 0 || r.memory > 0 || r.hasSoft || len(r.spread) > 0 {
 		return false
 	}
 	for _, sf := range r.filters {
@@ -52,12 +55,12 @@ func (s *Scheduler) uses(f filter) bool {
 	return false
 }
 
-// pickPlain returns the node pick would choose for a plain request, or nil when no node passes (pick then
-// explains why). Call it with s.mu held.
-func (s *Scheduler) pickPlain(nodes []*Node) *Node {
+// pickPlain returns the node pick would choose for a plain request of Group g (nil for none), or nil when no
+// node passes (pick then explains why). Call it with s.mu held.
+func (s *Scheduler) pickPlain(nodes []*Node, g *group) *Node {
 	x := s.plain
-	if x == nil || len(x.nodes) != len(nodes) {
-		x = s.buildPlain(nodes)
+	if x == nil || len(x.nodes) != len(nodes) || !sameGroup(x.group, g) {
+		x = s.buildPlain(nodes, g)
 	} else {
 		for i, n := range nodes {
 			if n != x.nodes[i] {
@@ -72,10 +75,14 @@ func (s *Scheduler) pickPlain(nodes []*Node) *Node {
 	return x.nodes[x.heap[0]]
 }
 
-// buildPlain indexes a node list from scratch.
-func (s *Scheduler) buildPlain(nodes []*Node) *plainIndex {
+func sameGroup(a, b *group) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && a.text == b.text)
+}
+
+// buildPlain indexes a node list from scratch, for Group g.
+func (s *Scheduler) buildPlain(nodes []*Node, g *group) *plainIndex {
 	x := &plainIndex{s: s, nodes: append([]*Node(nil), nodes...), keys: make([]plainKey, len(nodes)),
-		at: make([]int, len(nodes)), slotAt: make(map[*nodeSlot]int, len(nodes))}
+		at: make([]int, len(nodes)), slotAt: make(map[*nodeSlot]int, len(nodes)), group: g}
 	for i := range nodes {
 		x.keys[i] = x.keyOf(i)
 		x.at[i] = -1
@@ -96,6 +103,9 @@ func (x *plainIndex) keyOf(i int) plainKey {
 	sl := x.s.slotOf(n)
 	x.slotAt[sl] = i
 	k := plainKey{health: n.HealthIndicator, count: len(n.Containers) + len(sl.pending)}
+	if x.group != nil {
+		k.peers = (&request{group: x.group}).peers(&nodeView{Node: n, pending: sl.pending})
+	}
 	slots := n.slots()
 	k.pass = available(n) && (!x.s.uses(healthFilter{}) || k.health > 0) &&
 		(!x.s.uses(slotsFilter{}) || slots < 0 || k.count < slots)
@@ -129,6 +139,9 @@ func (x *plainIndex) Len() int { return len(x.heap) }
 func (x *plainIndex) Less(a, b int) bool {
 	i, j := x.heap[a], x.heap[b]
 	ki, kj := x.keys[i], x.keys[j]
+	if ki.peers != kj.peers {
+		return ki.peers < kj.peers
+	}
 	if ki.health != kj.health {
 		return ki.health > kj.health
 	}

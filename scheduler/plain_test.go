@@ -3,6 +3,8 @@ package scheduler
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -10,7 +12,8 @@ import (
 
 // The index must choose exactly what the pass over every node chooses, through any sequence of placements,
 // releases, failed creates and changed nodes (health, container count, containerslots, availability, nodes
-// joining or leaving), for both ranking strategies, and must leave other requests and failures to that pass.
+// joining or leaving), for both ranking strategies, with and without a Group (two groups taking turns), and
+// must leave other requests and failures to that pass.
 func TestPlainIndexChoosesAsThePassDoes(t *testing.T) {
 	for _, filters := range [][]string{nil, {"health"}, {"containerslots"}, {}} {
 		for _, strategy := range []string{"spread", "binpack"} {
@@ -35,16 +38,23 @@ func comparePlacements(t *testing.T, cfg Config, rng *rand.Rand) {
 	for i := range nodes {
 		nodes[i] = randomNode(rng, i)
 	}
-	type pair struct{ fast, ref *Placement }
+	type pair struct {
+		fast, ref *Placement
+		group     string
+	}
 	var open []pair
 	plain := &Request{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{}}
 	for step := 0; step < 400; step++ {
 		switch op := rng.IntN(10); {
-		case op < 5: // a placement: mostly plain, sometimes one that reserves memory
+		case op < 5: // a placement: plain, of one of two groups, or one that reserves memory
 			req := plain
-			if op == 0 {
+			switch op {
+			case 0:
 				req = &Request{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{}}
 				req.HostConfig.Memory = 1 << 20
+			case 1, 2:
+				req = &Request{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{},
+					Group: fmt.Sprintf("svc=%d", op)}
 			}
 			pf, ef := fast.PlaceSorted(req, nodes)
 			pr, er := ref.PlaceSorted(req, nodes)
@@ -57,7 +67,7 @@ func comparePlacements(t *testing.T, cfg Config, rng *rand.Rand) {
 			if pf.Node != pr.Node {
 				t.Fatalf("step %d (%s): index chose %s, the pass %s", step, strategy, pf.Node.Name, pr.Node.Name)
 			}
-			open = append(open, pair{pf, pr})
+			open = append(open, pair{pf, pr, req.Group})
 		case op < 7 && len(open) > 0: // a release: the container is cached (its node gains it) or its create failed
 			k := rng.IntN(len(open))
 			p := open[k]
@@ -65,7 +75,12 @@ func comparePlacements(t *testing.T, cfg Config, rng *rand.Rand) {
 			if rng.IntN(3) > 0 {
 				for i, n := range nodes {
 					if n.Addr == p.fast.Node.Addr {
-						nodes[i] = withContainers(n, len(n.Containers)+1)
+						c := ctr(fmt.Sprintf("%s-s%d", n.Name, step), fmt.Sprintf("%s-s%d", n.Name, step))
+						if k, v, ok := strings.Cut(p.group, "="); ok { // a peer of its group now runs there
+							c.Labels, c.Running = map[string]string{k: v}, true
+						}
+						nodes[i] = snapshot(n)
+						nodes[i].Containers = append(slices.Clip(n.Containers), c)
 					}
 				}
 			}

@@ -203,7 +203,7 @@ func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement,
 	defer s.mu.Unlock()
 	var chosen *Node
 	if !s.noIndex && s.isPlain(r) {
-		chosen = s.pickPlain(nodes)
+		chosen = s.pickPlain(nodes, r.group)
 	}
 	if chosen == nil { // not plain, or no node passes: pick also says why
 		n, err := s.pick(r, nodes, true)

@@ -168,6 +168,23 @@ func TestEngineCreateBodyKeepsUnknownFields(t *testing.T) {
 	}
 }
 
+// A request the caller built is sent as it is, CPUs turned into the engine's shares, the caller's copy intact.
+func TestEngineCreateBodyOfABuiltRequest(t *testing.T) {
+	cr := container.CreateRequest{Config: &container.Config{Image: "busybox", Labels: map[string]string{"a": "1"}},
+		HostConfig: &container.HostConfig{Resources: container.Resources{CPUShares: 2}}}
+	out, err := engineCreateBody(nil, &cr, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got container.CreateRequest
+	if err := json.Unmarshal(out, &got); err != nil || got.Config == nil || got.HostConfig == nil {
+		t.Fatalf("body %s: %v", out, err)
+	}
+	if got.Image != "busybox" || got.Labels["a"] != "1" || got.HostConfig.CPUShares != 256 || cr.HostConfig.CPUShares != 2 {
+		t.Errorf("body %s (caller's shares now %d): want busybox, label a=1, CpuShares 256 (2 of 8 CPUs), the caller's 2", out, cr.HostConfig.CPUShares)
+	}
+}
+
 func TestCPUShares(t *testing.T) {
 	for _, tt := range []struct{ cpus, ncpu, shares int64 }{{1, 4, 256}, {2, 4, 512}, {1, 3, 342}, {4, 4, 1024}, {0, 4, 0}} {
 		if got := cpusToShares(tt.cpus, tt.ncpu); got != tt.shares {

@@ -29,8 +29,14 @@ import (
 
 // CreateRequest is one container create as the API received it.
 type CreateRequest struct {
-	Name         string // requested name, "" for a generated one
-	Body         []byte // the request body, forwarded with swarm's changes and nothing else lost
+	Name string // requested name, "" for a generated one
+	Body []byte // the request body, forwarded with swarm's changes and nothing else lost
+	// Parsed, when set, is a request the caller built rather than received (Body is then ignored): it is sent
+	// as it is, with swarm's changes, and the create may change it.
+	Parsed *container.CreateRequest
+	// UniqueName says the caller made Name unique (it holds a random ID): the cluster-wide check is skipped
+	// (an engine still refuses a name it holds).
+	UniqueName   bool
 	Version      string // the client's API version
 	Platform     string
 	RegistryAuth string // X-Registry-Auth, for pulling the image on the chosen node
@@ -71,7 +77,9 @@ type creator struct {
 // chosen node when that node lacks it. A failed create leaves no container and no reservation behind.
 func (c *creator) create(ctx context.Context, req CreateRequest) (*CreateResponse, error) {
 	var cr container.CreateRequest
-	if err := json.Unmarshal(req.Body, &cr); err != nil {
+	if req.Parsed != nil {
+		cr, req.Body = *req.Parsed, nil
+	} else if err := json.Unmarshal(req.Body, &cr); err != nil {
 		return nil, errdefs.InvalidParameter(fmt.Errorf("invalid container create body: %w", err))
 	}
 	if cr.Config == nil {
@@ -88,10 +96,12 @@ func (c *creator) create(ctx context.Context, req CreateRequest) (*CreateRespons
 		return nil, errdefs.InvalidParameter(fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name))
 	}
 	name := strings.TrimPrefix(req.Name, "/")
-	if err := c.reserveName(name); err != nil {
-		return nil, err
+	if !req.UniqueName {
+		if err := c.reserveName(name); err != nil {
+			return nil, err
+		}
+		defer c.releaseName(name)
 	}
-	defer c.releaseName(name)
 	if cr.Config.Labels == nil {
 		cr.Config.Labels = map[string]string{}
 	}
@@ -297,7 +307,17 @@ func newSwarmID() string {
 
 // engineCreateBody rewrites the client's body for the engine, keeping every field it does not know about:
 // Env and Labels as parsed (swarm expressions moved into labels), CpuShares from CPUs to the engine's shares.
+// Without a body (a request the caller built), cr is all there is.
 func engineCreateBody(raw []byte, cr *container.CreateRequest, ncpu int64, pinned bool) ([]byte, error) {
+	if raw == nil {
+		out := *cr
+		if cr.HostConfig.CPUShares > 0 {
+			hc := *cr.HostConfig
+			hc.CPUShares = cpusToShares(hc.CPUShares, ncpu)
+			out.HostConfig = &hc
+		}
+		return json.Marshal(out)
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +18,9 @@ func taskLabels(s swarm.Service, taskID string, slot int, node string) map[strin
 		LabelCreated: time.Now().UTC().Format(time.RFC3339Nano)}
 }
 
-// containerBody is the create request of a task's container: the service's container spec as the engine's
+// containerRequest is the create request of a task's container: the service's container spec as the engine's
 // container config, swarm's placement as classic expressions, no restart policy (the manager restarts tasks).
-func containerBody(s swarm.Service, taskID string, slot int, node string, extra []string) ([]byte, error) {
+func containerRequest(s swarm.Service, taskID string, slot int, node string, extra []string) *container.CreateRequest {
 	t := s.Spec.TaskTemplate
 	cs := t.ContainerSpec
 	cfg := &container.Config{Image: cs.Image, Entrypoint: cs.Command, Cmd: cs.Args, Env: cs.Env, WorkingDir: cs.Dir,
@@ -44,7 +43,7 @@ func containerBody(s swarm.Service, taskID string, slot int, node string, extra 
 	cfg.Env = append(append(append([]string{}, cfg.Env...), constraintEnv(constraints)...), constraintEnv(extra)...)
 	hc := hostConfig(s.Spec, cs)
 	cfg.ExposedPorts, hc.PortBindings = hostPorts(s.Spec)
-	return json.Marshal(container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: networking(t)})
+	return &container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: networking(t)}
 }
 
 func hostConfig(spec swarm.ServiceSpec, cs *swarm.ContainerSpec) *container.HostConfig {

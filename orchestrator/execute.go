@@ -67,12 +67,9 @@ func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
 		if avoid != "" {
 			extra = append(extra, "node!=~"+avoid)
 		}
-		body, err := containerBody(s, id, k.slot, k.node, extra)
-		if err != nil {
-			return err
-		}
-		name := containerName(s.Spec.Name, k.slot, k.node, id)
-		resp, err := o.cl.CreateContainer(ctx, cluster.CreateRequest{Name: name, Body: body, RegistryAuth: o.authOf(s.ID),
+		name := containerName(s.Spec.Name, k.slot, k.node, id) // unique: it holds the task's random ID
+		resp, err := o.cl.CreateContainer(ctx, cluster.CreateRequest{Name: name, UniqueName: true,
+			Parsed: containerRequest(s, id, k.slot, k.node, extra), RegistryAuth: o.authOf(s.ID),
 			Group: LabelServiceID + "=" + s.ID, Spread: spreadKeys(s.Spec.TaskTemplate.Placement), NodeLabel: LabelNodeID})
 		if err != nil {
 			o.loose(m, s, k, id, err)

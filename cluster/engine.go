@@ -93,6 +93,10 @@ func (e *Engine) Dial(ctx context.Context) (net.Conn, error) { return e.conn.dia
 // Containers returns the cached containers (all states).
 func (e *Engine) Containers() []*Container { return e.store.all() }
 
+// ContainersGen counts the changes of the engine's cached containers: while it stays the same, Containers
+// returns the same containers (read it first to cache what Containers returns).
+func (e *Engine) ContainersGen() uint64 { return e.store.gen.Load() }
+
 // Images returns the cached images.
 func (e *Engine) Images() []image.Summary { return e.objects.Images() }
 

@@ -14,7 +14,6 @@ import (
 // Cluster is what the orchestrator needs of the cluster core (*cluster.Cluster).
 type Cluster interface {
 	Engines() []*cluster.Engine
-	Containers() []*cluster.Container
 	CreateContainer(ctx context.Context, req cluster.CreateRequest) (*cluster.CreateResponse, error)
 	SetNodeMeta(m map[string]cluster.NodeMeta)
 	Publish(ev cluster.Event)
@@ -51,6 +50,8 @@ type Orchestrator struct {
 	slots chan struct{} // bounds the actions under way (Config.Parallel)
 	mem   atomic.Pointer[memory]
 	auths sync.Map // service ID → X-Registry-Auth given at create or update (kept in memory only)
+	// observed are the engines' task containers as of the last view
+	observed observedTasks
 }
 
 // memory is what only the primary keeps, in memory, all under mu.

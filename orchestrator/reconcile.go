@@ -75,10 +75,8 @@ func (p *pass) skipped(k slotKey) bool {
 // dropUnwanted removes the tasks of slots the service no longer wants (scaled down), and of global slots
 // whose node left.
 func (p *pass) dropUnwanted(s swarm.Service) {
-	for k, ts := range p.v.slots {
-		if k.service != s.ID {
-			continue
-		}
+	for _, k := range p.v.bySvc[s.ID] {
+		ts := p.v.slots[k]
 		if p.v.wanted(s, k) && (k.node == "" || p.ns.byID[k.node] != nil) {
 			continue
 		}

@@ -146,8 +146,8 @@ func (r *rollout) finished() swarm.UpdateStatus {
 // outdated tells whether any wanted slot's current task runs another spec, or is still to be made.
 func (p *pass) outdated(s swarm.Service) bool {
 	hash := curHash(s)
-	for k, ts := range p.v.slots {
-		if k.service == s.ID && p.v.wanted(s, k) && (ts[0].Hash != hash || ts[0].state != swarm.TaskStateRunning) {
+	for _, k := range p.v.bySvc[s.ID] {
+		if ts := p.v.slots[k]; p.v.wanted(s, k) && (ts[0].Hash != hash || ts[0].state != swarm.TaskStateRunning) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -17,25 +18,25 @@ type view struct {
 	services map[string]swarm.Service
 	order    []string // service IDs, sorted
 	slots    map[slotKey][]*task
+	bySvc    map[string][]slotKey // each service's slots (keys of slots)
 	byID     map[string]*task
 	orphans  []*task // task containers of services that no longer exist
 }
 
 func (o *Orchestrator) view(m *memory) *view {
-	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, byID: map[string]*task{}}
+	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, bySvc: map[string][]slotKey{},
+		byID: map[string]*task{}}
 	for _, s := range o.store.Services() {
 		v.services[s.ID] = s
 		v.order = append(v.order, s.ID)
 	}
 	m.mu.Lock()
-	shut := m.shut
-	for _, ct := range o.cl.Containers() {
-		t, ok := observe(ct, shut[ct.Labels[LabelTaskID]])
-		if !ok {
-			continue
+	o.observed.each(o.cl.Engines(), func(t *task) {
+		if m.shut[t.ID] && t.ended() {
+			t, _ = observe(t.ct, true)
 		}
 		v.add(t)
-	}
+	})
 	for _, t := range m.loose {
 		if v.byID[t.ID] == nil {
 			v.add(t)
@@ -49,13 +50,54 @@ func (o *Orchestrator) view(m *memory) *view {
 	return v
 }
 
+// observedTasks keeps each engine's task containers, read as tasks (as if this primary had shut none down),
+// with the generation of the engine's containers they were read at: a view reads again only the engines whose
+// containers changed since the last one.
+type observedTasks struct {
+	mu  sync.Mutex
+	per map[*cluster.Engine]engineTasks
+}
+
+type engineTasks struct {
+	gen   uint64
+	tasks []*task
+}
+
+// each calls f with every task container of engines (tasks are shared: f must not change them).
+func (x *observedTasks) each(engines []*cluster.Engine, f func(*task)) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	next := make(map[*cluster.Engine]engineTasks, len(engines))
+	for _, e := range engines {
+		et, ok := x.per[e]
+		if gen := e.ContainersGen(); !ok || et.gen != gen {
+			et = engineTasks{gen: gen}
+			for _, ct := range e.Containers() {
+				if t, ok := observe(ct, false); ok {
+					et.tasks = append(et.tasks, t)
+				}
+			}
+		}
+		next[e] = et
+		for _, t := range et.tasks {
+			f(t)
+		}
+	}
+	x.per = next
+}
+
 func (v *view) add(t *task) {
 	v.byID[t.ID] = t
 	if _, ok := v.services[t.ServiceID]; !ok {
 		v.orphans = append(v.orphans, t)
 		return
 	}
-	v.slots[t.key()] = append(v.slots[t.key()], t)
+	k := t.key()
+	ts, ok := v.slots[k]
+	if !ok {
+		v.bySvc[k.service] = append(v.bySvc[k.service], k)
+	}
+	v.slots[k] = append(ts, t)
 }
 
 func newestFirst(a, b *task) int {

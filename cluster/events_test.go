@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -186,5 +187,41 @@ func TestEventsOfCallsThroughTheManagerCostNoReread(t *testing.T) {
 	settled("the stop event once that re-read ended", 1)
 	if ct := e.store.get(id); ct == nil || ct.State != "exited" {
 		t.Fatalf("after the stop's re-read: %+v", ct)
+	}
+}
+
+// A re-read that began after a container's first event but before a later one does not show the later one: the
+// container is re-read again (a task's exit right after its start was once left unseen this way).
+func TestARereadBetweenTwoEventsDoesNotCoverTheLaterOne(t *testing.T) {
+	c, sim, _ := simCluster(t, "sim", 0, func(h http.Handler) http.Handler { return h })
+	e := c.Engines()[0]
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1.41/containers/create", strings.NewReader(`{"Image":"busybox"}`)))
+	var out struct{ ID string }
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	sim.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1.41/containers/"+out.ID+"/start", nil))
+	time.Sleep(150 * time.Millisecond) // its events were re-read
+	if ct := e.store.get(out.ID); ct == nil || ct.State != "running" {
+		t.Fatalf("the started container is not cached as running: %+v", ct)
+	}
+	ev := func(a events.Action) *events.Message {
+		return &events.Message{Type: events.ContainerEventType, Action: a, Actor: events.Actor{ID: out.ID}, TimeNano: time.Now().UnixNano()}
+	}
+	ctx := context.Background()
+	e.store.mu.Lock()
+	e.store.rereads.draining = true // the marks wait for the next call below, not for a drain of their own
+	e.store.mu.Unlock()
+	e.store.rereads.mark(ctx, out.ID, ev(events.ActionStart))
+	time.Sleep(time.Millisecond)
+	e.store.mu.Lock()
+	readAfterStart := *e.store.containers[out.ID] // as a re-read begun after the start event cached it
+	readAfterStart.seen = time.Now()
+	e.store.containers[out.ID] = &readAfterStart
+	e.store.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	e.store.rereads.mark(ctx, out.ID, ev(events.ActionDie))
+	todo, _ := e.store.rereads.next(context.Background())
+	if !slices.Contains(todo, out.ID) {
+		t.Errorf("re-reads after a start and a die with the cache read between them: %v, want the container", todo)
 	}
 }

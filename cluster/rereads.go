@@ -27,10 +27,11 @@ type rereads struct {
 // before that re-read began needs no second one.
 const eventSettle = 10 * time.Millisecond
 
-// dirtyMark is why a container waits for a re-read: when the first cause arrived, and the events since (none
-// when the cause was not an event).
+// dirtyMark is why a container waits for a re-read: when the latest cause arrived (a re-read covers the mark
+// only if it began after that, not merely after the first), and the events (none when the cause was not an
+// event).
 type dirtyMark struct {
-	at     time.Time
+	last   time.Time
 	events []events.Message
 	other  bool // a cause that is not an event: re-read unless a read began since
 }
@@ -41,11 +42,13 @@ func (r *rereads) mark(ctx context.Context, id string, ev *events.Message) {
 	if r.dirty == nil {
 		r.dirty = map[string]*dirtyMark{}
 	}
+	now := time.Now()
 	d := r.dirty[id]
 	if d == nil {
-		d = &dirtyMark{at: time.Now()}
+		d = &dirtyMark{}
 		r.dirty[id] = d
 	}
+	d.last = now
 	if ev != nil {
 		d.events = append(d.events, *ev)
 	} else {
@@ -89,7 +92,7 @@ func (r *rereads) next(ctx context.Context) (todo []string, more bool) {
 	}
 	for id, d := range batch {
 		switch {
-		case r.readSinceLocked(id, d.at) || r.showsLocked(id, d):
+		case r.readSinceLocked(id, d.last) || r.showsLocked(id, d):
 		case r.refreshing[id] != (time.Time{}) && !d.other:
 			// A re-read that began before the event (the engine's answer overtook its event) is under way: what
 			// it finds decides, at the next round, by the engine's clock (alreadyCached).
@@ -109,6 +112,7 @@ func (r *rereads) requeueLocked(id string, d *dirtyMark) {
 	if n := r.dirty[id]; n != nil {
 		d.events = append(d.events, n.events...)
 		d.other = d.other || n.other
+		d.last = n.last
 	}
 	r.dirty[id] = d
 }

@@ -104,20 +104,25 @@ func (o *Orchestrator) Task(ref string) (swarm.Task, error) {
 	return o.apiTask(v, t), nil
 }
 
+// findTask finds a task by ID, or by a prefix of one ID.
 func (v *view) findTask(ref string) (*task, error) {
-	if t := v.byID[ref]; t != nil {
-		return t, nil
-	}
-	var found *task
-	for id, t := range v.byID {
-		if ref != "" && strings.HasPrefix(id, ref) {
-			if found != nil {
-				return nil, errdefs.InvalidParameter(fmt.Errorf("task %s is ambiguous", ref))
-			}
+	var exact, found *task
+	ambiguous := false
+	v.each(func(t *task) {
+		switch {
+		case t.ID == ref:
+			exact = t
+		case ref != "" && strings.HasPrefix(t.ID, ref):
+			ambiguous = ambiguous || (found != nil && found.ID != t.ID)
 			found = t
 		}
-	}
-	if found == nil {
+	})
+	switch {
+	case exact != nil:
+		return exact, nil
+	case ambiguous:
+		return nil, errdefs.InvalidParameter(fmt.Errorf("task %s is ambiguous", ref))
+	case found == nil:
 		return nil, errdefs.NotFound(fmt.Errorf("task %s not found", ref))
 	}
 	return found, nil

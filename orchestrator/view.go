@@ -19,13 +19,11 @@ type view struct {
 	order    []string // service IDs, sorted
 	slots    map[slotKey][]*task
 	bySvc    map[string][]slotKey // each service's slots (keys of slots)
-	byID     map[string]*task
-	orphans  []*task // task containers of services that no longer exist
+	orphans  []*task              // task containers of services that no longer exist
 }
 
 func (o *Orchestrator) view(m *memory) *view {
-	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, bySvc: map[string][]slotKey{},
-		byID: map[string]*task{}}
+	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, bySvc: map[string][]slotKey{}}
 	for _, s := range o.store.Services() {
 		v.services[s.ID] = s
 		v.order = append(v.order, s.ID)
@@ -38,7 +36,7 @@ func (o *Orchestrator) view(m *memory) *view {
 		v.add(t)
 	})
 	for _, t := range m.loose {
-		if v.byID[t.ID] == nil {
+		if !slices.ContainsFunc(v.slots[t.key()], func(x *task) bool { return x.ID == t.ID }) {
 			v.add(t)
 		}
 	}
@@ -86,8 +84,19 @@ func (x *observedTasks) each(engines []*cluster.Engine, f func(*task)) {
 	x.per = next
 }
 
+// each calls f with every task of the view, orphans included.
+func (v *view) each(f func(*task)) {
+	for _, ts := range v.slots {
+		for _, t := range ts {
+			f(t)
+		}
+	}
+	for _, t := range v.orphans {
+		f(t)
+	}
+}
+
 func (v *view) add(t *task) {
-	v.byID[t.ID] = t
 	if _, ok := v.services[t.ServiceID]; !ok {
 		v.orphans = append(v.orphans, t)
 		return

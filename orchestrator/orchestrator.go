@@ -129,10 +129,12 @@ func (o *Orchestrator) Run(ctx context.Context) {
 			o.log.Info("orchestrator: no longer primary; stopped")
 			t.end()
 		}
+		began := time.Now()
 		if t.ctx != nil {
 			o.reconcile(t.ctx)
 		}
 		last := time.Now()
+		gap := max(minGap, gapPerPass*last.Sub(began))
 		select {
 		case <-ctx.Done():
 			return
@@ -143,13 +145,17 @@ func (o *Orchestrator) Run(ctx context.Context) {
 		select { // kicks that come in a burst (every action's end kicks) make one pass
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(last.Add(minGap))):
+		case <-time.After(time.Until(last.Add(gap))):
 		}
 	}
 }
 
-// minGap is the least time between two passes.
-const minGap = 50 * time.Millisecond
+// minGap is the least time between two passes; gapPerPass times a pass's own time is the least after a long
+// one (on a large fleet a pass reads thousands of tasks: it takes at most a quarter of a core).
+const (
+	minGap     = 50 * time.Millisecond
+	gapPerPass = 3
+)
 
 // term is a primary's term: the actions it started stop when it ends.
 type term struct {

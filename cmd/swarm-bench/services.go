@@ -34,7 +34,7 @@ type serviceResult struct {
 }
 
 // measureServices runs a cold and a warm service of tasks replicas, then the idle measure; each convergence
-// runs inside profile (which may record the manager's CPU profile meanwhile).
+// and the idle measure run inside profile (which may record the manager's CPU profile meanwhile).
 func measureServices(base string, pid, tasks int, profile func(name string, f func())) serviceResult {
 	var r serviceResult
 	for _, name := range []string{"cold", "warm"} {
@@ -62,9 +62,11 @@ func measureServices(base string, pid, tasks int, profile func(name string, f fu
 			return r
 		}
 	}
-	before := cpuTime(pid)
-	time.Sleep(10 * time.Second)
-	r.IdleCPUPct = float64(cpuTime(pid)-before) / float64(10*time.Second) * 100
+	profile("idle", func() {
+		before := cpuTime(pid)
+		time.Sleep(10 * time.Second)
+		r.IdleCPUPct = float64(cpuTime(pid)-before) / float64(10*time.Second) * 100
+	})
 	for _, id := range ids {
 		call("DELETE", base+"/services/"+id, "")
 	}

@@ -95,6 +95,9 @@ func (c *Cluster) Close() { c.SetEngines(nil) }
 // Engines returns every engine, sorted by name then address. The slice is shared: do not modify it.
 func (c *Cluster) Engines() []*Engine { return c.pool.all() }
 
+// Identities moves whenever Engines would return another list: an engine came or went, or changed name or ID.
+func (c *Cluster) Identities() uint64 { return c.set.identities.Load() }
+
 // CreateContainer schedules and creates a container. The name is unique cluster-wide (409 otherwise), swarm's
 // expressions are validated (400), the container gets a swarm ID, and the image is pulled on the chosen node
 // when that node lacks it. A failed create leaves no container and no reservation behind.

@@ -41,6 +41,7 @@ func (p *pool) update(addrs []string) (gone []*Engine) {
 			gone = append(gone, e)
 			delete(p.engines, addr)
 			p.sorted = nil
+			p.set.identities.Add(1)
 		}
 	}
 	p.set.engines.Store(int64(len(want))) // before any new engine opens its stream (streamTransport)
@@ -62,6 +63,7 @@ func (p *pool) start(addr string) {
 	}
 	p.engines[addr] = e
 	p.sorted = nil
+	p.set.identities.Add(1)
 	p.log.Info("engine added", "addr", addr)
 	e.life.start(p.ctx)
 }

@@ -22,7 +22,7 @@ type shared struct {
 	engines      atomic.Int64    // how many engines the cluster has
 	connecting   chan struct{}   // bounds how many engines validate and sync at once
 	keptBytes    atomic.Int64    // size of the inspect answers kept by all engines (kept.go)
-	identities   atomic.Uint64   // moves when an engine's name or ID changes (the sorted engine list)
+	identities   atomic.Uint64   // moves when an engine comes, goes, or changes name or ID (the sorted engine list)
 	containers   atomic.Uint64   // moves when any engine's containers change (the sorted container list)
 	dirty        dirtyEngines    // engines whose scheduler view may have changed (the placer patches its list)
 	metas        nodeMetas       // swarm mode's availability, labels and role of each node (SetNodeMeta)

@@ -3,6 +3,8 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -102,8 +104,16 @@ func (o *Orchestrator) RemoveNode(ctx context.Context, ref string, force bool) e
 	return nil
 }
 
-// SwarmInfo is /info's Swarm section: this manager's node and the managers known.
+// SwarmInfo is /info's Swarm section: this manager's node and the managers known. It is asked at every /info,
+// so it is kept while the engines, the primary and this host's addresses (read again after infoFor) stay.
 func (o *Orchestrator) SwarmInfo() swarm.Info {
+	primary, addr := o.cfg.Role()
+	key := infoKey{identities: o.cl.Identities(), primary: primary, primaryAddr: addr}
+	o.info.mu.Lock()
+	defer o.info.mu.Unlock()
+	if o.info.key == key && time.Since(o.info.at) < infoFor {
+		return o.info.copy()
+	}
 	ns := o.nodes()
 	info := swarm.Info{LocalNodeState: swarm.LocalNodeStateActive, ControlAvailable: true, Nodes: len(ns.list)}
 	for _, n := range ns.list {
@@ -116,5 +126,29 @@ func (o *Orchestrator) SwarmInfo() swarm.Info {
 			info.NodeID, info.NodeAddr = n.ID, n.IP
 		}
 	}
-	return info
+	o.info.key, o.info.at, o.info.info = key, time.Now(), info
+	return o.info.copy()
+}
+
+// infoFor bounds how long SwarmInfo is kept when nothing it is keyed by moved (this host's addresses).
+const infoFor = 5 * time.Second
+
+// infoMemo is the last SwarmInfo and what it was built from; fields under mu.
+type infoMemo struct {
+	mu   sync.Mutex
+	key  infoKey
+	at   time.Time
+	info swarm.Info
+}
+
+type infoKey struct {
+	identities  uint64
+	primary     bool
+	primaryAddr string
+}
+
+func (m *infoMemo) copy() swarm.Info {
+	out := m.info
+	out.RemoteManagers = slices.Clone(m.info.RemoteManagers)
+	return out
 }

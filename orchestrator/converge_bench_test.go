@@ -18,3 +18,14 @@ func BenchmarkConverge(b *testing.B) {
 		b.ReportMetric(3000/time.Since(start).Seconds(), "tasks/s")
 	}
 }
+
+// BenchmarkSwarmInfo times /info's Swarm section on 2,000 engines (every /info asks for it).
+func BenchmarkSwarmInfo(b *testing.B) {
+	bd := newBed(b, 2000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if bd.o.SwarmInfo().Nodes != 2000 {
+			b.Fatal("not every node counted")
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 // Cluster is what the orchestrator needs of the cluster core (*cluster.Cluster).
 type Cluster interface {
 	Engines() []*cluster.Engine
+	Identities() uint64
 	CreateContainer(ctx context.Context, req cluster.CreateRequest) (*cluster.CreateResponse, error)
 	SetNodeMeta(m map[string]cluster.NodeMeta)
 	Publish(ev cluster.Event)
@@ -52,6 +53,7 @@ type Orchestrator struct {
 	auths sync.Map // service ID → X-Registry-Auth given at create or update (kept in memory only)
 	// observed are the engines' task containers as of the last view
 	observed observedTasks
+	info     infoMemo
 }
 
 // memory is what only the primary keeps, in memory, all under mu.

@@ -223,6 +223,23 @@ func TestAGlobalServiceRunsOneTaskPerNode(t *testing.T) {
 	}
 }
 
+func TestSwarmInfoFollowsTheEnginesAtOnce(t *testing.T) {
+	b := newBed(t, 3)
+	if si := b.o.SwarmInfo(); si.Nodes != 3 || si.Managers != 1 || si.NodeID == "" {
+		t.Fatalf("3 engines: %+v", si)
+	}
+	all := make([]string, len(b.srvs))
+	for i, s := range b.srvs {
+		all[i] = strings.TrimPrefix(s.URL, "http://")
+	}
+	b.cl.SetEngines(all[:2])
+	if si := b.o.SwarmInfo(); si.Nodes != 2 {
+		t.Fatalf("right after an engine left, /info's swarm shows %d nodes", si.Nodes)
+	}
+	b.cl.SetEngines(all)
+	b.waitFor("the engine back in /info", func() bool { return b.o.SwarmInfo().Nodes == 3 })
+}
+
 func TestAFailedTaskIsReplacedAfterTheRestartDelay(t *testing.T) {
 	b := newBed(t, 2)
 	spec := replicated("web", "nginx", 1)

@@ -20,6 +20,6 @@
 // "[<engine's timestamp> ]<details> <message>" with details=1, where details are the task's node, service and
 // task IDs. A container whose log cannot be opened is left out unless none opens. Without follow the answer ends
 // when every log ended; with follow, when the client leaves; either way every engine stream is closed before
-// the handler returns. The containers are those of the moment of the request: tasks started later are not
-// followed.
+// the handler returns. The containers are those of the moment of the request; a followed service log also
+// reads, whole, the task containers that appear later (looked for every second).
 package proxy

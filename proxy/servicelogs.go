@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	timetypes "github.com/docker/docker/api/types/time"
@@ -23,7 +24,9 @@ import (
 // line as lines arrive: one frame per line, never a line split or two interleaved; each line carries its
 // task's details (node, service and task IDs) when asked, after the engine's timestamp when asked. Without
 // follow the answer ends when every container's log ended; with follow, when the client leaves, and every
-// engine's stream is closed before the handler returns. Containers are those of the moment of the request.
+// engine's stream is closed before the handler returns. Containers are those of the moment of the request;
+// a followed service log also takes in, whole, the task containers that appear later (scaled up, replaced,
+// updated), as they are seen (every followPoll).
 
 // openLog opens a task container's log on its engine, asked with query; the stream ends when ctx does.
 type openLog func(ctx context.Context, src LogSource, query string) (io.ReadCloser, error)
@@ -51,6 +54,10 @@ func (l *logAPI) serve(w http.ResponseWriter, r *http.Request, ofTask bool) {
 	}
 	ctx, stop := context.WithCancel(r.Context()) // the streams' context: stopped, every stream ends
 	defer stop()
+	var more func() []LogSource
+	if o.follow && !ofTask {
+		more = l.newSources(mux.Vars(r)["id"], srcs)
+	}
 	streams, err := l.openAll(ctx, srcs, o.engineQuery())
 	if err != nil {
 		writeError(w, err)
@@ -64,7 +71,33 @@ func (l *logAPI) serve(w http.ResponseWriter, r *http.Request, ofTask bool) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	rc.Flush()
-	l.merge(ctx, stop, w, func() { rc.Flush() }, streams, o, muxed)
+	l.merge(ctx, stop, w, func() { rc.Flush() }, streams, o, muxed, more)
+}
+
+// followPoll is how often a followed service log looks for task containers that appeared since.
+const followPoll = time.Second
+
+// newSources returns what gives, at each call, the service's task containers not given before (srcs were,
+// whether their log opened or not).
+func (l *logAPI) newSources(ref string, srcs []LogSource) func() []LogSource {
+	seen := map[string]bool{}
+	for _, src := range srcs {
+		seen[src.ContainerID] = true
+	}
+	return func() []LogSource {
+		now, err := l.t.LogSources(ref, false)
+		if err != nil { // the service is gone: its last lines were read; nothing new comes
+			return nil
+		}
+		var out []LogSource
+		for _, src := range now {
+			if !seen[src.ContainerID] {
+				seen[src.ContainerID] = true
+				out = append(out, src)
+			}
+		}
+		return out
+	}
 }
 
 // logOptions are a logs request's query, read as the engine reads it.
@@ -157,12 +190,16 @@ type logLine []byte
 
 // merge writes the lines of every stream to w as they arrive, flushing each when following, until every
 // stream ended (following: until ctx ends) or w fails. The streams were opened with ctx, which stop ends: when
-// merge returns, it has stopped them, every one is closed and its reader gone.
-func (l *logAPI) merge(ctx context.Context, stop context.CancelFunc, w io.Writer, flush func(), streams []logStream, o logOptions, muxed bool) {
+// merge returns, it has stopped them, every one is closed and its reader gone. When following, more (if not
+// nil) is asked every followPoll for sources to open and add, each read whole.
+func (l *logAPI) merge(ctx context.Context, stop context.CancelFunc, w io.Writer, flush func(), streams []logStream, o logOptions, muxed bool, more func() []LogSource) {
 	lines := make(chan logLine)
 	var wg sync.WaitGroup
 	for _, s := range streams {
 		wg.Go(func() { l.read(ctx, s, o, muxed, lines) })
+	}
+	if o.follow && more != nil {
+		wg.Go(func() { l.addSources(ctx, &wg, more, o, muxed, lines) }) // counted: the group never empties while it runs
 	}
 	ended := make(chan struct{})
 	go func() { wg.Wait(); close(ended) }()
@@ -183,6 +220,31 @@ func (l *logAPI) merge(ctx context.Context, stop context.CancelFunc, w io.Writer
 			waiting = nil // every log ended: the answer lasts until the client leaves
 		case <-ctx.Done():
 			return
+		}
+	}
+}
+
+// addSources opens, every followPoll until ctx ends, the sources more gives (their whole log: tail dropped)
+// and reads them into out, each in wg.
+func (l *logAPI) addSources(ctx context.Context, wg *sync.WaitGroup, more func() []LogSource, o logOptions, muxed bool, out chan<- logLine) {
+	whole := o
+	whole.tail = ""
+	tick := time.NewTicker(followPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, src := range more() {
+			body, err := l.open(ctx, src, whole.engineQuery())
+			if err != nil {
+				l.log.Warn("a new task container's log is left out: it could not be opened on its engine",
+					"task", src.TaskID, "node", src.NodeID, "container", src.ContainerID, "err", err)
+				continue
+			}
+			wg.Go(func() { l.read(ctx, logStream{src: src, body: body}, o, muxed, out) })
 		}
 	}
 }

@@ -304,6 +304,67 @@ func TestAFollowedLogEndsWhenTheClientLeavesAndClosesEveryEngineStream(t *testin
 	}
 }
 
+// A followed service log takes in the task containers that appear after the request, each read whole (no
+// tail) and opened once; the ones it had are not opened again.
+func TestAFollowedServiceLogTakesInNewTasks(t *testing.T) {
+	first := LogSource{ContainerID: "c1", NodeID: "n1", ServiceID: "s1", TaskID: "t1"}
+	second := LogSource{ContainerID: "c2", NodeID: "n2", ServiceID: "s1", TaskID: "t2"}
+	var mu sync.Mutex
+	srcs := []LogSource{first}
+	var opened []string
+	s := swarmServer(&fakeSwarm{logSources: func(string, bool) ([]LogSource, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(srcs), nil
+	}}, nil)
+	s.logs.open = func(ctx context.Context, src LogSource, query string) (io.ReadCloser, error) {
+		mu.Lock()
+		opened = append(opened, src.ContainerID+"?"+query)
+		mu.Unlock()
+		pr, pw := io.Pipe()
+		go io.WriteString(pw, muxed(1, "from "+src.TaskID+"\n")) // then nothing, until ctx ends
+		context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })
+		return pr, nil
+	}
+	api := httptest.NewServer(s)
+	defer api.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a line that never comes fails the read
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", api.URL+"/v1.47/services/s1/logs?stdout=1&follow=1&tail=5", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	next := func() string {
+		hdr := make([]byte, 8)
+		if _, err := io.ReadFull(resp.Body, hdr); err != nil {
+			t.Fatal(err)
+		}
+		payload := make([]byte, binary.BigEndian.Uint32(hdr[4:]))
+		if _, err := io.ReadFull(resp.Body, payload); err != nil {
+			t.Fatal(err)
+		}
+		return string(payload)
+	}
+	if got := next(); got != "from t1\n" {
+		t.Fatalf("first line %q", got)
+	}
+	mu.Lock()
+	srcs = append(srcs, second)
+	mu.Unlock()
+	if got := next(); got != "from t2\n" {
+		t.Fatalf("the new task's line: %q", got)
+	}
+	time.Sleep(2 * followPoll) // more polls: nothing is opened twice
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"c1?details=0&follow=1&stdout=1&tail=5", "c2?details=0&follow=1&stdout=1"}
+	if !slices.Equal(opened, want) {
+		t.Errorf("logs opened %q, want %q", opened, want)
+	}
+}
+
 // stream serves what as a container's log, until ctx ends.
 func stream(ctx context.Context, what string) io.ReadCloser {
 	pr, pw := io.Pipe()
@@ -422,7 +483,7 @@ func TestAMergeThatCannotWriteClosesEveryStreamBeforeItReturns(t *testing.T) {
 	l := &logAPI{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan struct{})
 	go func() {
-		l.merge(ctx, stop, failingWriter{}, func() {}, streams, logOptions{stdout: true, follow: true}, true)
+		l.merge(ctx, stop, failingWriter{}, func() {}, streams, logOptions{stdout: true, follow: true}, true, nil)
 		close(done)
 	}()
 	select {

@@ -21,15 +21,20 @@ func (o *Orchestrator) Services(f filters.Args, status bool) ([]swarm.Service, e
 	if err := f.Validate(map[string]bool{"id": true, "name": true, "label": true, "mode": true}); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
+	var matched []swarm.Service
+	scope := map[string]bool{}
+	for _, s := range o.store.Services() {
+		if serviceMatches(f, s) {
+			matched = append(matched, s)
+			scope[s.ID] = true
+		}
+	}
 	var counts map[string]*swarm.ServiceStatus
 	if status {
-		counts = o.statuses()
+		counts = o.statuses(scope)
 	}
 	out := []swarm.Service{}
-	for _, s := range o.store.Services() {
-		if !serviceMatches(f, s) {
-			continue
-		}
+	for _, s := range matched {
 		out = append(out, o.apiService(s, counts))
 	}
 	return out, nil
@@ -73,7 +78,7 @@ func (o *Orchestrator) Service(ref string, status bool) (swarm.Service, error) {
 	}
 	var counts map[string]*swarm.ServiceStatus
 	if status {
-		counts = o.statuses()
+		counts = o.statuses(map[string]bool{s.ID: true})
 	}
 	return o.apiService(s, counts), nil
 }

@@ -18,12 +18,12 @@ func (o *Orchestrator) Tasks(f filters.Args) ([]swarm.Task, error) {
 		"desired-state": true, "_up-to-date": true}); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
-	v := o.view(o.memo())
-	ns := o.nodes()
-	services, err := o.serviceFilter(f, v)
+	services, err := o.serviceFilter(f)
 	if err != nil {
 		return nil, err
 	}
+	v := o.view(o.memo(), services)
+	ns := o.nodes()
 	nodeIDs := map[string]bool{}
 	for _, ref := range f.Get("node") {
 		if n := ns.find(ref); n != nil {
@@ -44,7 +44,7 @@ func (o *Orchestrator) Tasks(f filters.Args) ([]swarm.Task, error) {
 }
 
 // serviceFilter resolves the service= refs (ID, name or ID prefix) to IDs; nil when the filter is absent.
-func (o *Orchestrator) serviceFilter(f filters.Args, v *view) (map[string]bool, error) {
+func (o *Orchestrator) serviceFilter(f filters.Args) (map[string]bool, error) {
 	if !f.Contains("service") {
 		return nil, nil
 	}
@@ -96,7 +96,7 @@ func (v *view) sortedTasks() []*task {
 
 // Task returns the task with this ID or ID prefix.
 func (o *Orchestrator) Task(ref string) (swarm.Task, error) {
-	v := o.view(o.memo())
+	v := o.view(o.memo(), nil)
 	t, err := v.findTask(ref)
 	if err != nil {
 		return swarm.Task{}, err
@@ -189,10 +189,10 @@ func (o *Orchestrator) statusTime(t *task) time.Time {
 	return t.created.UTC()
 }
 
-// statuses counts each service's running tasks (current tasks running on nodes that are up) and, for global
-// services, the tasks it wants.
-func (o *Orchestrator) statuses() map[string]*swarm.ServiceStatus {
-	v := o.view(o.memo())
+// statuses counts the running tasks (current tasks running on nodes that are up) of every service (scope nil)
+// or of those in scope and, for global services, the tasks each wants.
+func (o *Orchestrator) statuses(scope map[string]bool) map[string]*swarm.ServiceStatus {
+	v := o.view(o.memo(), scope)
 	ns := o.nodes()
 	out := map[string]*swarm.ServiceStatus{}
 	for k, ts := range v.slots {

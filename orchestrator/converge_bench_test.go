@@ -29,3 +29,23 @@ func BenchmarkSwarmInfo(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSmallServiceStatus times `GET /services/{id}?status=true` of a 3-task service beside one of 3,000
+// (a status is counted over the service's own slots, not every slot).
+func BenchmarkSmallServiceStatus(b *testing.B) {
+	bd := newBed(b, 100)
+	bd.create(replicated("big", "busybox", 3000))
+	small := bd.create(replicated("small", "busybox", 3))
+	bd.waitFor("3003 running", func() bool {
+		n, _ := bd.running("big")
+		m, _ := bd.running("small")
+		return n == 3000 && m == 3
+	})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := bd.o.Service(small.ID, true)
+		if err != nil || s.ServiceStatus == nil || s.ServiceStatus.RunningTasks != 3 {
+			b.Fatalf("%+v %v", s.ServiceStatus, err)
+		}
+	}
+}

@@ -19,9 +19,10 @@ type LogSource struct {
 // LogSources are the task containers of a service (ref: ID, name or ID prefix) or, with ofTask, of one task
 // (ref: its ID or ID prefix), oldest first; tasks without a container have no log.
 func (o *Orchestrator) LogSources(ref string, ofTask bool) ([]LogSource, error) {
-	v := o.view(o.memo())
+	var v *view
 	var ts []*task
 	if ofTask {
+		v = o.view(o.memo(), nil)
 		t, err := v.findTask(ref)
 		if err != nil {
 			return nil, err
@@ -32,10 +33,9 @@ func (o *Orchestrator) LogSources(ref string, ofTask bool) ([]LogSource, error) 
 		if err != nil {
 			return nil, err
 		}
-		for k, slot := range v.slots {
-			if k.service == s.ID {
-				ts = append(ts, slot...)
-			}
+		v = o.view(o.memo(), map[string]bool{s.ID: true})
+		for _, slot := range v.slots {
+			ts = append(ts, slot...)
 		}
 	}
 	slices.SortFunc(ts, func(a, b *task) int { return -newestFirst(a, b) })

@@ -20,7 +20,7 @@ type pass struct {
 // reconcile makes one pass over every service, then removes the tasks of services that are gone.
 func (o *Orchestrator) reconcile(ctx context.Context) {
 	m := o.memo()
-	p := &pass{o: o, ctx: ctx, m: m, v: o.view(m), ns: o.nodes(), now: time.Now()}
+	p := &pass{o: o, ctx: ctx, m: m, v: o.view(m, nil), ns: o.nodes(), now: time.Now()}
 	for _, id := range p.v.order {
 		s := p.v.services[id]
 		r := p.rollout(s)

@@ -22,21 +22,27 @@ type view struct {
 	orphans  []*task              // task containers of services that no longer exist
 }
 
-func (o *Orchestrator) view(m *memory) *view {
+// view reads every service and task (scope nil), or only the services whose IDs are in scope and their tasks
+// (an API call about some services need not build the slots of all).
+func (o *Orchestrator) view(m *memory, scope map[string]bool) *view {
 	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, bySvc: map[string][]slotKey{}}
-	for _, s := range o.store.Services() {
+	for _, s := range o.scopedServices(scope) {
 		v.services[s.ID] = s
 		v.order = append(v.order, s.ID)
 	}
+	in := func(t *task) bool { return scope == nil || scope[t.ServiceID] }
 	m.mu.Lock()
 	o.observed.each(o.cl.Engines(), func(t *task) {
+		if !in(t) {
+			return
+		}
 		if m.shut[t.ID] && t.ended() {
 			t, _ = observe(t.ct, true)
 		}
 		v.add(t)
 	})
 	for _, t := range m.loose {
-		if !slices.ContainsFunc(v.slots[t.key()], func(x *task) bool { return x.ID == t.ID }) {
+		if in(t) && !slices.ContainsFunc(v.slots[t.key()], func(x *task) bool { return x.ID == t.ID }) {
 			v.add(t)
 		}
 	}
@@ -46,6 +52,21 @@ func (o *Orchestrator) view(m *memory) *view {
 		v.slots[k] = ts
 	}
 	return v
+}
+
+// scopedServices are the stored services, all (scope nil) or those in scope, sorted by ID.
+func (o *Orchestrator) scopedServices(scope map[string]bool) []swarm.Service {
+	if scope == nil {
+		return o.store.Services()
+	}
+	var out []swarm.Service
+	for id := range scope {
+		if s, ok := o.store.Service(id); ok {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b swarm.Service) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // observedTasks keeps each engine's task containers, read as tasks (as if this primary had shut none down),

@@ -187,7 +187,6 @@ func (o *Orchestrator) UpdateService(ctx context.Context, ref string, version ui
 	if opts.EncodedRegistryAuth != "" {
 		o.saveAuth(s.ID, opts.EncodedRegistryAuth)
 	}
-	o.forgetRollout(s.ID)
 	o.publish(events.ServiceEventType, events.ActionUpdate, s.ID, map[string]string{"name": spec.Name})
 	o.Kick()
 	return swarm.ServiceUpdateResponse{}, nil

@@ -15,7 +15,8 @@ import (
 // FailureAction. It lives in the primary's memory: a new primary starts a
 // fresh one from what the store and the engines say (the slots already done are no longer out of date).
 type rollout struct {
-	hash     string // the spec rolled out
+	hash     string    // the spec rolled out
+	at       time.Time // the service's UpdatedAt its config was read at (a user's update changes it)
 	cfg      swarm.UpdateConfig
 	rollback bool
 	batch    map[slotKey]time.Time // slots being replaced, since when
@@ -27,27 +28,40 @@ type rollout struct {
 	halted   bool   // paused (or rolled back): no more replacements
 }
 
-// rollout returns the service's rollout, a fresh one if its spec changed.
+// rollout returns the service's rollout: a fresh one if the spec its tasks run changed; the same one, with
+// the service's update config read again, after an update that changed only that (or the replicas), so the
+// slots under way still count against the pace. A rollout is never dropped by the update itself: a pass
+// that read the new spec may already have started its first slots.
 func (p *pass) rollout(s swarm.Service) *rollout {
 	hash := curHash(s)
 	p.m.mu.Lock()
 	defer p.m.mu.Unlock()
 	r := p.m.updates[s.ID]
-	if r == nil || r.hash != hash {
-		st := s.UpdateStatus
-		rb := st != nil && (st.State == swarm.UpdateStateRollbackStarted || st.State == swarm.UpdateStateRollbackPaused)
-		cfg := s.Spec.UpdateConfig
-		if rb {
-			cfg = s.Spec.RollbackConfig
-		}
-		r = &rollout{hash: hash, rollback: rb, batch: map[slotKey]time.Time{}, watch: map[slotKey]time.Time{}}
-		if cfg != nil {
-			r.cfg = *cfg
-		}
-		r.halted = st != nil && (st.State == swarm.UpdateStatePaused || st.State == swarm.UpdateStateRollbackPaused)
+	switch {
+	case r == nil || r.hash != hash:
+		r = &rollout{hash: hash, batch: map[slotKey]time.Time{}, watch: map[slotKey]time.Time{}}
+		r.configure(s)
 		p.m.updates[s.ID] = r
+	case !r.at.Equal(s.UpdatedAt):
+		r.configure(s)
 	}
 	return r
+}
+
+// configure reads the rollout's config and state from the service as last updated.
+func (r *rollout) configure(s swarm.Service) {
+	st := s.UpdateStatus
+	r.at = s.UpdatedAt
+	r.rollback = st != nil && (st.State == swarm.UpdateStateRollbackStarted || st.State == swarm.UpdateStateRollbackPaused)
+	cfg := s.Spec.UpdateConfig
+	if r.rollback {
+		cfg = s.Spec.RollbackConfig
+	}
+	r.cfg = swarm.UpdateConfig{}
+	if cfg != nil {
+		r.cfg = *cfg
+	}
+	r.halted = st != nil && (st.State == swarm.UpdateStatePaused || st.State == swarm.UpdateStateRollbackPaused)
 }
 
 func (o *Orchestrator) forgetRollout(id string) {

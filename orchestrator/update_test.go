@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -43,5 +44,44 @@ func TestARolloutsReplacersRestDelayAfterEachSlot(t *testing.T) {
 	p.now = t0.Add(3100 * time.Millisecond)
 	if !replaced(3) {
 		t.Fatal("slot 3 not replaced once slot 1's replacer rested Delay")
+	}
+}
+
+// An update that leaves the tasks' spec as it is (here a longer delay; a scale is the same) does not drop the
+// rollout under way: the slots it replaced still count, so the third slot keeps waiting out the delay instead
+// of being replaced at once.
+func TestAnUpdateThatKeepsTheTasksSpecKeepsTheRolloutsPace(t *testing.T) {
+	b := newBed(t, 3)
+	s := b.create(replicated("web", "nginx:1", 3))
+	b.waitFor("3 running", func() bool { n, _ := b.running("web"); return n == 3 })
+	update := func(change func(*swarm.ServiceSpec)) {
+		t.Helper()
+		cur, _ := b.o.Service(s.ID, false)
+		spec := cur.Spec
+		change(&spec)
+		if _, err := b.o.UpdateService(context.Background(), s.ID, cur.Version.Index, spec, swarm.ServiceUpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	images := func() map[string]int {
+		out := map[string]int{}
+		for _, cs := range b.tasks("web") {
+			for _, c := range cs {
+				if c.State == "running" {
+					out[c.Image]++
+				}
+			}
+		}
+		return out
+	}
+	update(func(spec *swarm.ServiceSpec) {
+		spec.TaskTemplate.ContainerSpec.Image = "nginx:2"
+		spec.UpdateConfig.Parallelism, spec.UpdateConfig.Delay = 2, time.Minute
+	})
+	b.waitFor("the first two slots updated", func() bool { im := images(); return im["nginx:2"] == 2 && im["nginx:1"] == 1 })
+	update(func(spec *swarm.ServiceSpec) { spec.UpdateConfig.Delay = 2 * time.Minute })
+	time.Sleep(time.Second) // passes run every 20 ms here
+	if im := images(); im["nginx:1"] != 1 {
+		t.Fatalf("right after an update of the delay only, running images %v: the third slot did not wait", im)
 	}
 }

@@ -192,26 +192,29 @@ func (s *svcCheck) scale() {
 func (s *svcCheck) rollingUpdateAndRollback() {
 	t := s.t
 	var mu sync.Mutex
-	mixed := false // seen v1 and v2 tasks running at once: the update rolled
+	mixed := false    // seen v1 and v2 tasks running at once: the update rolled
+	var seen []string // what the polls saw, for a failure's message
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
 			rows, err := s.m.Docker(nil, "service", "ps", "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}", "web")
+			mu.Lock()
 			if err == nil && strings.Contains(rows, "busybox:v2 Running") && strings.Contains(rows, "busybox:latest Running") {
-				mu.Lock()
 				mixed = true
-				mu.Unlock()
 			}
+			seen = append(seen, fmt.Sprintf("%s %q %v", time.Now().Format("15:04:05.000"), rows, err))
+			mu.Unlock()
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
 	s.d.ok("service", "update", "--image", "busybox:v2", "--update-parallelism", "2", "--update-delay", "2s", "web")
+	t.Logf("service update returned at %s", time.Now().Format("15:04:05.000"))
 	cancel()
 	<-done
 	if !mixed {
-		t.Errorf("never saw old and new tasks running together: the update did not roll")
+		t.Errorf("never saw old and new tasks running together: the update did not roll; polls:\n%s", strings.Join(seen, "\n"))
 	}
 	for _, r := range s.waitRunning("web", 3, 10*time.Second) {
 		expectContains(t, "task after update", r, "busybox:v2")
@@ -239,11 +242,14 @@ func (s *svcCheck) waitUpdate(service, want string) {
 	}
 }
 
+// logs follows a service's log with the CLI: lines from every task, prefixed as the CLI prints them, and the
+// lines of a task that starts while it follows (a scale up).
 func (s *svcCheck) logs() {
 	t := s.t
-	s.d.ok("service", "create", "--name", "talker", "--replicas", "3", "--stop-grace-period", "1s", "busybox",
+	s.d.ok("service", "create", "--name", "talker", "--replicas", "2", "--stop-grace-period", "1s", "busybox",
 		"sh", "-c", "while true; do echo hello from $(hostname); sleep 1; done")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	s.waitRunning("talker", 2, 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "-H", "tcp://"+s.m.Addr, "service", "logs", "-f", "talker")
 	out, err := cmd.StdoutPipe()
@@ -253,25 +259,34 @@ func (s *svcCheck) logs() {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
+	slots, nodes := map[string]bool{}, map[string]bool{}
 	dec := make([]byte, 64<<10)
 	var buf strings.Builder
-	for len(seen) < 3 {
-		n, err := out.Read(dec)
-		if err != nil {
-			t.Fatalf("service logs -f ended after %q: %v", buf.String(), err)
-		}
-		buf.Write(dec[:n])
-		for _, l := range strings.Split(buf.String(), "\n") {
-			// talker.1.abc@node-1    | hello from 1a2b3c
-			if name, msg, ok := strings.Cut(l, "|"); ok && strings.HasPrefix(name, "talker.") && strings.Contains(msg, "hello from") {
-				_, node, _ := strings.Cut(strings.TrimSpace(name), "@")
-				seen[node] = true
+	readUntil := func(n int) {
+		for len(slots) < n {
+			k, err := out.Read(dec)
+			if err != nil {
+				t.Fatalf("service logs -f ended after %q (slots seen %v): %v", buf.String(), slots, err)
+			}
+			buf.Write(dec[:k])
+			for _, l := range strings.Split(buf.String(), "\n") {
+				// talker.1.abc@node-1    | hello from 1a2b3c
+				if name, msg, ok := strings.Cut(l, "|"); ok && strings.HasPrefix(name, "talker.") && strings.Contains(msg, "hello from") {
+					task, node, _ := strings.Cut(strings.TrimSpace(name), "@")
+					slots[strings.Join(strings.SplitN(task, ".", 3)[:2], ".")] = true
+					nodes[node] = true
+				}
 			}
 		}
 	}
+	readUntil(2)
+	s.d.ok("service", "scale", "talker=3")
+	readUntil(3) // the new task's lines come on the same followed log
 	cancel()
 	cmd.Wait()
+	if len(nodes) != 3 {
+		t.Errorf("service logs -f: lines from nodes %v, want 3 (spread)", nodes)
+	}
 	raw := s.d.ok("service", "logs", "--raw", "--tail", "1", "talker")
 	expectContains(t, "service logs --raw", raw, "hello from")
 	s.d.ok("service", "rm", "talker")

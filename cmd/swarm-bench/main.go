@@ -181,7 +181,7 @@ func runSize(cfg fleetConfig, n int) (r result) {
 		r.IdleCPUPct = float64(cpuTime(mgr.Process.Pid)-idle) / float64(10*time.Second) * 100
 	}
 	if tasks > 0 {
-		sr := measureServices(base, mgr.Process.Pid, tasks, func(name string, f func()) {
+		sr := measureServices(base, mgr.Process.Pid, fleet.pids(), tasks, func(name string, f func()) {
 			profiled(base, profiles, n, "services-"+name, func() stats { f(); return stats{} })
 		})
 		r.Services = &sr

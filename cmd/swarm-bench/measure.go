@@ -153,16 +153,18 @@ const clockTicks = 100
 
 // cpuMeter charges the CPU time a set of processes used during f to each operation f performed.
 func cpuMeter(pids []int, f func() stats) (stats, float64) {
-	before := time.Duration(0)
-	for _, p := range pids {
-		before += cpuTime(p)
-	}
+	before := cpuTimes(pids)
 	st := f()
-	after := time.Duration(0)
+	return st, ms(cpuTimes(pids)-before) / float64(st.N)
+}
+
+// cpuTimes is the CPU time a set of processes used so far.
+func cpuTimes(pids []int) time.Duration {
+	total := time.Duration(0)
 	for _, p := range pids {
-		after += cpuTime(p)
+		total += cpuTime(p)
 	}
-	return st, ms(after-before) / float64(st.N)
+	return total
 }
 
 // gcCount is how many garbage collections the manager at base has completed (its /metrics), -1 if unknown.

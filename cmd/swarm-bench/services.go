@@ -20,7 +20,11 @@ type serviceRun struct {
 	TasksPerSec  float64 `json:"tasks_per_second"`
 	ScaleZeroSec float64 `json:"scale_to_zero_seconds"`
 	ManagerCPUs  float64 `json:"manager_cpu_seconds"` // over create, converge and scale-down
-	Error        string  `json:"error,omitempty"`
+	// CPU over create→all running alone, of the manager and of the simulated fleet: with the machine's cores
+	// they bound what the two together can converge at.
+	ConvergeManagerCPUs float64 `json:"converge_manager_cpu_seconds"`
+	ConvergeFleetCPUs   float64 `json:"converge_fleet_cpu_seconds"`
+	Error               string  `json:"error,omitempty"`
 }
 
 // serviceResult is what the services measures found on one fleet size.
@@ -35,11 +39,11 @@ type serviceResult struct {
 
 // measureServices runs a cold and a warm service of tasks replicas, then the idle measure; each convergence
 // and the idle measure run inside profile (which may record the manager's CPU profile meanwhile).
-func measureServices(base string, pid, tasks int, profile func(name string, f func())) serviceResult {
+func measureServices(base string, pid int, fleet []int, tasks int, profile func(name string, f func())) serviceResult {
 	var r serviceResult
 	for _, name := range []string{"cold", "warm"} {
 		var run serviceRun
-		profile(name, func() { run = convergeService(base, pid, name, tasks) })
+		profile(name, func() { run = convergeService(base, pid, fleet, name, tasks) })
 		r.Runs = append(r.Runs, run)
 		if run.Error != "" {
 			r.Error = run.Error
@@ -73,9 +77,9 @@ func measureServices(base string, pid, tasks int, profile func(name string, f fu
 	return r
 }
 
-func convergeService(base string, pid int, name string, tasks int) serviceRun {
+func convergeService(base string, pid int, fleet []int, name string, tasks int) serviceRun {
 	run := serviceRun{Name: name, Tasks: tasks}
-	cpu := cpuTime(pid)
+	cpu, fleetCPU := cpuTime(pid), cpuTimes(fleet)
 	start := time.Now()
 	id, err := createService(base, "bench-"+name, tasks)
 	if err == nil {
@@ -87,6 +91,8 @@ func convergeService(base string, pid int, name string, tasks int) serviceRun {
 	}
 	run.ConvergeSec = time.Since(start).Seconds()
 	run.TasksPerSec = float64(tasks) / run.ConvergeSec
+	run.ConvergeManagerCPUs = (cpuTime(pid) - cpu).Seconds()
+	run.ConvergeFleetCPUs = (cpuTimes(fleet) - fleetCPU).Seconds()
 	start = time.Now()
 	if err := scaleService(base, id, 0); err != nil {
 		run.Error = err.Error()
@@ -195,9 +201,10 @@ func printServices(r serviceResult) {
 		fmt.Printf("ERROR: %s\n", r.Error)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "run\ttasks\tcreate→all running s\ttasks/s\tscale to 0 s\tmanager CPU s\n")
+	fmt.Fprintf(tw, "run\ttasks\tcreate→all running s\ttasks/s\tscale to 0 s\tmanager CPU s\tconverging: manager / fleet CPU s\n")
 	for _, run := range r.Runs {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t%.1f\t%.1f\n", run.Name, run.Tasks, run.ConvergeSec, run.TasksPerSec, run.ScaleZeroSec, run.ManagerCPUs)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f / %.1f\n", run.Name, run.Tasks, run.ConvergeSec, run.TasksPerSec,
+			run.ScaleZeroSec, run.ManagerCPUs, run.ConvergeManagerCPUs, run.ConvergeFleetCPUs)
 	}
 	tw.Flush()
 	fmt.Printf("manager CPU idle with %d services: %.1f %% of a core\n", r.IdleServices, r.IdleCPUPct)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -143,6 +144,7 @@ func (o *Orchestrator) CreateService(ctx context.Context, spec swarm.ServiceSpec
 	if err != nil {
 		return swarm.ServiceCreateResponse{}, err
 	}
+	o.specs.wrote(s)
 	o.saveAuth(s.ID, registryAuth)
 	o.publish(events.ServiceEventType, events.ActionCreate, s.ID, map[string]string{"name": spec.Name})
 	o.Kick()
@@ -156,7 +158,7 @@ func (o *Orchestrator) UpdateService(ctx context.Context, ref string, version ui
 	if err != nil {
 		return swarm.ServiceUpdateResponse{}, err
 	}
-	if s.Version.Index != version {
+	if s.Version.Index != version && !o.specs.unchangedSince(s.ID, version, s.Version.Index) {
 		return swarm.ServiceUpdateResponse{}, errdefs.Conflict(fmt.Errorf("update out of sequence"))
 	}
 	rollback := opts.Rollback == "previous"
@@ -181,9 +183,11 @@ func (o *Orchestrator) UpdateService(ctx context.Context, ref string, version ui
 	if changed {
 		s.UpdateStatus = startedStatus(rollback, s.UpdatedAt)
 	}
-	if _, err := o.store.PutService(ctx, s); err != nil {
+	written, err := o.store.PutService(ctx, s)
+	if err != nil {
 		return swarm.ServiceUpdateResponse{}, err
 	}
+	o.specs.wrote(written)
 	if opts.EncodedRegistryAuth != "" {
 		o.saveAuth(s.ID, opts.EncodedRegistryAuth)
 	}
@@ -210,6 +214,24 @@ func (o *Orchestrator) RemoveService(ctx context.Context, ref string) error {
 	}
 	o.publish(events.ServiceEventType, events.ActionRemove, s.ID, map[string]string{"name": s.Spec.Name})
 	o.forgetRollout(s.ID)
+	o.specs.forget(s.ID)
 	o.Kick()
 	return nil
+}
+
+// specVersions are, for the services whose spec this manager last wrote, the version that write made. The
+// primary's own writes of a service's UpdateStatus move its version too: an update made from a version read
+// before such a write (the CLI reads the service, then may spend seconds resolving the image's digest) changes
+// nothing that its author did not see, so it is taken, not refused as out of sequence. A manager that did not
+// make the last spec write (a new primary) knows nothing and refuses any stale version, as swarm mode does.
+type specVersions struct{ m sync.Map } // service ID -> uint64
+
+func (v *specVersions) wrote(s swarm.Service) { v.m.Store(s.ID, s.Version.Index) }
+
+func (v *specVersions) forget(id string) { v.m.Delete(id) }
+
+// unchangedSince tells whether the spec of service id is the one it had at version seen (older than current).
+func (v *specVersions) unchangedSince(id string, seen, current uint64) bool {
+	at, ok := v.m.Load(id)
+	return ok && at.(uint64) <= seen && seen < current
 }

@@ -54,6 +54,7 @@ type Orchestrator struct {
 	// observed are the engines' task containers as of the last view
 	observed observedTasks
 	info     infoMemo
+	specs    specVersions // the versions of this manager's spec writes (api_services.go)
 }
 
 // memory is what only the primary keeps, in memory, all under mu.

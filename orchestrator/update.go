@@ -179,7 +179,9 @@ func (p *pass) fail(s swarm.Service, r *rollout) {
 		prev := s.Spec
 		s.Spec, s.PreviousSpec, s.UpdatedAt = *s.PreviousSpec, &prev, now
 		s.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateStateRollbackStarted, StartedAt: &now, Message: "update rolled back " + cause}
-		p.put(s)
+		if written, ok := p.put(s); ok {
+			p.o.specs.wrote(written)
+		}
 		return
 	}
 	st := swarm.UpdateStatus{State: swarm.UpdateStatePaused, Message: "update paused " + cause}
@@ -203,10 +205,13 @@ func (p *pass) writeStatus(s swarm.Service, st swarm.UpdateStatus) {
 }
 
 // put writes the service back; a conflict (a user's update came first) is left to the next pass.
-func (p *pass) put(s swarm.Service) {
+func (p *pass) put(s swarm.Service) (swarm.Service, bool) {
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	if _, err := p.o.store.PutService(ctx, s); err != nil {
+	written, err := p.o.store.PutService(ctx, s)
+	if err != nil {
 		p.o.log.Info("orchestrator: writing a service's update status", "service", s.Spec.Name, "err", err)
+		return s, false
 	}
+	return written, true
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/errdefs"
 )
 
 // With Parallelism 2 and Delay 2 s, the third slot waits until a replacer has rested Delay after its slot's
@@ -83,5 +84,43 @@ func TestAnUpdateThatKeepsTheTasksSpecKeepsTheRolloutsPace(t *testing.T) {
 	time.Sleep(time.Second) // passes run every 20 ms here
 	if im := images(); im["nginx:1"] != 1 {
 		t.Fatalf("right after an update of the delay only, running images %v: the third slot did not wait", im)
+	}
+}
+
+// An update made from a version read before the primary wrote the previous update's status (the CLI reads the
+// service, then resolves the image for seconds) is taken: only the status changed since. One made from a
+// version older than a spec change is still out of sequence.
+func TestAnUpdateFromBeforeAStatusWriteIsTakenButNotFromBeforeASpecChange(t *testing.T) {
+	b := newBed(t, 2)
+	s := b.create(replicated("web", "nginx:1", 2))
+	b.waitFor("2 running", func() bool { n, _ := b.running("web"); return n == 2 })
+	withImage := func(image string) swarm.ServiceSpec {
+		cur, _ := b.o.Service(s.ID, false)
+		spec := cur.Spec
+		spec.TaskTemplate.ContainerSpec.Image = image
+		spec.UpdateConfig.Monitor = 50 * time.Millisecond
+		return spec
+	}
+	if _, err := b.o.UpdateService(context.Background(), s.ID, s.Version.Index, withImage("nginx:2"), swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	read, _ := b.o.Service(s.ID, false) // what a client reads while the update runs
+	b.waitFor("update completed", func() bool {
+		got, _ := b.o.Service(s.ID, false)
+		return got.UpdateStatus != nil && got.UpdateStatus.State == swarm.UpdateStateCompleted
+	})
+	if got, _ := b.o.Service(s.ID, false); got.Version.Index == read.Version.Index {
+		t.Fatal("the completed status did not move the version: the test shows nothing")
+	}
+	if _, err := b.o.UpdateService(context.Background(), s.ID, read.Version.Index, withImage("nginx:3"), swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatalf("an update from the version before the status write: %v", err)
+	}
+	got, _ := b.o.Service(s.ID, false)
+	if img := got.Spec.TaskTemplate.ContainerSpec.Image; img != "nginx:3" || got.PreviousSpec.TaskTemplate.ContainerSpec.Image != "nginx:2" {
+		t.Fatalf("spec %s, previous %s", img, got.PreviousSpec.TaskTemplate.ContainerSpec.Image)
+	}
+	_, err := b.o.UpdateService(context.Background(), s.ID, read.Version.Index, withImage("nginx:4"), swarm.ServiceUpdateOptions{})
+	if !errdefs.IsConflict(err) {
+		t.Fatalf("an update from before a spec change: %v, want a conflict", err)
 	}
 }

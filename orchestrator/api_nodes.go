@@ -14,7 +14,7 @@ import (
 )
 
 // Nodes lists the nodes that match f (id, name, label, node.label, role, membership), by hostname.
-func (o *Orchestrator) Nodes(f filters.Args) ([]swarm.Node, error) {
+func (o *API) Nodes(f filters.Args) ([]swarm.Node, error) {
 	if err := f.Validate(map[string]bool{"id": true, "name": true, "label": true, "node.label": true, "role": true, "membership": true}); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
@@ -35,7 +35,7 @@ func nodeMatches(f filters.Args, n swarm.Node) bool {
 }
 
 // Node returns the node with this ID, hostname or ID prefix.
-func (o *Orchestrator) Node(ref string) (swarm.Node, error) {
+func (o *API) Node(ref string) (swarm.Node, error) {
 	n := o.nodes().find(ref)
 	if n == nil {
 		return swarm.Node{}, errNoNode(ref)
@@ -47,7 +47,7 @@ func errNoNode(ref string) error { return errdefs.NotFound(fmt.Errorf("node %s n
 
 // UpdateNode sets a node's availability and labels (its spec), if version is the node's current one. A node's
 // role follows the managers and cannot be set.
-func (o *Orchestrator) UpdateNode(ctx context.Context, ref string, version uint64, spec swarm.NodeSpec) error {
+func (o *API) UpdateNode(ctx context.Context, ref string, version uint64, spec swarm.NodeSpec) error {
 	n := o.nodes().find(ref)
 	if n == nil {
 		return errNoNode(ref)
@@ -88,7 +88,7 @@ func (o *Orchestrator) UpdateNode(ctx context.Context, ref string, version uint6
 
 // RemoveNode forgets a node's record. A node whose engine still answers is refused unless force: it would be
 // back at once, for its `swarm join` keeps registering it.
-func (o *Orchestrator) RemoveNode(ctx context.Context, ref string, force bool) error {
+func (o *API) RemoveNode(ctx context.Context, ref string, force bool) error {
 	n := o.nodes().find(ref)
 	if n == nil {
 		return errNoNode(ref)
@@ -106,7 +106,7 @@ func (o *Orchestrator) RemoveNode(ctx context.Context, ref string, force bool) e
 
 // SwarmInfo is /info's Swarm section: this manager's node and the managers known. It is asked at every /info,
 // so it is kept while the engines, the primary and this host's addresses (read again after infoFor) stay.
-func (o *Orchestrator) SwarmInfo() swarm.Info {
+func (o *API) SwarmInfo() swarm.Info {
 	primary, addr := o.cfg.Role()
 	key := infoKey{identities: o.cl.Identities(), primary: primary, primaryAddr: addr}
 	o.info.mu.Lock()

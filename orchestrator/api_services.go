@@ -18,7 +18,7 @@ var validServiceName = regexp.MustCompile(`^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$`)
 
 // Services lists the services that match f (id, name: prefixes; label; mode), by name; status fills
 // ServiceStatus.
-func (o *Orchestrator) Services(f filters.Args, status bool) ([]swarm.Service, error) {
+func (o *API) Services(f filters.Args, status bool) ([]swarm.Service, error) {
 	if err := f.Validate(map[string]bool{"id": true, "name": true, "label": true, "mode": true}); err != nil {
 		return nil, errdefs.InvalidParameter(err)
 	}
@@ -72,7 +72,7 @@ func modeName(m swarm.ServiceMode) string {
 }
 
 // Service finds a service by full ID, exact name or ID prefix.
-func (o *Orchestrator) Service(ref string, status bool) (swarm.Service, error) {
+func (o *API) Service(ref string, status bool) (swarm.Service, error) {
 	s, err := o.findService(ref)
 	if err != nil {
 		return swarm.Service{}, err
@@ -84,7 +84,7 @@ func (o *Orchestrator) Service(ref string, status bool) (swarm.Service, error) {
 	return o.apiService(s, counts), nil
 }
 
-func (o *Orchestrator) findService(ref string) (swarm.Service, error) {
+func (o *API) findService(ref string) (swarm.Service, error) {
 	if s, ok := o.store.Service(ref); ok {
 		return s, nil
 	}
@@ -110,7 +110,7 @@ func (o *Orchestrator) findService(ref string) (swarm.Service, error) {
 }
 
 // apiService adds what is computed to a stored service: its endpoint and, with counts, its status.
-func (o *Orchestrator) apiService(s swarm.Service, counts map[string]*swarm.ServiceStatus) swarm.Service {
+func (o *API) apiService(s swarm.Service, counts map[string]*swarm.ServiceStatus) swarm.Service {
 	s.Endpoint = swarm.Endpoint{Spec: endpointSpec(s.Spec)}
 	s.Endpoint.Ports = s.Endpoint.Spec.Ports
 	if counts != nil {
@@ -134,7 +134,7 @@ func endpointSpec(s swarm.ServiceSpec) swarm.EndpointSpec {
 }
 
 // CreateService validates spec, fills swarm's defaults and stores the service; the primary creates its tasks.
-func (o *Orchestrator) CreateService(ctx context.Context, spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error) {
+func (o *API) CreateService(ctx context.Context, spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error) {
 	if err := o.validate(&spec, ""); err != nil {
 		return swarm.ServiceCreateResponse{}, err
 	}
@@ -153,7 +153,7 @@ func (o *Orchestrator) CreateService(ctx context.Context, spec swarm.ServiceSpec
 
 // UpdateService replaces a service's spec (or, with Rollback "previous", goes back to the previous one), if
 // version is its current version. A change of what tasks run starts a rolling update.
-func (o *Orchestrator) UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
+func (o *API) UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
 	s, err := o.findService(ref)
 	if err != nil {
 		return swarm.ServiceUpdateResponse{}, err
@@ -204,7 +204,7 @@ func startedStatus(rollback bool, at time.Time) *swarm.UpdateStatus {
 }
 
 // RemoveService deletes the service, then its tasks (the primary also removes any it finds later).
-func (o *Orchestrator) RemoveService(ctx context.Context, ref string) error {
+func (o *API) RemoveService(ctx context.Context, ref string) error {
 	s, err := o.findService(ref)
 	if err != nil {
 		return err

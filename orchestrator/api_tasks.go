@@ -13,7 +13,7 @@ import (
 
 // Tasks lists the tasks that match f (id, name, label, service, node, desired-state, _up-to-date), by
 // service, slot, then newest first.
-func (o *Orchestrator) Tasks(f filters.Args) ([]swarm.Task, error) {
+func (o *API) Tasks(f filters.Args) ([]swarm.Task, error) {
 	if err := f.Validate(map[string]bool{"id": true, "name": true, "label": true, "service": true, "node": true,
 		"desired-state": true, "_up-to-date": true}); err != nil {
 		return nil, errdefs.InvalidParameter(err)
@@ -44,7 +44,7 @@ func (o *Orchestrator) Tasks(f filters.Args) ([]swarm.Task, error) {
 }
 
 // serviceFilter resolves the service= refs (ID, name or ID prefix) to IDs; nil when the filter is absent.
-func (o *Orchestrator) serviceFilter(f filters.Args) (map[string]bool, error) {
+func (o *API) serviceFilter(f filters.Args) (map[string]bool, error) {
 	if !f.Contains("service") {
 		return nil, nil
 	}
@@ -95,7 +95,7 @@ func (v *view) sortedTasks() []*task {
 }
 
 // Task returns the task with this ID or ID prefix.
-func (o *Orchestrator) Task(ref string) (swarm.Task, error) {
+func (o *API) Task(ref string) (swarm.Task, error) {
 	v := o.view(o.memo(), nil)
 	t, err := v.findTask(ref)
 	if err != nil {
@@ -129,7 +129,7 @@ func (v *view) findTask(ref string) (*task, error) {
 }
 
 // apiTask renders a task as the API shows it.
-func (o *Orchestrator) apiTask(v *view, t *task) swarm.Task {
+func (o *API) apiTask(v *view, t *task) swarm.Task {
 	s := v.services[t.ServiceID]
 	a := swarm.Task{ID: t.ID, ServiceID: t.ServiceID, Slot: t.Slot, NodeID: t.NodeID, DesiredState: v.desiredState(t),
 		Annotations: swarm.Annotations{Name: taskName(t.ServiceName, t.Slot, t.NodeID)}}
@@ -176,7 +176,7 @@ func portStatus(t *task) swarm.PortStatus {
 }
 
 // statusTime is when the task reached its state, as well as the cache tells.
-func (o *Orchestrator) statusTime(t *task) time.Time {
+func (o *API) statusTime(t *task) time.Time {
 	if t.ct != nil && t.ct.RunState != nil {
 		at := t.ct.RunState.StartedAt
 		if !t.running() {
@@ -191,7 +191,7 @@ func (o *Orchestrator) statusTime(t *task) time.Time {
 
 // statuses counts the running tasks (current tasks running on nodes that are up) of every service (scope nil)
 // or of those in scope and, for global services, the tasks each wants.
-func (o *Orchestrator) statuses(scope map[string]bool) map[string]*swarm.ServiceStatus {
+func (o *API) statuses(scope map[string]bool) map[string]*swarm.ServiceStatus {
 	v := o.view(o.memo(), scope)
 	ns := o.nodes()
 	out := map[string]*swarm.ServiceStatus{}

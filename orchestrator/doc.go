@@ -6,9 +6,11 @@
 // (tasks that could not be placed, tasks it shut down, restart counts, an update's pace) is rebuilt or
 // forgotten on failover without harm: the new primary carries on from the store and the engines.
 //
-// The API (api.go, services.go, tasks.go, nodes.go) answers /services, /tasks and /nodes on every manager.
-// Run drives the reconciler (reconcile.go) on the primary only, from the moment it becomes primary to the
-// moment it stops being so: each pass compares every service's slots (replicated: 1..Replicas; global: one per
+// An Orchestrator is two types over one shared state (orchestrator.go). The API (api_services.go, api_tasks.go,
+// api_nodes.go, logs.go) answers /services, /tasks, /nodes and /info's Swarm section on every manager; it
+// writes the desired state and reads the actual one, and acts on no container. The reconciler, which Run
+// drives on the primary only, from the moment it becomes primary to the moment it stops being so, is what
+// acts (reconcile.go, execute.go): each pass compares every service's slots (replicated: 1..Replicas; global: one per
 // eligible node) with its tasks and acts — creates tasks through the scheduler, applies the restart policy,
 // replaces tasks of nodes that are down or drained, removes stale copies and old history, and rolls updates
 // out at the service's pace (update.go). Actions run concurrently, at most one per slot at a time.

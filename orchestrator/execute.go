@@ -18,7 +18,7 @@ type step func(ctx context.Context, m *memory) error
 
 // act runs steps for slot k in the background, marking the slot busy until they end (the first failing step
 // ends them); the reconciler leaves busy slots alone.
-func (o *Orchestrator) act(ctx context.Context, m *memory, k slotKey, steps ...step) {
+func (o *reconciler) act(ctx context.Context, m *memory, k slotKey, steps ...step) {
 	if len(steps) == 0 {
 		return
 	}
@@ -57,7 +57,7 @@ const retryLoose = 5 * time.Second
 // create makes a new task for slot k of s: a container placed by the scheduler (on node k.node for global
 // slots; avoiding the node in avoid when another fits), started. A task that cannot be placed stays pending
 // with the scheduler's explanation, one the engine refuses is rejected with its error; both are tried again.
-func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
+func (o *reconciler) create(s swarm.Service, k slotKey, avoid string) step {
 	return func(ctx context.Context, m *memory) error {
 		id := newID()
 		var extra []string
@@ -89,7 +89,7 @@ func (o *Orchestrator) create(s swarm.Service, k slotKey, avoid string) step {
 }
 
 // loose records a task of slot k that has no container: pending when no node fits, rejected otherwise.
-func (o *Orchestrator) loose(m *memory, s swarm.Service, k slotKey, id string, err error) {
+func (o *reconciler) loose(m *memory, s swarm.Service, k slotKey, id string, err error) {
 	t := &task{ID: id, ServiceID: s.ID, ServiceName: s.Spec.Name, Slot: k.slot, NodeID: k.node, Hash: curHash(s),
 		created: time.Now(), state: swarm.TaskStateRejected, message: "rejected", err: err.Error()}
 	var nn *scheduler.NoNodeError
@@ -113,7 +113,7 @@ const skipUnfit = 30 * time.Second
 
 // stop stops a task's container (its grace period is the container's own stop timeout), remembering that the
 // manager shut it down.
-func (o *Orchestrator) stop(t *task) step {
+func (o *reconciler) stop(t *task) step {
 	return func(ctx context.Context, m *memory) error {
 		m.mu.Lock()
 		m.shut[t.ID] = true
@@ -129,7 +129,7 @@ func (o *Orchestrator) stop(t *task) step {
 }
 
 // remove removes a task's container (and its anonymous volumes), stopping it first if it runs.
-func (o *Orchestrator) remove(t *task) step {
+func (o *reconciler) remove(t *task) step {
 	return func(ctx context.Context, m *memory) error {
 		if t.ct == nil {
 			m.mu.Lock()
@@ -146,7 +146,7 @@ func (o *Orchestrator) remove(t *task) step {
 	}
 }
 
-func (o *Orchestrator) removeContainer(ctx context.Context, e *cluster.Engine, id string) error {
+func (o *reconciler) removeContainer(ctx context.Context, e *cluster.Engine, id string) error {
 	call := cluster.Call{Method: http.MethodDelete, Path: "/containers/" + id, Query: "force=1&v=1",
 		Changes: cluster.Changes{Container: id}}
 	err := e.Do(ctx, call, nil)

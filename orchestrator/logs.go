@@ -18,7 +18,7 @@ type LogSource struct {
 
 // LogSources are the task containers of a service (ref: ID, name or ID prefix) or, with ofTask, of one task
 // (ref: its ID or ID prefix), oldest first; tasks without a container have no log.
-func (o *Orchestrator) LogSources(ref string, ofTask bool) ([]LogSource, error) {
+func (o *API) LogSources(ref string, ofTask bool) ([]LogSource, error) {
 	var v *view
 	var ts []*task
 	if ofTask {

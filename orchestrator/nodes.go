@@ -36,7 +36,7 @@ type nodes struct {
 	byID map[string]*node
 }
 
-func (o *Orchestrator) nodes() nodes {
+func (o *shared) nodes() nodes {
 	recs := map[string]swarm.Node{}
 	for _, r := range o.store.Nodes() {
 		recs[r.ID] = r
@@ -63,7 +63,7 @@ func (o *Orchestrator) nodes() nodes {
 // markManagers finds the nodes that stand for the managers this one knows (itself, and the primary): the
 // engine on the manager's host (its advertised address, or for this manager one of its host's addresses); this
 // manager, when no engine runs on its host, is represented by the first node by name.
-func (o *Orchestrator) markManagers(list []*node) {
+func (o *shared) markManagers(list []*node) {
 	primary, primaryAddr := o.cfg.Role()
 	self := o.cfg.Advertise
 	if primary {
@@ -116,7 +116,7 @@ func localHosts(advertise string) map[string]bool {
 }
 
 // pushNodeMeta gives the cluster every node's availability, labels and role, for placement.
-func (o *Orchestrator) pushNodeMeta() {
+func (o *shared) pushNodeMeta() {
 	ns := o.nodes()
 	m := make(map[string]cluster.NodeMeta, len(ns.list))
 	for _, n := range ns.list {
@@ -126,7 +126,7 @@ func (o *Orchestrator) pushNodeMeta() {
 }
 
 // apiNode renders a node as the API shows it.
-func (o *Orchestrator) apiNode(n *node) swarm.Node {
+func (o *API) apiNode(n *node) swarm.Node {
 	out := swarm.Node{ID: n.ID, Meta: n.rec.Meta}
 	out.Spec = n.rec.Spec
 	out.Spec.Role, out.Spec.Availability = n.role, n.availability
@@ -174,7 +174,7 @@ func nodeState(e *cluster.Engine) swarm.NodeState {
 	return swarm.NodeStateDown
 }
 
-func (o *Orchestrator) firstSeen(id string) time.Time {
+func (o *shared) firstSeen(id string) time.Time {
 	m := o.memo()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -41,20 +41,39 @@ type Config struct {
 	HistoryLimit int
 }
 
-// Orchestrator serves services, tasks and nodes and, on the primary, keeps the tasks as the services ask.
+// Orchestrator serves services, tasks and nodes (API, on every manager) and, on the primary, keeps the tasks
+// as the services ask (its reconciler, started by Run); both work over one shared state.
 type Orchestrator struct {
+	*API
+	r *reconciler
+}
+
+// shared is what the API and the reconciler both read and write: the configuration, the cluster and the
+// desired state, the primary's memory, the observed tasks, and what this manager keeps of services beside the
+// store (registry credentials, the versions of its spec writes).
+type shared struct {
 	cfg   Config
 	cl    Cluster
 	store desired.Store
 	log   *slog.Logger
 	kick  chan struct{}
-	slots chan struct{} // bounds the actions under way (Config.Parallel)
 	mem   atomic.Pointer[memory]
 	auths sync.Map // service ID → X-Registry-Auth given at create or update (kept in memory only)
 	// observed are the engines' task containers as of the last view
 	observed observedTasks
-	info     infoMemo
 	specs    specVersions // the versions of this manager's spec writes (api_services.go)
+}
+
+// API serves services, tasks, nodes and /info's Swarm section: the proxy's swarm-mode backend.
+type API struct {
+	*shared
+	info infoMemo
+}
+
+// reconciler keeps each service's tasks as its spec asks, while this manager is the primary.
+type reconciler struct {
+	*shared
+	slots chan struct{} // bounds the actions under way (Config.Parallel)
 }
 
 // memory is what only the primary keeps, in memory, all under mu.
@@ -93,26 +112,29 @@ func New(cfg Config) *Orchestrator {
 	if cfg.Role == nil {
 		cfg.Role = func() (bool, string) { return true, cfg.Advertise }
 	}
-	o := &Orchestrator{cfg: cfg, cl: cfg.Cluster, store: cfg.Store, log: cfg.Logger, kick: make(chan struct{}, 1),
-		slots: make(chan struct{}, cfg.Parallel)}
-	o.mem.Store(newMemory())
-	return o
+	sh := &shared{cfg: cfg, cl: cfg.Cluster, store: cfg.Store, log: cfg.Logger, kick: make(chan struct{}, 1)}
+	sh.mem.Store(newMemory())
+	return &Orchestrator{API: &API{shared: sh}, r: &reconciler{shared: sh, slots: make(chan struct{}, cfg.Parallel)}}
 }
 
-func (o *Orchestrator) memo() *memory { return o.mem.Load() }
+// Run keeps the node metadata in the cluster current with the store, and reconciles while this manager is the
+// primary (Config.Role), until ctx ends (see reconciler.run).
+func (o *Orchestrator) Run(ctx context.Context) { o.r.run(ctx) }
+
+func (o *shared) memo() *memory { return o.mem.Load() }
 
 // Kick asks for a reconciling pass soon (coalesced).
-func (o *Orchestrator) Kick() {
+func (o *shared) Kick() {
 	select {
 	case o.kick <- struct{}{}:
 	default:
 	}
 }
 
-// Run keeps the node metadata in the cluster current with the store, and reconciles while this manager is the
+// run keeps the node metadata in the cluster current with the store, and reconciles while this manager is the
 // primary (Config.Role), until ctx ends. The first pass waits until the engines known at start have been
 // read (or settle, at most settle), so tasks on engines not read yet are not taken for missing.
-func (o *Orchestrator) Run(ctx context.Context) {
+func (o *reconciler) run(ctx context.Context) {
 	tick := time.NewTicker(o.cfg.Tick)
 	defer tick.Stop()
 	var t term
@@ -177,7 +199,7 @@ func (t *term) end() {
 
 // settle reads the store afresh (another primary may have written it last) and waits, up to settleMax, until
 // no engine is still being read for the first time. It is false when the store cannot be read.
-func (o *Orchestrator) settle(ctx context.Context) bool {
+func (o *reconciler) settle(ctx context.Context) bool {
 	if l, ok := o.store.(interface{ Load(context.Context) error }); ok {
 		if err := l.Load(ctx); err != nil {
 			o.log.Warn("orchestrator: cannot read the desired state; not acting until it can", "err", err)

@@ -9,7 +9,7 @@ import (
 
 // pass is one reconciling pass: what it read, and the memory of the primary's term.
 type pass struct {
-	o   *Orchestrator
+	o   *reconciler
 	ctx context.Context
 	m   *memory
 	v   *view
@@ -18,7 +18,7 @@ type pass struct {
 }
 
 // reconcile makes one pass over every service, then removes the tasks of services that are gone.
-func (o *Orchestrator) reconcile(ctx context.Context) {
+func (o *reconciler) reconcile(ctx context.Context) {
 	m := o.memo()
 	p := &pass{o: o, ctx: ctx, m: m, v: o.view(m, nil), ns: o.nodes(), now: time.Now()}
 	for _, id := range p.v.order {

@@ -64,7 +64,7 @@ func (r *rollout) configure(s swarm.Service) {
 	r.halted = st != nil && (st.State == swarm.UpdateStatePaused || st.State == swarm.UpdateStateRollbackPaused)
 }
 
-func (o *Orchestrator) forgetRollout(id string) {
+func (o *shared) forgetRollout(id string) {
 	m := o.memo()
 	m.mu.Lock()
 	delete(m.updates, id)

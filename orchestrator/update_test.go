@@ -15,7 +15,7 @@ func TestARolloutsReplacersRestDelayAfterEachSlot(t *testing.T) {
 	s := swarm.Service{ID: "s1", Spec: replicated("web", "nginx:2", 3)}
 	s.Spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 2, Delay: 2 * time.Second}
 	t0 := time.Now()
-	p := &pass{o: &Orchestrator{}, m: newMemory(), now: t0,
+	p := &pass{o: &reconciler{shared: &shared{}}, m: newMemory(), now: t0,
 		v: &view{services: map[string]swarm.Service{s.ID: s}, slots: map[slotKey][]*task{}}}
 	old := func(slot int) *task {
 		return &task{ID: "old" + itoa(slot), ServiceID: s.ID, Slot: slot, Hash: "old", state: swarm.TaskStateRunning}

@@ -21,7 +21,7 @@ const (
 
 // validate checks a service spec and fills swarm's defaults where the client left them out; id is the service
 // being updated ("" for a create), whose own name does not conflict.
-func (o *Orchestrator) validate(spec *swarm.ServiceSpec, id string) error {
+func (o *API) validate(spec *swarm.ServiceSpec, id string) error {
 	if spec.Name == "" {
 		spec.Name = namesgenerator.GetRandomName(0)
 	}

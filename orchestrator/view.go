@@ -24,7 +24,7 @@ type view struct {
 
 // view reads every service and task (scope nil), or only the services whose IDs are in scope and their tasks
 // (an API call about some services need not build the slots of all).
-func (o *Orchestrator) view(m *memory, scope map[string]bool) *view {
+func (o *shared) view(m *memory, scope map[string]bool) *view {
 	v := &view{services: map[string]swarm.Service{}, slots: map[slotKey][]*task{}, bySvc: map[string][]slotKey{}}
 	for _, s := range o.scopedServices(scope) {
 		v.services[s.ID] = s
@@ -55,7 +55,7 @@ func (o *Orchestrator) view(m *memory, scope map[string]bool) *view {
 }
 
 // scopedServices are the stored services, all (scope nil) or those in scope, sorted by ID.
-func (o *Orchestrator) scopedServices(scope map[string]bool) []swarm.Service {
+func (o *shared) scopedServices(scope map[string]bool) []swarm.Service {
 	if scope == nil {
 		return o.store.Services()
 	}
@@ -178,19 +178,19 @@ func (v *view) desiredState(t *task) swarm.TaskState {
 }
 
 // publish adds a swarm-scope event of the orchestrator's to the cluster's stream.
-func (o *Orchestrator) publish(typ events.Type, action events.Action, id string, attrs map[string]string) {
+func (o *shared) publish(typ events.Type, action events.Action, id string, attrs map[string]string) {
 	now := time.Now()
 	o.cl.Publish(cluster.Event{Message: events.Message{Type: typ, Action: action, Scope: "swarm",
 		Actor: events.Actor{ID: id, Attributes: attrs}, Time: now.Unix(), TimeNano: now.UnixNano()}})
 }
 
-func (o *Orchestrator) saveAuth(id, auth string) {
+func (o *shared) saveAuth(id, auth string) {
 	if auth != "" {
 		o.auths.Store(id, auth)
 	}
 }
 
-func (o *Orchestrator) authOf(id string) string {
+func (o *shared) authOf(id string) string {
 	if a, ok := o.auths.Load(id); ok {
 		return a.(string)
 	}

@@ -2,6 +2,8 @@ package orchestrator
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -23,15 +25,17 @@ func (o *API) Services(f filters.Args, status bool) ([]swarm.Service, error) {
 		return nil, errdefs.InvalidParameter(err)
 	}
 	var matched []swarm.Service
-	scope := map[string]bool{}
 	for _, s := range o.store.Services() {
 		if serviceMatches(f, s) {
 			matched = append(matched, s)
-			scope[s.ID] = true
 		}
 	}
 	var counts map[string]*swarm.ServiceStatus
 	if status {
+		scope := make(map[string]bool, len(matched))
+		for _, s := range matched {
+			scope[s.ID] = true
+		}
 		counts = o.statuses(scope)
 	}
 	out := []swarm.Service{}
@@ -158,7 +162,7 @@ func (o *API) UpdateService(ctx context.Context, ref string, version uint64, spe
 	if err != nil {
 		return swarm.ServiceUpdateResponse{}, err
 	}
-	if s.Version.Index != version && !o.specs.unchangedSince(s.ID, version, s.Version.Index) {
+	if s.Version.Index != version && !o.specs.unchangedSince(s, version) {
 		return swarm.ServiceUpdateResponse{}, errdefs.Conflict(fmt.Errorf("update out of sequence"))
 	}
 	rollback := opts.Rollback == "previous"
@@ -219,19 +223,36 @@ func (o *API) RemoveService(ctx context.Context, ref string) error {
 	return nil
 }
 
-// specVersions are, for the services whose spec this manager last wrote, the version that write made. The
-// primary's own writes of a service's UpdateStatus move its version too: an update made from a version read
-// before such a write (the CLI reads the service, then may spend seconds resolving the image's digest) changes
-// nothing that its author did not see, so it is taken, not refused as out of sequence. A manager that did not
-// make the last spec write (a new primary) knows nothing and refuses any stale version, as swarm mode does.
-type specVersions struct{ m sync.Map } // service ID -> uint64
+// specVersions are, for the services whose spec this manager last wrote in its current term as primary, the
+// version that write made and the spec it wrote. The primary's own writes of a service's UpdateStatus move its
+// version too: an update made from a version read before such a write (the CLI reads the service, then may
+// spend seconds resolving the image's digest) changes nothing its author did not see, so it is taken, not
+// refused as out of sequence. The spec must still be the one written (another manager, primary for a while,
+// may have changed it); a manager that knows nothing of the last spec write refuses any stale version, as
+// swarm mode does.
+type specVersions struct{ m sync.Map } // service ID -> specWrite
 
-func (v *specVersions) wrote(s swarm.Service) { v.m.Store(s.ID, s.Version.Index) }
+type specWrite struct {
+	index uint64
+	sum   [sha256.Size]byte
+}
+
+func specSum(spec swarm.ServiceSpec) [sha256.Size]byte {
+	b, _ := json.Marshal(spec)
+	return sha256.Sum256(b)
+}
+
+func (v *specVersions) wrote(s swarm.Service) {
+	v.m.Store(s.ID, specWrite{index: s.Version.Index, sum: specSum(s.Spec)})
+}
 
 func (v *specVersions) forget(id string) { v.m.Delete(id) }
 
-// unchangedSince tells whether the spec of service id is the one it had at version seen (older than current).
-func (v *specVersions) unchangedSince(id string, seen, current uint64) bool {
-	at, ok := v.m.Load(id)
-	return ok && at.(uint64) <= seen && seen < current
+// clear forgets every write (a new term: another primary may have written since).
+func (v *specVersions) clear() { v.m.Clear() }
+
+// unchangedSince tells whether cur, the stored service, has the spec it had at version seen (an older one).
+func (v *specVersions) unchangedSince(cur swarm.Service, seen uint64) bool {
+	w, ok := v.m.Load(cur.ID)
+	return ok && w.(specWrite).index <= seen && seen < cur.Version.Index && w.(specWrite).sum == specSum(cur.Spec)
 }

@@ -146,6 +146,7 @@ func (o *reconciler) run(ctx context.Context) {
 		case primary && t.ctx == nil:
 			o.log.Info("orchestrator: acting as primary")
 			o.mem.Store(newMemory()) // nothing carries over from an earlier term
+			o.specs.clear()
 			t.begin(ctx)
 			if !o.settle(t.ctx) {
 				t.end()

@@ -123,4 +123,16 @@ func TestAnUpdateFromBeforeAStatusWriteIsTakenButNotFromBeforeASpecChange(t *tes
 	if !errdefs.IsConflict(err) {
 		t.Fatalf("an update from before a spec change: %v, want a conflict", err)
 	}
+	// a spec change written by another manager (primary for a while) is one too, though this one wrote last
+	read, _ = b.o.Service(s.ID, false)
+	other := read
+	three := uint64(3)
+	other.Spec.Mode.Replicated.Replicas = &three
+	if _, err := b.store.PutService(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.o.UpdateService(context.Background(), s.ID, read.Version.Index, withImage("nginx:5"), swarm.ServiceUpdateOptions{})
+	if !errdefs.IsConflict(err) {
+		t.Fatalf("an update from before another manager's spec change: %v, want a conflict", err)
+	}
 }

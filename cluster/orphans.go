@@ -2,10 +2,13 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/errdefs"
+
+	"swarm/internal/backoff"
 )
 
 // orphans make sure a create whose outcome is unknown leaves no container behind. A create whose connection
@@ -18,7 +21,17 @@ type orphans struct {
 	s        *store
 	doomed   map[string]map[string]bool // swarm ID of a failed create -> container IDs confirmed since
 	inflight map[string]int             // swarm ID -> creates in flight on this engine
+	retrying map[string]bool            // container IDs whose removal is being tried again
 }
+
+// removeRetries is how many more times the removal of an orphan the engine refused is tried, removeRetry the
+// first pause between tries (doubling up to 8 s: about a minute in all). An engine can refuse to remove a
+// container for a while after making it, or after its own restart ("device or resource busy" from its storage
+// driver); a refresh that sees the orphan again after that tries once more.
+const (
+	removeRetries = 8
+	removeRetry   = 500 * time.Millisecond
+)
 
 // creating marks a create of swarmID in flight: its container is not judged until done is called with the
 // container's ID ("" when the create failed).
@@ -77,7 +90,7 @@ func (o *orphans) sweep(ctx context.Context, swarmID string) {
 	}
 	for _, s := range list {
 		if s.Labels[LabelSwarmID] == swarmID && o.isDoomed(swarmID, s.ID) {
-			o.remove(ctx, s.ID)
+			o.remove(ctx, swarmID, s.ID)
 		}
 	}
 }
@@ -89,15 +102,15 @@ func (o *orphans) removeDoomed(ctx context.Context) {
 		o.s.mu.RUnlock()
 		return
 	}
-	var victims []string
+	var victims []*Container
 	for _, ct := range o.s.containers {
 		if o.isDoomedLocked(ct.SwarmID(), ct.ID) {
-			victims = append(victims, ct.ID)
+			victims = append(victims, ct)
 		}
 	}
 	o.s.mu.RUnlock()
-	for _, id := range victims {
-		o.remove(ctx, id)
+	for _, ct := range victims {
+		o.remove(ctx, ct.SwarmID(), ct.ID)
 	}
 }
 
@@ -113,8 +126,47 @@ func (o *orphans) isDoomedLocked(swarmID, id string) bool {
 	return ok && !keep[id] && o.inflight[swarmID] == 0
 }
 
-func (o *orphans) remove(ctx context.Context, id string) {
-	if err := o.s.e.removeContainer(ctx, id); err == nil || errdefs.IsNotFound(err) {
-		o.s.forget(id)
+// remove removes orphan id (carrying swarmID); when the engine refuses, it is tried again in the background
+// (see removeRetries) while it is still an orphan.
+func (o *orphans) remove(ctx context.Context, swarmID, id string) {
+	if o.removed(ctx, id) {
+		return
 	}
+	o.s.mu.Lock()
+	busy := o.retrying[id]
+	if !busy {
+		if o.retrying == nil {
+			o.retrying = map[string]bool{}
+		}
+		o.retrying[id] = true
+	}
+	o.s.mu.Unlock()
+	if !busy {
+		go o.retry(o.s.e.lifeCtx(ctx), swarmID, id)
+	}
+}
+
+func (o *orphans) retry(ctx context.Context, swarmID, id string) {
+	defer func() {
+		o.s.mu.Lock()
+		delete(o.retrying, id)
+		o.s.mu.Unlock()
+	}()
+	d := backoff.Delay{Min: removeRetry, Max: 8 * time.Second, Jitter: true}
+	for range removeRetries {
+		if !d.Wait(ctx) || !o.isDoomed(swarmID, id) || o.removed(ctx, id) {
+			return
+		}
+	}
+}
+
+// removed removes container id from the engine and the cache; it reports whether the container is gone.
+func (o *orphans) removed(ctx context.Context, id string) bool {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := o.s.e.removeContainer(cctx, id); err != nil && !errdefs.IsNotFound(err) {
+		return false
+	}
+	o.s.forget(id)
+	return true
 }

@@ -52,3 +52,29 @@ func ambiguousCreate(t *testing.T, answer string) {
 		t.Fatalf("engine holds %d containers, want only the confirmed %s", sim.ContainerCount(), resp.ID)
 	}
 }
+
+// An engine that refuses to remove the orphan at first (its storage driver still busy with the container, as
+// one is right after its own restart): the removal is tried again until the container is gone.
+func TestAnOrphanTheEngineRefusesToRemoveAtFirstIsRemovedLater(t *testing.T) {
+	var refusals atomic.Int32
+	c, sim, _ := simCluster(t, "busy", 0, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/containers/create"):
+				sim.ServeHTTP(httptest.NewRecorder(), r)
+				http.Error(w, `{"message":"daemon is shutting down"}`, http.StatusInternalServerError)
+			case r.Method == http.MethodDelete && refusals.Add(1) <= 3:
+				http.Error(w, `{"message":"driver \"overlay2\" failed to remove root filesystem: device or resource busy"}`, http.StatusInternalServerError)
+			default:
+				sim.ServeHTTP(w, r)
+			}
+		})
+	})
+	if _, err := c.CreateContainer(context.Background(), CreateRequest{Name: "orphan", Body: []byte(`{"Image":"busybox"}`)}); err == nil {
+		t.Fatal("create succeeded although the engine failed it")
+	}
+	waitFor(t, func() bool { return sim.ContainerCount() == 0 && len(c.Containers()) == 0 })
+	if n := refusals.Load(); n < 4 {
+		t.Fatalf("the engine was asked %d times to remove the orphan, want the 3 refusals and one more", n)
+	}
+}

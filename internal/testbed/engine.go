@@ -29,8 +29,8 @@ func (b *Bed) newEngine(i int) (*Engine, error) {
 		dir:   filepath.Join(b.Dir, fmt.Sprintf("node-%d", i)),
 		opts:  engineOpts{labels: b.opts.EngineLabels[i], registries: b.opts.InsecureRegistries, tls: b.opts.EngineTLS},
 	}
-	e.Addr, e.Sock = e.IP+":2375", filepath.Join(e.dir, "docker.sock")
-	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+	e.Addr, e.Sock, e.PluginDir = e.IP+":2375", filepath.Join(e.dir, "docker.sock"), filepath.Join(e.dir, "plugins")
+	if err := os.MkdirAll(e.PluginDir, 0o755); err != nil {
 		return nil, err
 	}
 	// A short shutdown timeout: StopEngine is a host going away, not a polite drain (busybox sleep ignores SIGTERM).
@@ -60,18 +60,20 @@ func (b *Bed) bootEngine(ctx context.Context, e *Engine) error {
 	return nil
 }
 
-// start runs dockerd in the engine's namespace with its own hostname, and waits until it answers.
+// pluginsPath is where engines look for plugin sockets; each engine sees its own PluginDir there.
+const pluginsPath = "/run/docker/plugins"
+
+// start runs dockerd in the engine's network namespace, with its own hostname and its own mount namespace, and
+// waits until it answers.
 func (e *Engine) start(ctx context.Context) error {
+	if err := os.MkdirAll(pluginsPath, 0o755); err != nil { // the bind mount's target; the host's dir stays as it is
+		return err
+	}
 	logf, err := os.OpenFile(filepath.Join(e.dir, "dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	daemon := strings.Join(append([]string{"exec dockerd", "--config-file", filepath.Join(e.dir, "daemon.json"),
-		"--data-root", filepath.Join(e.dir, "data"), "--exec-root", filepath.Join(e.dir, "exec"),
-		"--pidfile", filepath.Join(e.dir, "docker.pid"), "-H", "unix://" + e.Sock, "-H", "tcp://" + e.Addr},
-		e.opts.tlsFlags()...), " ")
-	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+e.Netns, "unshare", "--uts", "sh", "-c",
-		"hostname "+e.Name+"; "+daemon)
+	cmd := exec.Command("nsenter", append([]string{"--net=/var/run/netns/" + e.Netns}, e.unshareArgs()...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -96,6 +98,25 @@ func (e *Engine) start(ctx context.Context) error {
 	return fmt.Errorf("dockerd for %s did not answer on %s; see %s", e.Name, e.Addr, filepath.Join(e.dir, "dockerd.log"))
 }
 
+// unshareArgs run dockerd (nsenter, unshare and sh each exec the next: dockerd keeps the PID started) in new
+// UTS and mount namespaces, with the engine's hostname and its PluginDir bound on /run/docker/plugins.
+//
+// Propagation is slave (unshare --propagation slave makes every mount a slave of the host's): mounts dockerd,
+// containerd and runc make inside (overlay2 layers, container root filesystems and /dev/shm, the netns bind
+// mounts under the exec-root, the data-root bound on itself) and the plugin bind never reach the host, while
+// the host's mounts and unmounts on its shared mounts still reach the engine, as they reach a dockerd running
+// in the host's namespace: a netns bound in /run/netns (shared: ip netns makes it so) after the engine started
+// shows in it too. Private would hide those and gain nothing, as nothing flows out of a slave either.
+// Containers stay reachable from the host through /proc/PID/ns/* (PIDs are not namespaced), as pipework uses.
+func (e *Engine) unshareArgs() []string {
+	daemon := strings.Join(append([]string{"exec dockerd", "--config-file", filepath.Join(e.dir, "daemon.json"),
+		"--data-root", filepath.Join(e.dir, "data"), "--exec-root", filepath.Join(e.dir, "exec"),
+		"--pidfile", filepath.Join(e.dir, "docker.pid"), "-H", "unix://" + e.Sock, "-H", "tcp://" + e.Addr},
+		e.opts.tlsFlags()...), " ")
+	script := fmt.Sprintf("hostname %s && mount --bind %s %s && %s", e.Name, e.PluginDir, pluginsPath, daemon)
+	return []string{"unshare", "--uts", "--mount", "--propagation", "slave", "sh", "-c", script}
+}
+
 func (o engineOpts) tlsFlags() []string {
 	if o.tls == nil {
 		return []string{"--tls=false"}
@@ -117,7 +138,8 @@ func (e *Engine) stop() {
 		return
 	}
 	e.cmd.stop(30 * time.Second)
-	killUnder(e.dir) // a containerd or shim that outlived dockerd
+	killUnder(e.dir)          // a containerd or shim that outlived dockerd
+	killInEngineMounts(e.dir) // anything else left in its or its containers' mount namespaces
 	e.cmd = nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -63,6 +64,7 @@ func cleanSlot(k int) error {
 	dir := filepath.Join(stateRoot, fmt.Sprint(k))
 	stopPidfiles(dir)
 	killUnder(dir)
+	killInEngineMounts(dir)
 	unmountUnder(dir)
 	bridge := fmt.Sprintf("swtb%d", k)
 	if out, err := os.ReadDir("/run/netns"); err == nil {
@@ -122,6 +124,72 @@ func pidsUnder(dir string) []int {
 			continue
 		}
 		if strings.Contains(string(cmd), dir+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// killInEngineMounts kills every process left in a mount namespace of an engine under dir or of one of its
+// containers, so those namespaces end and their mounts (overlay2 layers, netns binds) with them: they are
+// invisible from the host's mount table. An engine's processes have command lines naming dir (killUnder ends
+// them), but a container's do not, and outlive a dockerd and shim killed without stopping it.
+func killInEngineMounts(dir string) {
+	deadline := time.Now().Add(15 * time.Second)
+	for pids := pidsInEngineMounts(dir); len(pids) > 0 && time.Now().Before(deadline); pids = pidsInEngineMounts(dir) {
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// engineBinds are mount points whose source, when under the bed's directory, marks a mount namespace of the bed:
+// an engine's (its PluginDir on /run/docker/plugins) or a container's (its hostname file in the engine's data).
+var engineBinds = []string{pluginsPath, "/etc/hostname"}
+
+// pidsInEngineMounts lists the processes of the engines' and containers' mount namespaces under dir, reading
+// each namespace's mount table once.
+func pidsInEngineMounts(dir string) []int {
+	bed := map[uint64]bool{} // mount namespace inode → the bed's
+	var pids []int
+	for _, pid := range allPids() {
+		var st syscall.Stat_t
+		if syscall.Stat(fmt.Sprintf("/proc/%d/ns/mnt", pid), &st) != nil {
+			continue
+		}
+		is, seen := bed[st.Ino]
+		if !seen {
+			is = bindsFrom(pid, dir)
+			bed[st.Ino] = is
+		}
+		if is {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// bindsFrom says whether pid's mount table has something under dir bound on one of engineBinds (a bind's root
+// is its path in its filesystem: the state root must be on /, as it is on these machines).
+func bindsFrom(pid int, dir string) bool {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l) // ID parent major:minor root mountpoint ...
+		if len(f) > 4 && strings.HasPrefix(f[3], dir+"/") && slices.Contains(engineBinds, f[4]) {
+			return true
+		}
+	}
+	return false
+}
+
+// allPids lists the processes but this one.
+func allPids() []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err == nil && pid != os.Getpid() {
 			pids = append(pids, pid)
 		}
 	}

@@ -1,5 +1,6 @@
-// Package testbed starts real Docker engines, each in its own network namespace with its own IP and hostname,
-// and a real Consul agent, for integration tests and `make cluster`; and tears down exactly what it started.
+// Package testbed starts real Docker engines, each in its own network namespace with its own IP and hostname
+// and in its own mount namespace with its own plugin directory (Engine.PluginDir), and a real Consul agent, for
+// integration tests and `make cluster`; and tears down exactly what it started.
 //
 // Several beds run side by side (go test runs packages in parallel): each takes a slot K (1..9; slot 0 is
 // `make cluster`'s) guarded by an flock held for the life of the process. Slot K uses bridge swtbK with
@@ -50,9 +51,13 @@ type Engine struct {
 	Addr  string // IP:2375
 	Netns string
 	Sock  string // the engine's unix socket (plain even when TCP needs TLS)
-	dir   string
-	cmd   *proc
-	opts  engineOpts
+	// PluginDir is the host path of the directory the engine sees as /run/docker/plugins (each engine runs in
+	// its own mount namespace, so it sees no other engine's plugins): a network plugin serving this engine puts
+	// its socket here.
+	PluginDir string
+	dir       string
+	cmd       *proc
+	opts      engineOpts
 }
 
 // Bed is a running test bed.
@@ -104,7 +109,7 @@ func CheckDeps(opts Options) error {
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root (network namespaces and dockerd need it)")
 	}
-	for _, bin := range []string{"dockerd", "containerd", "runc", "ip", "nsenter", "unshare", "iptables", "docker"} {
+	for _, bin := range []string{"dockerd", "containerd", "runc", "ip", "nsenter", "unshare", "mount", "iptables", "docker"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin)
 		}

@@ -4,9 +4,11 @@ package testbed
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +45,18 @@ func TestBedStartsDistinctEnginesAndLeavesNothing(t *testing.T) {
 			t.Errorf("%s run: %v %s", e.Name, err, out)
 		}
 	}
+	// A container running at teardown: its shim lives in the engine's mount namespace, which must end with it.
+	if out, err := exec.Command("docker", "-H", "tcp://"+b.Engines[0].Addr, "run", "-d", "busybox", "sleep", "300").CombinedOutput(); err != nil {
+		t.Errorf("run -d: %v %s", err, out)
+	}
+	for _, e := range b.Engines {
+		if ns := mountNamespace(e.cmd.cmd.Process.Pid); ns == 0 || ns == mountNamespace(os.Getpid()) {
+			t.Errorf("%s runs in the host's mount namespace", e.Name)
+		}
+	}
+	if p := pidsInEngineMounts(b.Dir); len(p) < len(b.Engines) {
+		t.Errorf("want every engine found by its plugin bind, found processes %v", p)
+	}
 	slot, dir, bridge := b.Slot, b.Dir, b.Bridge
 	if err := b.Down(); err != nil {
 		t.Fatal(err)
@@ -60,6 +74,9 @@ func TestBedStartsDistinctEnginesAndLeavesNothing(t *testing.T) {
 	if p := pidsUnder(dir); len(p) > 0 {
 		t.Errorf("processes left: %v", p)
 	}
+	if p := pidsInEngineMounts(dir); len(p) > 0 {
+		t.Errorf("processes left in the engines' mount namespaces: %v", p)
+	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("state dir %s left", dir)
 	}
@@ -68,4 +85,13 @@ func TestBedStartsDistinctEnginesAndLeavesNothing(t *testing.T) {
 		t.Errorf("iptables rule left: %s", rules)
 	}
 	_ = slot
+}
+
+// mountNamespace is the inode of pid's mount namespace (0 when pid is gone).
+func mountNamespace(pid int) uint64 {
+	var st syscall.Stat_t
+	if syscall.Stat(fmt.Sprintf("/proc/%d/ns/mnt", pid), &st) != nil {
+		return 0
+	}
+	return st.Ino
 }

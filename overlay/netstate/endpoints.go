@@ -1,0 +1,107 @@
+package netstate
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// Endpoint is one container's attachment to a cluster network, as the host that holds it published it.
+type Endpoint struct {
+	Network   string   `json:"network"` // cluster network ID
+	ID        string   `json:"id"`      // the engine's endpoint ID
+	Host      string   `json:"host"`    // the join's advertised address
+	VTEP      string   `json:"vtep"`    // the host's VXLAN address
+	IP        string   `json:"ip"`
+	MAC       string   `json:"mac"`
+	Container string   `json:"container,omitempty"`
+	Aliases   []string `json:"aliases,omitempty"`
+}
+
+func (s *Store) endpointKey(e Endpoint) string {
+	return s.endpointsDir(e.Network) + e.Host + "/" + e.ID
+}
+
+// PutEndpoint publishes e (replacing the same endpoint's earlier record).
+func (s *Store) PutEndpoint(ctx context.Context, e Endpoint) error {
+	val, _ := json.Marshal(e)
+	if _, err := s.kv.Put(&api.KVPair{Key: s.endpointKey(e), Value: val}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+		return unavailable("publishing endpoint "+e.ID, err)
+	}
+	return nil
+}
+
+// DeleteEndpoint withdraws e (its Network, Host and ID); withdrawing one that is not there changes nothing.
+func (s *Store) DeleteEndpoint(ctx context.Context, e Endpoint) error {
+	if _, err := s.kv.Delete(s.endpointKey(e), (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+		return unavailable("withdrawing endpoint "+e.ID, err)
+	}
+	return nil
+}
+
+// Endpoints returns every endpoint of every network and the index they were read at. With wait > 0 it is a
+// blocking query: it returns once the endpoints may have changed after index wait, or after Consul's wait time
+// (Consul may wake it early with the same endpoints: a watcher loops on the index it gets back).
+func (s *Store) Endpoints(ctx context.Context, wait uint64) ([]Endpoint, uint64, error) {
+	pairs, meta, err := s.kv.List(s.prefix+"endpoints/", (&api.QueryOptions{WaitIndex: wait}).WithContext(ctx))
+	if err != nil {
+		return nil, 0, unavailable("reading the endpoints", err)
+	}
+	return decodeEndpoints(pairs), meta.LastIndex, nil
+}
+
+func (s *Store) endpointsOf(ctx context.Context, id string) ([]Endpoint, error) {
+	pairs, _, err := s.kv.List(s.endpointsDir(id), (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, unavailable("reading the endpoints", err)
+	}
+	return decodeEndpoints(pairs), nil
+}
+
+func decodeEndpoints(pairs api.KVPairs) []Endpoint {
+	out := make([]Endpoint, 0, len(pairs))
+	for _, kv := range pairs {
+		var e Endpoint
+		if json.Unmarshal(kv.Value, &e) == nil && e.ID != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// PurgeHost removes what host left behind on every network: its endpoints, address claims and attachments. The primary
+// manager calls it for a host gone from discovery for longer than its TTL.
+func (s *Store) PurgeHost(ctx context.Context, host string) error {
+	pairs, _, err := s.kv.List(s.prefix, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return unavailable("reading the networks' state", err)
+	}
+	if _, err := s.kv.DeleteTree(s.attachDir(host), (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+		return unavailable("removing the engine networks of "+host, err)
+	}
+	for _, kv := range pairs {
+		if !s.heldBy(kv, host) {
+			continue
+		}
+		if _, _, err := s.kv.DeleteCAS(&api.KVPair{Key: kv.Key, ModifyIndex: kv.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+			return unavailable("removing "+kv.Key, err)
+		}
+	}
+	return nil
+}
+
+// heldBy tells whether kv is an endpoint or an address claim of host.
+func (s *Store) heldBy(kv *api.KVPair, host string) bool {
+	rest := strings.TrimPrefix(kv.Key, s.prefix)
+	switch {
+	case strings.HasPrefix(rest, "endpoints/"):
+		var e Endpoint
+		return json.Unmarshal(kv.Value, &e) == nil && e.Host == host
+	case strings.HasPrefix(rest, "ips/"):
+		var h Holder
+		return json.Unmarshal(kv.Value, &h) == nil && h.Host == host
+	}
+	return false
+}

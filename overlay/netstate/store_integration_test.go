@@ -1,0 +1,293 @@
+//go:build integration
+
+package netstate
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/errdefs"
+	"github.com/hashicorp/consul/api"
+
+	"swarm/internal/testbed"
+)
+
+// consulAddr is the one Consul agent the tests share; each works under a prefix of its own.
+var (
+	consulAddr string
+	runs       int // tells apart the runs of one test (-count)
+)
+
+func TestMain(m *testing.M) {
+	if err := testbed.CheckDeps(testbed.Options{Consul: true}); err != nil {
+		fmt.Fprintln(os.Stderr, "test bed:", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	bed, err := testbed.Up(ctx, testbed.Options{Consul: true})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test bed:", err)
+		os.Exit(1)
+	}
+	consulAddr = bed.ConsulAddr
+	code := m.Run()
+	if err := bed.Down(); err != nil {
+		fmt.Fprintln(os.Stderr, "test bed teardown:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func storeFor(t *testing.T, cfg Config) (*Store, *api.Client) {
+	t.Helper()
+	client, err := api.NewClient(&api.Config{Address: consulAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs++
+	s, err := New(client, fmt.Sprintf("t/%s/%d", t.Name(), runs), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, client
+}
+
+func TestNetworksAreUniqueByNameSubnetAndVNI(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	ctx := context.Background()
+	a, err := s.Create(ctx, Spec{Name: "eg1", Attachable: true, Labels: map[string]string{"k": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Subnet != "10.0.0.0/24" || a.Gateway != "10.0.0.1" || a.VNI != minVNI || !a.Attachable || a.Labels["k"] != "v" {
+		t.Fatalf("first network %+v", a)
+	}
+	_, err = s.Create(ctx, Spec{Name: "eg1"})
+	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "network with name eg1 already exists") {
+		t.Fatalf("same name: %v", err)
+	}
+	_, err = s.Create(ctx, Spec{Name: "eg2", Subnet: "10.0.0.128/25"})
+	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "network eg1") {
+		t.Fatalf("overlapping subnet: %v, want a conflict naming eg1", err)
+	}
+	_, err = s.Create(ctx, Spec{Name: "eg2", Options: map[string]string{OptVNI: fmt.Sprint(minVNI)}})
+	if !errdefs.IsConflict(err) {
+		t.Fatalf("VNI in use: %v", err)
+	}
+	b, err := s.Create(ctx, Spec{Name: "eg2"})
+	if err != nil || b.Subnet != "10.0.1.0/24" || b.VNI != minVNI+1 {
+		t.Fatalf("second network %+v, %v", b, err)
+	}
+	got, err := s.Get(ctx, b.ID[:12])
+	if err != nil || got.Name != "eg2" {
+		t.Fatalf("by ID prefix: %+v, %v", got, err)
+	}
+	if _, err := s.Get(ctx, "nope"); !errdefs.IsNotFound(err) {
+		t.Fatalf("unknown network: %v", err)
+	}
+}
+
+func TestConcurrentCreatesNeverShareASubnetOrVNI(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	const n = 12
+	var wg sync.WaitGroup
+	nets := make([]*Network, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			spec := Spec{Name: fmt.Sprintf("c%d", i)}
+			if i%2 == 0 { // a VNI of its own: only the generation key keeps the subnets apart
+				spec.Options = map[string]string{OptVNI: fmt.Sprint(9000 + i)}
+			}
+			nets[i], errs[i] = s.Create(context.Background(), spec)
+		}()
+	}
+	wg.Wait()
+	subnets, vnis := map[string]bool{}, map[uint32]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("create c%d: %v", i, errs[i])
+		}
+		if subnets[nets[i].Subnet] || vnis[nets[i].VNI] {
+			t.Fatalf("c%d shares its subnet %s or VNI %d", i, nets[i].Subnet, nets[i].VNI)
+		}
+		subnets[nets[i].Subnet], vnis[nets[i].VNI] = true, true
+	}
+	all, err := s.List(context.Background())
+	if err != nil || len(all) != n {
+		t.Fatalf("listed %d networks, %v; want %d", len(all), err, n)
+	}
+}
+
+func TestAddressesAreClaimedOnceAcrossHosts(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	ctx := context.Background()
+	n, err := s.Create(ctx, Spec{Name: "small", Subnet: "10.50.0.0/28"}) // 14 host addresses, one the gateway
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]string{}
+	var wg sync.WaitGroup
+	failures := 0
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := Holder{Host: fmt.Sprintf("10.99.0.%d:2375", i%3)}
+			ip, err := s.ClaimAddress(ctx, n.ID, nil, h)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "no available IPv4 addresses") {
+					t.Errorf("claim: %v", err)
+				}
+				failures++
+				return
+			}
+			if other, ok := seen[ip.String()]; ok {
+				t.Errorf("%s given to %s and %s", ip, other, h.Host)
+			}
+			seen[ip.String()] = h.Host
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 13 || failures != 3 || seen["10.50.0.1"] != "" {
+		t.Fatalf("%d addresses given (%v), %d refused; want 13 (never the gateway) and 3", len(seen), seen, failures)
+	}
+	h := Holder{Host: "a"}
+	if _, err := s.ClaimAddress(ctx, n.ID, net.ParseIP("10.50.1.1"), h); !errdefs.IsInvalidParameter(err) {
+		t.Fatalf("address outside the subnet: %v", err)
+	}
+	var ip string
+	for k := range seen {
+		ip = k
+		break
+	}
+	if _, err := s.ClaimAddress(ctx, n.ID, net.ParseIP(ip), Holder{Host: "other"}); !errdefs.IsConflict(err) {
+		t.Fatalf("address held by another host: %v", err)
+	}
+	if err := s.ReleaseAddress(ctx, n.ID, net.ParseIP(ip), Holder{Host: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimAddress(ctx, n.ID, net.ParseIP(ip), Holder{Host: "other"}); !errdefs.IsConflict(err) {
+		t.Fatalf("a release by another host freed %s: %v", ip, err)
+	}
+	if err := s.ReleaseAddress(ctx, n.ID, net.ParseIP(ip), Holder{Host: seen[ip]}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimAddress(ctx, n.ID, nil, Holder{Host: "other"}); err != nil || got.String() != ip {
+		t.Fatalf("after its release: %v, %v; want %s", got, err, ip)
+	}
+}
+
+func TestANetworkInUseIsNotRemovedAndARemovedOneLeavesNoKey(t *testing.T) {
+	s, client := storeFor(t, Config{})
+	ctx := context.Background()
+	n, err := s.Create(ctx, Spec{Name: "eg1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := s.ClaimAddress(ctx, n.ID, nil, Holder{Host: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := Endpoint{Network: n.ID, ID: "e1", Host: "h1", VTEP: "10.99.0.1", IP: ip.String(), MAC: "02:42:0a:00:00:02", Container: "http"}
+	if err := s.PutEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Remove(ctx, "eg1")
+	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "has active endpoints") || !strings.Contains(err.Error(), "http on h1") {
+		t.Fatalf("removing a network in use: %v", err)
+	}
+	if err := s.DeleteEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := client.KV().Keys(s.prefix, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.HasSuffix(k, "/gen") {
+			t.Errorf("key left after network rm: %s", k)
+		}
+	}
+	if _, err := s.Create(ctx, Spec{Name: "eg1"}); err != nil {
+		t.Fatalf("the name is free again: %v", err)
+	}
+}
+
+func TestEndpointsAreWatchedAndAGoneHostIsPurged(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	ctx := context.Background()
+	n, err := s.Create(ctx, Spec{Name: "eg1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, index, err := s.Endpoints(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := make(chan []Endpoint, 1)
+	go func() { // a watcher: blocking reads from the last index until endpoints show
+		for {
+			eps, next, err := s.Endpoints(ctx, index)
+			if err != nil || len(eps) > 0 {
+				changed <- eps
+				return
+			}
+			index = next
+		}
+	}()
+	for i, host := range []string{"h1", "h2"} {
+		ip, err := s.ClaimAddress(ctx, n.ID, nil, Holder{Host: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep := Endpoint{Network: n.ID, ID: fmt.Sprint("e", i), Host: host, IP: ip.String()}
+		if err := s.PutEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case eps := <-changed:
+		if len(eps) == 0 {
+			t.Fatal("the blocking read returned no endpoint")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a blocking read did not return when an endpoint came")
+	}
+	for _, host := range []string{"h1", "h2"} {
+		if err := s.PutAttachment(ctx, host, "engine-net-"+host, n.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PurgeHost(ctx, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	eps, _, err := s.Endpoints(ctx, 0)
+	if err != nil || len(eps) != 1 || eps[0].Host != "h2" {
+		t.Fatalf("after purging h1: %+v, %v", eps, err)
+	}
+	held, err := s.claimed(ctx, n.ID)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("claims after purging h1: %v, %v; want h2's only", held, err)
+	}
+	for host, want := range map[string]int{"h1": 0, "h2": 1} {
+		if att, err := s.Attachments(ctx, host); err != nil || len(att) != want || (want == 1 && att["engine-net-h2"] != n.ID) {
+			t.Fatalf("attachments of %s after purging h1: %v, %v", host, att, err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ type Config struct {
 	TTL           time.Duration     // lifetime of a registration
 	Delay         time.Duration     // random delay, in [0,Delay), before the first registration
 	Pipework      bool              // apply com.docker.swarm.pipework labels to the engine's containers on start
+	PluginDir     string            // serve the swarmnet network plugin here ("": cluster networks off)
 	TLS           tlsfiles.Files    // how join reaches its engine at Advertise (--tls...); the zero value is plain TCP
 	Logger        *slog.Logger
 }

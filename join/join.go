@@ -46,6 +46,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	checkEngine(ctx, engine, log)
+	if cfg.PluginDir != "" {
+		wait, err := startNetworks(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer wait()
+	}
 	if cfg.Pipework {
 		go applyFixedAddresses(ctx, engine, log)
 	}

@@ -71,6 +71,8 @@ var joinCmd = command{
 		{Names: []string{"delay"}, Default: "0s", Usage: "random delay, in [0,delay), before the first registration"},
 		{Names: []string{"pipework"}, Kind: kBool, Usage: "give containers labelled com.docker.swarm.pipework their fixed address " +
 			"on start (root, in the engine's network namespace)"},
+		{Names: []string{"plugin-dir"}, Usage: "serve the swarmnet network and IPAM plugin (cluster networks) in this " +
+			"directory, e.g. /run/docker/plugins (root, in the engine's network namespace, consul:// discovery)"},
 		{Names: []string{"tls"}, Kind: kBool, Usage: "reach the engine at --advertise over TLS; implied by --tlsverify"},
 		{Names: []string{"tlsverify"}, Kind: kBool, Usage: "reach the engine over TLS and verify its certificate"},
 		{Names: []string{"tlscacert"}, Usage: "trust only engine certificates signed by this CA"},

@@ -120,6 +120,7 @@ func joinConfig(app string, fv values, pos []string, getenv func(string) string)
 		return cfg, usagef(msgDelayNegative)
 	}
 	cfg.Pipework = fv.Bool("pipework")
+	cfg.PluginDir = fv.String("plugin-dir")
 	if cfg.TLS, err = tlsFlags(fv); err != nil {
 		return cfg, err
 	}

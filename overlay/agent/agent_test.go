@@ -1,0 +1,40 @@
+package agent
+
+import (
+	"net"
+	"testing"
+
+	"swarm/overlay/netstate"
+)
+
+func TestTheMACOfAnAddressIsDockers(t *testing.T) {
+	if got := macFor(net.ParseIP("10.0.9.3")).String(); got != "02:42:0a:00:09:03" {
+		t.Fatalf("macFor(10.0.9.3) = %s", got)
+	}
+}
+
+func TestPeersAreTheOtherHostsEndpointsByNetwork(t *testing.T) {
+	eps := []netstate.Endpoint{
+		{Network: "n1", ID: "a", Host: "h1:2375", VTEP: "10.99.0.10", IP: "10.0.0.2", MAC: "02:42:0a:00:00:02"},
+		{Network: "n1", ID: "b", Host: "h2:2375", VTEP: "10.99.0.11", IP: "10.0.0.3", MAC: "02:42:0a:00:00:03"},
+		{Network: "n2", ID: "c", Host: "h2:2375", VTEP: "10.99.0.11", IP: "10.0.1.2", MAC: "02:42:0a:00:01:02"},
+		{Network: "n2", ID: "d", Host: "h3:2375", VTEP: "10.99.0.12", IP: "10.0.1.3", MAC: "bad"},
+	}
+	got := peersByNetwork(eps, "h1:2375")
+	if len(got["n1"]) != 1 || !got["n1"][0].IP.Equal(net.ParseIP("10.0.0.3")) || !got["n1"][0].VTEP.Equal(net.ParseIP("10.99.0.11")) {
+		t.Fatalf("n1 peers %+v, want only h2's endpoint", got["n1"])
+	}
+	if len(got["n2"]) != 1 || got["n2"][0].MAC.String() != "02:42:0a:00:01:02" {
+		t.Fatalf("n2 peers %+v, want c only (d's MAC is unreadable)", got["n2"])
+	}
+}
+
+func TestPlaneNetworkCarriesTheGatewayOnTheBridge(t *testing.T) {
+	pn, err := planeNetwork(&netstate.Network{Name: "eg1", Subnet: "10.0.4.0/24", Gateway: "10.0.4.1", VNI: 4100, MTU: 1400})
+	if err != nil || pn.VNI != 4100 || pn.MTU != 1400 || pn.BridgeIP.String() != "10.0.4.1/24" {
+		t.Fatalf("planeNetwork: %+v, %v", pn, err)
+	}
+	if _, err := planeNetwork(&netstate.Network{Name: "bad", Subnet: "nope", Gateway: "10.0.4.1"}); err == nil {
+		t.Fatal("a bad subnet was taken")
+	}
+}

@@ -21,6 +21,8 @@ import (
 	"swarm/internal/metrics"
 	"swarm/lease"
 	"swarm/orchestrator"
+	"swarm/overlay/copies"
+	"swarm/overlay/netstate"
 	"swarm/proxy"
 	"swarm/scheduler"
 )
@@ -60,6 +62,15 @@ func (b backends) leases() cluster.LeaseStore {
 		return nil
 	}
 	return lease.New(b.consul.KV(), b.prefix)
+}
+
+// networks is the cluster networks' store: in Consul, so nil without it.
+func (b backends) networks() (proxy.ClusterNetworks, *netstate.Store, error) {
+	if b.consul == nil {
+		return nil, nil, nil
+	}
+	st, err := netstate.New(b.consul, b.prefix, netstate.Config{})
+	return st, st, err
 }
 
 // desired is the store of services and node specs: in Consul beside discovery's keys, else in this process
@@ -112,9 +123,18 @@ func Run(ctx context.Context, cfg Config) error {
 	orch := orchestrator.New(orchestrator.Config{Cluster: cl, Store: store, Advertise: selfAddr(cfg), Logger: log,
 		Role: func() (bool, string) { r := role.get(); return r.Primary, r.PrimaryAddr }})
 	role.onChange = orch.Kick
-	api := proxy.New(proxy.Config{Backend: cl, Swarm: orch, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
+	nets, netStore, err := back.networks()
+	if err != nil {
+		return err
+	}
+	api := proxy.New(proxy.Config{Backend: cl, Swarm: orch, Networks: nets, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup
+	if netStore != nil {
+		keeper := &copies.Keeper{Networks: netStore, Engines: cl.Engines, Primary: func() bool { return role.get().Primary }, Logger: log}
+		wg.Add(1)
+		go func() { defer wg.Done(); keeper.Run(ctx) }()
+	}
 	wg.Add(6)
 	go func() { defer wg.Done(); watchDiscovery(ctx, back.disc, cl, log) }()
 	go func() { defer wg.Done(); runStore(ctx) }()

@@ -21,9 +21,10 @@ type imageAPI struct {
 
 // networkAPI serves networks, per engine or on every engine (networks.go).
 type networkAPI struct {
-	b   Backend
-	fw  *forwarder
-	log *slog.Logger
+	b    Backend
+	nets ClusterNetworks // nil: no cluster networks (discovery without Consul)
+	fw   *forwarder
+	log  *slog.Logger
 }
 
 // volumeAPI serves volumes, per engine or on every engine (volumes.go).

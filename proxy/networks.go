@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"swarm/cluster"
+	"swarm/overlay/copies"
 )
 
 // Networks. Local-scope networks exist per engine and are shown as node/name; a network created without a
@@ -33,6 +34,9 @@ func (n *networkAPI) listNetworks(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		for _, n := range e.Networks() {
+			if copies.Of(n) != "" {
+				continue // shown once, as its cluster network
+			}
 			if n.Scope == "local" {
 				n.Name = e.Name() + "/" + n.Name
 			}
@@ -41,6 +45,12 @@ func (n *networkAPI) listNetworks(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	clusterNets, err := n.clusterList(r.Context(), func(nw network.Inspect) bool { return matchNetwork(nw, f) })
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out = append(out, clusterNets...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	if out == nil {
 		out = []network.Inspect{}
@@ -90,6 +100,14 @@ func (n *networkAPI) networkEngines(ref string) ([]*cluster.Engine, string) {
 }
 
 func (n *networkAPI) inspectNetwork(w http.ResponseWriter, r *http.Request) {
+	if cn, err := n.clusterNetwork(r.Context(), mux.Vars(r)["id"]); cn != nil || err != nil {
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		n.inspectCluster(w, r, cn)
+		return
+	}
 	engines, name := n.networkEngines(mux.Vars(r)["id"])
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
@@ -108,9 +126,17 @@ func (n *networkAPI) createNetwork(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req map[string]json.RawMessage
-	var named struct{ Name string }
+	var named struct{ Name, Driver string }
 	if json.Unmarshal(body, &req) != nil || json.Unmarshal(body, &named) != nil || named.Name == "" {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("network create needs a JSON body with a Name")))
+		return
+	}
+	if named.Driver == overlayDriver {
+		if create, ok := decodeCreate(body); ok {
+			n.createCluster(w, r, create)
+			return
+		}
+		writeError(w, errdefs.InvalidParameter(fmt.Errorf("network create: malformed body")))
 		return
 	}
 	pinned, name := splitNode(n.b.Engines(), named.Name)
@@ -142,6 +168,14 @@ func createdOn(engines []*cluster.Engine, pinned *cluster.Engine) []*cluster.Eng
 }
 
 func (n *networkAPI) removeNetwork(w http.ResponseWriter, r *http.Request) {
+	if cn, err := n.clusterNetwork(r.Context(), mux.Vars(r)["id"]); cn != nil || err != nil {
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		n.removeCluster(w, r, cn)
+		return
+	}
 	engines, name := n.networkEngines(mux.Vars(r)["id"])
 	if len(engines) == 0 {
 		writeError(w, errdefs.NotFound(fmt.Errorf("network %s not found", mux.Vars(r)["id"])))
@@ -178,6 +212,14 @@ func (n *networkAPI) connectNetwork(w http.ResponseWriter, r *http.Request) {
 	m["Container"], _ = json.Marshal(ct.ID)
 	body, _ = json.Marshal(m)
 	_, name := splitNode(n.b.Engines(), mux.Vars(r)["id"])
+	cn, err := n.clusterNetwork(r.Context(), mux.Vars(r)["id"])
+	if err == nil && cn != nil {
+		name, err = cn.Name, copies.Ensure(r.Context(), ct.Engine, cn) // the engine may not have its copy yet
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	action := "/connect"
 	if strings.HasSuffix(r.URL.Path, "/disconnect") {
 		action = "/disconnect"

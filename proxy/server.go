@@ -20,8 +20,9 @@ import (
 // Config configures the API server.
 type Config struct {
 	Backend      Backend
-	Swarm        Swarm       // services, tasks and nodes; nil: answered as a classic manager
-	Role         func() Role // primary or replica; nil means primary
+	Swarm        Swarm           // services, tasks and nodes; nil: answered as a classic manager
+	Networks     ClusterNetworks // cluster (overlay) networks; nil: refused
+	Role         func() Role     // primary or replica; nil means primary
 	CORS         bool
 	Pprof        bool
 	Experimental bool
@@ -64,7 +65,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter(), fw: fw,
 		containers: &containerAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
 		images:     &imageAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
-		networks:   &networkAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
+		networks:   &networkAPI{b: cfg.Backend, nets: cfg.Networks, fw: fw, log: cfg.Logger},
 		volumes:    &volumeAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
 		system:     &systemAPI{b: cfg.Backend, cfg: cfg}}
 	if cfg.Swarm != nil {

@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,7 +71,7 @@ func engineNetwork(t *testing.T, e *testbed.Engine, n *netstate.Network) {
 // vxlanPackets is what the VXLAN device of vni on e has sent and received.
 func vxlanPackets(t *testing.T, e *testbed.Engine, vni uint32) (tx, rx uint64) {
 	t.Helper()
-	out, err := exec.Command("ip", "-n", e.Netns, "-s", "-j", "link", "show", "dev", dataplane.VXLANName(vni)).Output()
+	out, err := osexec.Command("ip", "-n", e.Netns, "-s", "-j", "link", "show", "dev", dataplane.VXLANName(vni)).Output()
 	if err != nil {
 		t.Fatalf("no VXLAN device %s on %s: %v", dataplane.VXLANName(vni), e.Name, err)
 	}
@@ -88,7 +88,7 @@ func vxlanPackets(t *testing.T, e *testbed.Engine, vni uint32) (tx, rx uint64) {
 }
 
 func hasLink(e *testbed.Engine, name string) bool {
-	return exec.Command("ip", "-n", e.Netns, "link", "show", "dev", name).Run() == nil
+	return osexec.Command("ip", "-n", e.Netns, "link", "show", "dev", name).Run() == nil
 }
 
 // Two hosts, one cluster network: a container on node-1 reaches one on node-0 by its address, over VXLAN; when
@@ -154,13 +154,19 @@ func TestContainersOnTwoHostsTalkOverTheClusterNetwork(t *testing.T) {
 func dumpKernel(t *testing.T, bed *testbed.Bed) {
 	for _, e := range bed.Engines {
 		for _, args := range [][]string{{"neigh"}} {
-			out, _ := exec.Command("ip", append([]string{"-n", e.Netns}, args...)...).CombinedOutput()
+			out, _ := osexec.Command("ip", append([]string{"-n", e.Netns}, args...)...).CombinedOutput()
 			t.Logf("%s: ip %s:\n%s", e.Name, strings.Join(args, " "), out)
 		}
 		for _, cmd := range [][]string{{"bridge", "fdb", "show", "dev", "swvx4096"}, {"iptables", "-L", "FORWARD", "-v", "-n"},
 			{"sysctl", "net.bridge.bridge-nf-call-iptables"}} {
-			out, _ := exec.Command("nsenter", append([]string{"--net=/var/run/netns/" + e.Netns}, cmd...)...).CombinedOutput()
+			out, _ := osexec.Command("nsenter", append([]string{"--net=/var/run/netns/" + e.Netns}, cmd...)...).CombinedOutput()
 			t.Logf("%s: %s:\n%s", e.Name, strings.Join(cmd, " "), out)
 		}
 	}
+}
+
+// run runs a command and returns its combined output.
+func run(name string, args ...string) (string, error) {
+	out, err := osexec.Command(name, args...).CombinedOutput()
+	return string(out), err
 }

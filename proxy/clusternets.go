@@ -1,0 +1,235 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/errdefs"
+
+	"swarm/cluster"
+	"swarm/overlay/copies"
+	"swarm/overlay/netstate"
+)
+
+// Cluster networks (driver overlay): one network across the cluster, kept in Consul (overlay/netstate), with
+// a copy on every engine that the swarmnet plugin of its host's join serves (overlay/copies, docs/networks.md).
+// They are shown once, with Scope swarm, whatever the engines' copies.
+
+// ClusterNetworks are the cluster networks' records (netstate.Store).
+type ClusterNetworks interface {
+	Create(ctx context.Context, spec netstate.Spec) (*netstate.Network, error)
+	List(ctx context.Context) ([]*netstate.Network, error)
+	Get(ctx context.Context, ref string) (*netstate.Network, error)
+	Remove(ctx context.Context, ref string) error
+}
+
+// overlayDriver is the driver name that asks for a cluster network.
+const overlayDriver = "overlay"
+
+var errNoClusterNetworks = errdefs.NotImplemented(errors.New("overlay networks need the manager's discovery to be consul://: " +
+	"cluster networks keep their state in Consul"))
+
+// clusterNetwork returns the cluster network ref names, nil when it names none.
+func (n *networkAPI) clusterNetwork(ctx context.Context, ref string) (*netstate.Network, error) {
+	if n.nets == nil {
+		return nil, nil
+	}
+	cn, err := n.nets.Get(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	return cn, err
+}
+
+// createCluster makes a cluster network and its copy on every healthy engine. It fails only if no engine took
+// it (then nothing is left); an engine that could not is named in the answer's Warning and gets its copy later.
+func (n *networkAPI) createCluster(w http.ResponseWriter, r *http.Request, req network.CreateRequest) {
+	if n.nets == nil {
+		writeError(w, errNoClusterNetworks)
+		return
+	}
+	spec, err := clusterSpec(req)
+	if err == nil {
+		err = n.nameFree(req.Name)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	cn, err := n.nets.Create(r.Context(), spec)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	engines := cluster.Healthy(n.b.Engines())
+	rs := cluster.FanOut(r.Context(), engines, func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
+		return struct{}{}, copies.Ensure(ctx, e, cn)
+	})
+	var failed []string
+	for _, res := range rs {
+		if res.Err != nil {
+			failed = append(failed, res.Err.Error())
+		}
+	}
+	if len(failed) == len(engines) {
+		n.undoCluster(cn, engines)
+		err := errdefs.Unavailable(fmt.Errorf("no node could make network %s (is swarm join --plugin-dir running beside the engines?)", cn.Name))
+		if len(failed) > 0 {
+			err = fmt.Errorf("%w: %s", err, strings.Join(failed, "; "))
+		}
+		writeError(w, err)
+		return
+	}
+	resp := network.CreateResponse{ID: cn.ID}
+	if len(failed) > 0 {
+		resp.Warning = "made on the other nodes, and on these when they can: " + strings.Join(failed, "; ")
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// undoCluster removes a cluster network no engine took.
+func (n *networkAPI) undoCluster(cn *netstate.Network, engines []*cluster.Engine) {
+	ctx := context.WithoutCancel(context.Background())
+	for _, e := range engines {
+		copies.Remove(ctx, e, cn.ID)
+	}
+	if err := n.nets.Remove(ctx, cn.ID); err != nil {
+		n.log.Warn("removing a cluster network no node took", "network", cn.Name, "err", err)
+	}
+}
+
+// nameFree refuses a name a local network of some engine holds.
+func (n *networkAPI) nameFree(name string) error {
+	for _, e := range n.b.Engines() {
+		for _, nw := range e.Networks() {
+			if nw.Name == name && copies.Of(nw) == "" {
+				return errdefs.Conflict(fmt.Errorf("network with name %s already exists (a local network of node %s)", name, e.Name()))
+			}
+		}
+	}
+	return nil
+}
+
+// clusterSpec reads what a cluster network takes from a create request; what it cannot honour is refused.
+func clusterSpec(req network.CreateRequest) (netstate.Spec, error) {
+	spec := netstate.Spec{Name: req.Name, Labels: req.Labels, Options: req.Options, Attachable: req.Attachable, Internal: req.Internal}
+	switch {
+	case req.EnableIPv6 != nil && *req.EnableIPv6:
+		return spec, errdefs.InvalidParameter(errors.New("overlay networks of this cluster are IPv4 only"))
+	case req.Ingress:
+		return spec, errdefs.InvalidParameter(errors.New("an ingress network is not supported yet"))
+	case req.ConfigOnly || req.ConfigFrom != nil:
+		return spec, errdefs.InvalidParameter(errors.New("config-only networks are not supported for overlay networks"))
+	case req.Scope != "" && req.Scope != "swarm":
+		return spec, errdefs.InvalidParameter(fmt.Errorf("an overlay network has scope swarm, not %s", req.Scope))
+	}
+	if req.IPAM == nil {
+		return spec, nil
+	}
+	if req.IPAM.Driver != "" && req.IPAM.Driver != "default" {
+		return spec, errdefs.InvalidParameter(fmt.Errorf("overlay networks take addresses from the cluster, not from IPAM driver %s", req.IPAM.Driver))
+	}
+	if len(req.IPAM.Options) > 0 {
+		return spec, errdefs.InvalidParameter(errors.New("overlay networks take no IPAM options"))
+	}
+	if len(req.IPAM.Config) > 1 {
+		return spec, errdefs.InvalidParameter(errors.New("an overlay network takes one subnet"))
+	}
+	if len(req.IPAM.Config) == 1 {
+		c := req.IPAM.Config[0]
+		if len(c.AuxAddress) > 0 {
+			return spec, errdefs.InvalidParameter(errors.New("overlay networks take no auxiliary addresses"))
+		}
+		spec.Subnet, spec.Gateway, spec.IPRange = c.Subnet, c.Gateway, c.IPRange
+	}
+	return spec, nil
+}
+
+// clusterInspect is cn as the engine API shows a network; containers are those of every engine's copy.
+func clusterInspect(cn *netstate.Network, containers map[string]network.EndpointResource) network.Inspect {
+	opts := map[string]string{netstate.OptVNI: strconv.FormatUint(uint64(cn.VNI), 10)}
+	for k, v := range cn.Options {
+		opts[k] = v
+	}
+	if containers == nil {
+		containers = map[string]network.EndpointResource{}
+	}
+	return network.Inspect{Name: cn.Name, ID: cn.ID, Created: cn.Created, Scope: "swarm", Driver: overlayDriver,
+		IPAM:     network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: cn.Subnet, Gateway: cn.Gateway, IPRange: cn.IPRange}}},
+		Internal: cn.Internal, Attachable: cn.Attachable, Options: opts, Labels: cn.Labels, Containers: containers}
+}
+
+// clusterList is every cluster network that matches f.
+func (n *networkAPI) clusterList(ctx context.Context, match func(network.Inspect) bool) ([]network.Inspect, error) {
+	if n.nets == nil {
+		return nil, nil
+	}
+	all, err := n.nets.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []network.Inspect
+	for _, cn := range all {
+		if nw := clusterInspect(cn, nil); match(nw) {
+			out = append(out, nw)
+		}
+	}
+	return out, nil
+}
+
+// inspectCluster answers with cn and the containers of every healthy engine's copy.
+func (n *networkAPI) inspectCluster(w http.ResponseWriter, r *http.Request, cn *netstate.Network) {
+	rs := cluster.FanOut(r.Context(), cluster.Healthy(n.b.Engines()), func(ctx context.Context, e *cluster.Engine) (map[string]network.EndpointResource, error) {
+		cp := copies.Find(e, cn)
+		if cp == nil {
+			return nil, nil
+		}
+		var nw network.Inspect
+		err := e.Do(ctx, cluster.Call{Method: http.MethodGet, Path: "/networks/" + cp.ID, Version: apiVersion(r)}, &nw)
+		return nw.Containers, err
+	})
+	all := map[string]network.EndpointResource{}
+	for _, res := range rs {
+		for id, ep := range res.Value {
+			all[id] = ep
+		}
+	}
+	writeJSON(w, http.StatusOK, clusterInspect(cn, all))
+}
+
+// removeCluster removes every engine's copy, then the network; an engine whose containers still use its copy
+// refuses, and the network stays.
+func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *netstate.Network) {
+	rs := cluster.FanOut(r.Context(), cluster.Healthy(n.b.Engines()), func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
+		return struct{}{}, copies.Remove(ctx, e, cn.ID)
+	})
+	var errs []string
+	for _, res := range rs {
+		if res.Err != nil {
+			errs = append(errs, res.Err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		writeError(w, errdefs.Conflict(fmt.Errorf("error while removing network: %s", strings.Join(errs, "; "))))
+		return
+	}
+	if err := n.nets.Remove(r.Context(), cn.ID); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeCreate reads a network create body; ok false when it is not one.
+func decodeCreate(body []byte) (network.CreateRequest, bool) {
+	var req network.CreateRequest
+	return req, json.Unmarshal(body, &req) == nil
+}

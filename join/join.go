@@ -47,7 +47,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	checkEngine(ctx, engine, log)
 	if cfg.PluginDir != "" {
-		wait, err := startNetworks(ctx, cfg, log)
+		wait, err := startNetworks(ctx, cfg, engine, log)
 		if err != nil {
 			return err
 		}

@@ -9,17 +9,23 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/docker/docker/client"
+
 	"swarm/discovery"
 	"swarm/overlay/agent"
 	"swarm/overlay/dataplane"
 	"swarm/overlay/netstate"
 	"swarm/overlay/plugin"
+	"swarm/overlay/resolver"
 )
 
+// resolvConf is where the host's resolvers are read from: names the cluster does not know go to them.
+const resolvConf = "/etc/resolv.conf"
+
 // startNetworks serves the swarmnet network and IPAM plugin in cfg.PluginDir for the engine beside this join
-// and runs its agent (overlay/agent), until ctx ends; wait waits for both to stop. Its VXLAN address is the
-// advertised IP, so it must run in the engine's network namespace.
-func startNetworks(ctx context.Context, cfg Config, log *slog.Logger) (wait func(), err error) {
+// and runs its agent (overlay/agent) and its DNS (overlay/resolver), until ctx ends; wait waits for them to
+// stop. Its VXLAN address is the advertised IP, so it must run in the engine's network namespace.
+func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *slog.Logger) (wait func(), err error) {
 	if !strings.HasPrefix(cfg.Discovery, "consul://") {
 		return nil, fmt.Errorf("--plugin-dir needs consul:// discovery: cluster networks keep their state in Consul")
 	}
@@ -40,7 +46,14 @@ func startNetworks(ctx context.Context, cfg Config, log *slog.Logger) (wait func
 	if err != nil {
 		return nil, err
 	}
-	ag, err := agent.New(agent.Config{Host: cfg.Advertise, VTEP: vtep, State: state, Plane: plane, Logger: log})
+	upstream, err := resolver.Upstream(resolvConf)
+	if err != nil {
+		log.Warn("cluster networks: only cluster names will resolve", "err", err)
+	}
+	var ag *agent.Agent
+	dns := resolver.New(resolver.Config{Book: bookOf(func() *agent.Agent { return ag }), Upstream: upstream, Logger: log})
+	ag, err = agent.New(agent.Config{Host: cfg.Advertise, VTEP: vtep, State: state, Plane: plane, Logger: log,
+		Namer: engineNamer{engine}, Resolver: dns})
 	if err != nil {
 		plane.Close()
 		return nil, err
@@ -64,5 +77,12 @@ func startNetworks(ctx context.Context, cfg Config, log *slog.Logger) (wait func
 		defer wg.Done()
 		ag.Run(ctx)
 	}()
-	return func() { wg.Wait(); plane.Close() }, nil
+	return func() { wg.Wait(); dns.Close(); plane.Close() }, nil
+}
+
+// bookOf is the agent's names for the resolver, which is made before the agent it reads.
+type bookOf func() *agent.Agent
+
+func (b bookOf) Lookup(network string, from net.IP, name string) []net.IP {
+	return b().Lookup(network, from, name)
 }

@@ -233,3 +233,66 @@ func decodeCreate(body []byte) (network.CreateRequest, bool) {
 	var req network.CreateRequest
 	return req, json.Unmarshal(body, &req) == nil
 }
+
+// withClusterDNS gives a container created on cluster networks their DNS (the gateway of the first, where the
+// join of its host answers the names of every host), unless the request sets DNS servers of its own. The body
+// is returned as it came otherwise.
+func withClusterDNS(ctx context.Context, nets ClusterNetworks, body []byte) ([]byte, error) {
+	if nets == nil {
+		return body, nil
+	}
+	var req struct {
+		HostConfig *struct {
+			NetworkMode string
+			DNS         []string `json:"Dns"`
+		}
+		NetworkingConfig *struct{ EndpointsConfig map[string]json.RawMessage }
+	}
+	if json.Unmarshal(body, &req) != nil || req.HostConfig == nil || len(req.HostConfig.DNS) > 0 {
+		return body, nil
+	}
+	names := []string{req.HostConfig.NetworkMode}
+	if req.NetworkingConfig != nil {
+		for name := range req.NetworkingConfig.EndpointsConfig {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		if builtinNetwork(name) {
+			continue
+		}
+		cn, err := nets.Get(ctx, name)
+		if errdefs.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return setDNS(body, cn.Gateway)
+	}
+	return body, nil
+}
+
+// builtinNetwork tells the network modes that are never cluster networks.
+func builtinNetwork(mode string) bool {
+	switch mode {
+	case "", "default", "bridge", "host", "none":
+		return true
+	}
+	return strings.HasPrefix(mode, "container:") || strings.Contains(mode, "/")
+}
+
+// setDNS writes HostConfig.Dns into body, keeping every other field as it came.
+func setDNS(body []byte, server string) ([]byte, error) {
+	var top map[string]json.RawMessage
+	var host map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, badRequest("invalid body: %w", err)
+	}
+	if err := json.Unmarshal(top["HostConfig"], &host); err != nil {
+		return nil, badRequest("invalid HostConfig: %w", err)
+	}
+	host["Dns"], _ = json.Marshal([]string{server})
+	top["HostConfig"], _ = json.Marshal(host)
+	return json.Marshal(top)
+}

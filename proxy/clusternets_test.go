@@ -1,11 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/errdefs"
+
+	"swarm/overlay/netstate"
 )
 
 func TestAClusterNetworkCreateTakesWhatItCanHonour(t *testing.T) {
@@ -34,6 +39,44 @@ func TestAClusterNetworkCreateTakesWhatItCanHonour(t *testing.T) {
 		_, err := clusterSpec(network.CreateRequest{Name: "x", CreateOptions: c.opts})
 		if !errdefs.IsInvalidParameter(err) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want an invalid parameter saying %q", c.opts, err, c.want)
+		}
+	}
+}
+
+// fakeNets knows one cluster network, eg1.
+type fakeNets struct{ ClusterNetworks }
+
+func (fakeNets) Get(_ context.Context, ref string) (*netstate.Network, error) {
+	if ref == "eg1" {
+		return &netstate.Network{Name: "eg1", Gateway: "10.0.3.1"}, nil
+	}
+	return nil, errdefs.NotFound(errors.New("not found"))
+}
+
+func TestAContainerOnAClusterNetworkIsGivenItsDNS(t *testing.T) {
+	for _, c := range []struct{ body, wantDNS string }{
+		{`{"Image":"busybox","HostConfig":{"NetworkMode":"eg1","Memory":5}}`, `["10.0.3.1"]`},
+		{`{"Image":"busybox","HostConfig":{"NetworkMode":"bridge"},"NetworkingConfig":{"EndpointsConfig":{"eg1":{}}}}`, `["10.0.3.1"]`},
+		{`{"Image":"busybox","HostConfig":{"NetworkMode":"eg1","Dns":["9.9.9.9"]}}`, `["9.9.9.9"]`}, // the user's own
+		{`{"Image":"busybox","HostConfig":{"NetworkMode":"other"}}`, ``},
+		{`{"Image":"busybox","HostConfig":{"NetworkMode":"node-1/eg1"}}`, ``},
+	} {
+		out, err := withClusterDNS(context.Background(), fakeNets{}, []byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		var got struct {
+			Image      string
+			HostConfig map[string]json.RawMessage
+		}
+		if err := json.Unmarshal(out, &got); err != nil || got.Image != "busybox" {
+			t.Fatalf("%s became %s", c.body, out)
+		}
+		if string(got.HostConfig["Dns"]) != c.wantDNS {
+			t.Errorf("%s: Dns %s, want %q", c.body, got.HostConfig["Dns"], c.wantDNS)
+		}
+		if strings.Contains(c.body, `"Memory":5`) && string(got.HostConfig["Memory"]) != "5" {
+			t.Errorf("%s lost its other fields: %s", c.body, out)
 		}
 	}
 }

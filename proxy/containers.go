@@ -56,6 +56,10 @@ func (c *containerAPI) createContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("container create body larger than %d bytes", maxJSONBody)))
 		return
 	}
+	if body, err = withClusterDNS(r.Context(), c.nets, body); err != nil {
+		writeError(w, err)
+		return
+	}
 	resp, err := c.b.CreateContainer(r.Context(), cluster.CreateRequest{
 		Name: r.URL.Query().Get("name"), Body: body, Version: apiVersion(r), Platform: r.URL.Query().Get("platform"),
 		RegistryAuth: r.Header.Get("X-Registry-Auth"),

@@ -7,9 +7,10 @@ import "log/slog"
 
 // containerAPI serves containers and their execs (containers.go, exec.go, wait.go, prune.go).
 type containerAPI struct {
-	b   Backend
-	fw  *forwarder
-	log *slog.Logger
+	b    Backend
+	nets ClusterNetworks // nil: no cluster networks
+	fw   *forwarder
+	log  *slog.Logger
 }
 
 // imageAPI serves images and builds, across the engines (images.go, images_ops.go, build.go).

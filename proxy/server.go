@@ -63,7 +63,7 @@ func New(cfg Config) *Server {
 	}
 	fw := &forwarder{log: cfg.Logger}
 	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter(), fw: fw,
-		containers: &containerAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
+		containers: &containerAPI{b: cfg.Backend, nets: cfg.Networks, fw: fw, log: cfg.Logger},
 		images:     &imageAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
 		networks:   &networkAPI{b: cfg.Backend, nets: cfg.Networks, fw: fw, log: cfg.Logger},
 		volumes:    &volumeAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},

@@ -26,11 +26,13 @@ type Plane interface {
 
 // Config is what an Agent needs.
 type Config struct {
-	Host   string // this host's advertised address (as in discovery): the owner of its claims and endpoints
-	VTEP   net.IP // this host's VXLAN address
-	State  *netstate.Store
-	Plane  Plane
-	Logger *slog.Logger
+	Host     string // this host's advertised address (as in discovery): the owner of its claims and endpoints
+	VTEP     net.IP // this host's VXLAN address
+	State    *netstate.Store
+	Plane    Plane
+	Namer    Namer    // nil: endpoints are published without names
+	Resolver Resolver // nil: no DNS
+	Logger   *slog.Logger
 }
 
 // Agent serves one host. Its fields under mu.
@@ -43,6 +45,9 @@ type Agent struct {
 	cached   map[string]*netstate.Network // cluster ID -> network, as last read
 	kick     chan struct{}                // a local network came or went: program its peers now
 	lastSeen []netstate.Endpoint          // every endpoint, as last read
+	book     *book                        // their names
+	mine     map[string]netstate.Endpoint // this host's endpoints by ID, as published
+	ctx      context.Context              // Run's, for work that outlives a call (nil before Run)
 }
 
 // New checks cfg; it starts nothing.
@@ -54,7 +59,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger, nets: map[string]*netstate.Network{}, cached: map[string]*netstate.Network{},
-		kick: make(chan struct{}, 1)}, nil
+		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}}, nil
 }
 
 // network returns the cluster network engine network engineID stands for, reading this host's attachments
@@ -128,4 +133,24 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// life is Run's context (background before Run).
+func (a *Agent) life() context.Context {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ctx == nil {
+		return context.Background()
+	}
+	return a.ctx
+}
+
+// serveDNS starts the network's DNS on its gateway, if there is a Resolver.
+func (a *Agent) serveDNS(n *netstate.Network) {
+	if a.cfg.Resolver == nil {
+		return
+	}
+	if err := a.cfg.Resolver.Listen(n.ID, net.ParseIP(n.Gateway)); err != nil {
+		a.log.Warn("cluster networks: names will not resolve on this host", "network", n.Name, "err", err)
+	}
 }

@@ -38,3 +38,27 @@ func TestPlaneNetworkCarriesTheGatewayOnTheBridge(t *testing.T) {
 		t.Fatal("a bad subnet was taken")
 	}
 }
+
+func TestNamesResolveOnTheAskingContainersNetworks(t *testing.T) {
+	a := &Agent{book: newBook([]netstate.Endpoint{
+		{Network: "n1", Host: "h1", IP: "10.0.0.2", Container: "web", Aliases: []string{"Front"}},
+		{Network: "n1", Host: "h2", IP: "10.0.0.3", Container: "client"},
+		{Network: "n2", Host: "h2", IP: "10.0.1.3", Container: "client"},
+		{Network: "n2", Host: "h3", IP: "10.0.1.4", Container: "db"},
+		{Network: "n2", Host: "h3", IP: "10.0.1.5"}, // not named yet
+	})}
+	for _, c := range []struct {
+		network, from, name, want string
+	}{
+		{"n1", "10.0.0.3", "web", "10.0.0.2"},
+		{"n1", "10.0.0.3", "front", "10.0.0.2"}, // aliases, whatever their case
+		{"n1", "10.0.0.3", "db", "10.0.1.4"},    // client is on n2 as well
+		{"n1", "10.0.0.9", "db", ""},            // an unknown asker sees its network only
+		{"n2", "10.0.1.4", "web", ""},
+	} {
+		got := a.Lookup(c.network, net.ParseIP(c.from), c.name)
+		if (c.want == "" && got != nil) || (c.want != "" && (len(got) != 1 || got[0].String() != c.want)) {
+			t.Errorf("%s asking %s on %s: %v, want %q", c.from, c.name, c.network, got, c.want)
+		}
+	}
+}

@@ -40,6 +40,7 @@ func (a *Agent) CreateNetwork(ctx context.Context, req *plugin.CreateNetworkRequ
 	a.mu.Lock()
 	a.nets[req.NetworkID] = n
 	a.mu.Unlock()
+	a.serveDNS(n)
 	a.poke()
 	return nil
 }
@@ -61,6 +62,9 @@ func (a *Agent) DeleteNetwork(ctx context.Context, req *plugin.DeleteNetworkRequ
 	}
 	a.mu.Unlock()
 	if !inUse {
+		if a.cfg.Resolver != nil {
+			a.cfg.Resolver.Stop(net.ParseIP(n.Gateway))
+		}
 		return a.cfg.Plane.RemoveNetwork(n.VNI)
 	}
 	return nil
@@ -89,6 +93,9 @@ func (a *Agent) CreateEndpoint(ctx context.Context, req *plugin.CreateEndpointRe
 	if err := a.cfg.State.PutEndpoint(ctx, ep); err != nil {
 		return nil, err
 	}
+	a.mu.Lock()
+	a.mine[ep.ID] = ep
+	a.mu.Unlock()
 	return &resp, nil
 }
 
@@ -101,6 +108,9 @@ func (a *Agent) DeleteEndpoint(ctx context.Context, req *plugin.DeleteEndpointRe
 	if err := a.cfg.Plane.RemoveEndpoint(req.EndpointID); err != nil {
 		a.log.Warn("removing an endpoint's interfaces", "endpoint", short(req.EndpointID), "err", err)
 	}
+	a.mu.Lock()
+	delete(a.mine, req.EndpointID)
+	a.mu.Unlock()
 	return a.cfg.State.DeleteEndpoint(ctx, netstate.Endpoint{Network: n.ID, ID: req.EndpointID, Host: a.cfg.Host})
 }
 
@@ -124,6 +134,12 @@ func (a *Agent) Join(ctx context.Context, req *plugin.JoinRequest) (*plugin.Join
 	name, err := a.cfg.Plane.AddEndpoint(n.VNI, dataplane.Endpoint{ID: req.EndpointID, MAC: mac})
 	if err != nil {
 		return nil, fmt.Errorf("attaching to network %s: %w", n.Name, err)
+	}
+	a.mu.Lock()
+	ep, ok := a.mine[req.EndpointID]
+	a.mu.Unlock()
+	if ok {
+		go a.learnNames(req.NetworkID, ep)
 	}
 	return &plugin.JoinResponse{InterfaceName: &plugin.InterfaceName{SrcName: name, DstPrefix: "eth"},
 		DisableGatewayService: n.Internal}, nil

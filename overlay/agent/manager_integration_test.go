@@ -61,11 +61,15 @@ func TestOverlayNetworksThroughTheManagerWithTheDockerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cli(t, m, true, "run", "-d", "--name", "http", "--network", "eg1", "-e", "constraint:node==node-0", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc")
+	cli(t, m, true, "run", "-d", "--name", "http", "--network", "eg1", "--network-alias", "web", "-e", "constraint:node==node-0",
+		"busybox", "httpd", "-f", "-p", "8080", "-h", "/etc")
 	ip := cli(t, m, true, "inspect", "-f", "{{(index .NetworkSettings.Networks \"eg1\").IPAddress}}", "http")
-	out := cli(t, m, true, "run", "--rm", "--network", "eg1", "-e", "constraint:node==node-1", "busybox", "wget", "-qO-", "http://"+ip+":8080/hostname")
-	if host := cli(t, m, true, "inspect", "-f", "{{.Config.Hostname}}", "http"); out != host {
-		t.Fatalf("wget from node-1 got %q, want %q", out, host)
+	host := cli(t, m, true, "inspect", "-f", "{{.Config.Hostname}}", "http")
+	// From node-1, by address, by name and by alias: the join of node-1 answers for node-0's container.
+	out := cli(t, m, true, "run", "--rm", "--network", "eg1", "-e", "constraint:node==node-1", "busybox", "sh", "-c",
+		"wget -qO- http://"+ip+":8080/hostname && nslookup http && wget -qO- http://web:8080/hostname")
+	if strings.Count(out, host) != 2 || !strings.Contains(out, "Address: "+ip) {
+		t.Fatalf("from node-1 (wget by address, nslookup http, wget by alias) got:\n%s\nwant %s twice and %s", out, host, ip)
 	}
 	cli(t, m, true, "run", "-d", "--name", "idle", "--network", "eg1", "-e", "constraint:node==node-1", "busybox", "sleep", "300")
 	var inspected []struct {

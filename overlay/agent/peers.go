@@ -15,6 +15,9 @@ import (
 // the kernel still holds them; this makes sure). Consul being unreachable is retried with backoff; the kernel
 // keeps the last entries meanwhile.
 func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	a.ctx = ctx
+	a.mu.Unlock()
 	a.restore(ctx)
 	reads := make(chan []netstate.Endpoint)
 	go a.follow(ctx, reads)
@@ -24,7 +27,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		case eps := <-reads:
 			a.mu.Lock()
-			a.lastSeen = eps
+			a.lastSeen, a.book = eps, newBook(eps)
 			a.mu.Unlock()
 			a.program()
 		case <-a.kick:
@@ -62,8 +65,17 @@ func (a *Agent) follow(ctx context.Context, out chan<- []netstate.Endpoint) {
 	}
 }
 
-// restore reads this host's attachments back and makes sure their devices exist.
+// restore reads this host's attachments and endpoints back and makes sure their devices exist.
 func (a *Agent) restore(ctx context.Context) {
+	if eps, _, err := a.cfg.State.Endpoints(ctx, 0); err == nil {
+		a.mu.Lock()
+		for _, e := range eps {
+			if e.Host == a.cfg.Host {
+				a.mine[e.ID] = e
+			}
+		}
+		a.mu.Unlock()
+	}
 	att, err := a.cfg.State.Attachments(ctx, a.cfg.Host)
 	if err != nil {
 		a.log.Warn("cluster networks: cannot read this host's networks from Consul yet", "err", err)
@@ -80,6 +92,7 @@ func (a *Agent) restore(ctx context.Context) {
 				a.log.Warn("cluster networks: cannot set up network", "network", n.Name, "err", err)
 			}
 		}
+		a.serveDNS(n)
 	}
 }
 

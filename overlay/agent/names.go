@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"strings"
+	"time"
+
+	"swarm/overlay/netstate"
+)
+
+// Namer tells which container holds an endpoint of an engine network: its name and its aliases on that network
+// (ok false: the engine does not show it yet).
+type Namer interface {
+	Names(ctx context.Context, engineNetwork, endpoint string) (name string, aliases []string, ok bool, err error)
+}
+
+// Resolver serves DNS for a cluster network on its gateway address (resolver.Server).
+type Resolver interface {
+	Listen(network string, ip net.IP) error
+	Stop(ip net.IP)
+}
+
+// book is the names of every endpoint, rebuilt at each read of the endpoints.
+type book struct {
+	names  map[string]map[string][]net.IP // cluster network -> name -> addresses
+	owner  map[string]map[string]string   // cluster network -> address -> host/container
+	netsOf map[string][]string            // host/container -> its cluster networks
+}
+
+func newBook(eps []netstate.Endpoint) *book {
+	b := &book{names: map[string]map[string][]net.IP{}, owner: map[string]map[string]string{}, netsOf: map[string][]string{}}
+	for _, e := range eps {
+		ip := net.ParseIP(e.IP)
+		if ip == nil || e.Container == "" {
+			continue
+		}
+		if b.names[e.Network] == nil {
+			b.names[e.Network], b.owner[e.Network] = map[string][]net.IP{}, map[string]string{}
+		}
+		for _, name := range append([]string{e.Container}, e.Aliases...) {
+			name = strings.ToLower(name)
+			b.names[e.Network][name] = append(b.names[e.Network][name], ip)
+		}
+		who := e.Host + "/" + e.Container
+		b.owner[e.Network][ip.String()] = who
+		b.netsOf[who] = append(b.netsOf[who], e.Network)
+	}
+	return b
+}
+
+// Lookup answers for the networks of the container that asked (from, on network), or network alone when it is
+// not known; nil when no container there has that name or alias.
+func (a *Agent) Lookup(network string, from net.IP, name string) []net.IP {
+	a.mu.Lock()
+	b := a.book
+	a.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	nets := []string{network}
+	if who := b.owner[network][from.String()]; who != "" {
+		nets = append(nets, b.netsOf[who]...)
+	}
+	for _, n := range nets {
+		if ips := b.names[n][strings.ToLower(name)]; ips != nil {
+			return ips
+		}
+	}
+	return nil
+}
+
+// nameWait is how long an endpoint's container is looked for on the engine after it joined.
+const (
+	nameWait = 30 * time.Second
+	namePoll = 100 * time.Millisecond
+)
+
+// learnNames publishes the name and aliases of ep's container once the engine shows them (it does once the
+// join it is making returns).
+func (a *Agent) learnNames(engineNetwork string, ep netstate.Endpoint) {
+	if a.cfg.Namer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(a.life(), nameWait)
+	defer cancel()
+	for {
+		name, aliases, ok, err := a.cfg.Namer.Names(ctx, engineNetwork, ep.ID)
+		if err == nil && ok {
+			ep.Container, ep.Aliases = name, aliases
+			if _, err := a.cfg.State.NameEndpoint(ctx, ep); err != nil {
+				a.log.Warn("cluster networks: cannot publish a container's name", "container", name, "err", err)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			a.log.Warn("cluster networks: an endpoint's container never showed on the engine; its name will not resolve", "endpoint", short(ep.ID))
+			return
+		case <-time.After(namePoll):
+		}
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// engineNamer tells the agent which container holds an endpoint, from the engine's own view (overlay/agent.Namer).
+// engineNamer is the agent's view of the engine beside it (overlay/agent.Engine).
 type engineNamer struct{ engine *client.Client }
 
 // Names finds the endpoint among the engine network's containers, then reads the container's aliases there.
@@ -36,4 +36,17 @@ func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) 
 		return strings.TrimPrefix(ct.Name, "/"), aliases, true, nil
 	}
 	return "", nil, false, nil
+}
+
+// Endpoints lists the endpoint IDs the engine has on an engine network.
+func (n engineNamer) Endpoints(ctx context.Context, engineNetwork string) (map[string]bool, error) {
+	nw, err := n.engine.NetworkInspect(ctx, engineNetwork, network.InspectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(nw.Containers))
+	for _, ep := range nw.Containers {
+		out[ep.EndpointID] = true
+	}
+	return out, nil
 }

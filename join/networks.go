@@ -53,7 +53,7 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 	var ag *agent.Agent
 	dns := resolver.New(resolver.Config{Book: bookOf(func() *agent.Agent { return ag }), Upstream: upstream, Logger: log})
 	ag, err = agent.New(agent.Config{Host: cfg.Advertise, VTEP: vtep, State: state, Plane: plane, Logger: log,
-		Namer: engineNamer{engine}, Resolver: dns})
+		Engine: engineNamer{engine}, Resolver: dns})
 	if err != nil {
 		plane.Close()
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"swarm/overlay/dataplane"
 	"swarm/overlay/netstate"
@@ -30,7 +31,7 @@ type Config struct {
 	VTEP     net.IP // this host's VXLAN address
 	State    *netstate.Store
 	Plane    Plane
-	Namer    Namer    // nil: endpoints are published without names
+	Engine   Engine   // nil: endpoints are published without names, and none is swept
 	Resolver Resolver // nil: no DNS
 	Logger   *slog.Logger
 }
@@ -47,7 +48,11 @@ type Agent struct {
 	lastSeen []netstate.Endpoint          // every endpoint, as last read
 	book     *book                        // their names
 	mine     map[string]netstate.Endpoint // this host's endpoints by ID, as published
-	ctx      context.Context              // Run's, for work that outlives a call (nil before Run)
+	// programmed is each network's entries as last set; until settleUntil (after Consul lost its data) entries
+	// are only added to them.
+	programmed  map[uint32][]dataplane.Peer
+	settleUntil time.Time
+	ctx         context.Context // Run's, for work that outlives a call (nil before Run)
 }
 
 // New checks cfg; it starts nothing.
@@ -59,7 +64,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger, nets: map[string]*netstate.Network{}, cached: map[string]*netstate.Network{},
-		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}}, nil
+		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}, programmed: map[uint32][]dataplane.Peer{}}, nil
 }
 
 // network returns the cluster network engine network engineID stands for, reading this host's attachments

@@ -4,6 +4,7 @@ import (
 	"net"
 	"testing"
 
+	"swarm/overlay/dataplane"
 	"swarm/overlay/netstate"
 )
 
@@ -59,6 +60,28 @@ func TestNamesResolveOnTheAskingContainersNetworks(t *testing.T) {
 		got := a.Lookup(c.network, net.ParseIP(c.from), c.name)
 		if (c.want == "" && got != nil) || (c.want != "" && (len(got) != 1 || got[0].String() != c.want)) {
 			t.Errorf("%s asking %s on %s: %v, want %q", c.from, c.name, c.network, got, c.want)
+		}
+	}
+}
+
+func TestWhileSettlingEntriesAreOnlyAddedOrReplaced(t *testing.T) {
+	peer := func(ip, mac, vtep string) dataplane.Peer {
+		m, _ := net.ParseMAC(mac)
+		return dataplane.Peer{IP: net.ParseIP(ip), MAC: m, VTEP: net.ParseIP(vtep)}
+	}
+	old := []dataplane.Peer{
+		peer("10.0.0.2", "02:42:0a:00:00:02", "10.99.0.10"), // not back yet: kept
+		peer("10.0.0.3", "02:42:0a:00:00:03", "10.99.0.10"), // back on another host: replaced
+		peer("10.0.0.4", "02:42:0a:00:00:04", "10.99.0.10"), // its MAC now has another address: dropped
+	}
+	got := union(old, []dataplane.Peer{peer("10.0.0.3", "02:42:0a:00:00:03", "10.99.0.11"), peer("10.0.0.5", "02:42:0a:00:00:04", "10.99.0.11")})
+	want := map[string]string{"10.0.0.2": "10.99.0.10", "10.0.0.3": "10.99.0.11", "10.0.0.5": "10.99.0.11"}
+	if len(got) != len(want) {
+		t.Fatalf("union %v, want %v", got, want)
+	}
+	for _, p := range got {
+		if want[p.IP.String()] != p.VTEP.String() {
+			t.Fatalf("union %v, want %v", got, want)
 		}
 	}
 }

@@ -9,10 +9,14 @@ import (
 	"swarm/overlay/netstate"
 )
 
-// Namer tells which container holds an endpoint of an engine network: its name and its aliases on that network
-// (ok false: the engine does not show it yet).
-type Namer interface {
+// Engine is what the agent reads from the engine beside it.
+type Engine interface {
+	// Names tells which container holds an endpoint of an engine network: its name and its aliases on that
+	// network (ok false: the engine does not show it yet).
 	Names(ctx context.Context, engineNetwork, endpoint string) (name string, aliases []string, ok bool, err error)
+	// Endpoints returns the IDs of the endpoints the engine has on an engine network; a network the engine
+	// does not have is an errdefs not-found error.
+	Endpoints(ctx context.Context, engineNetwork string) (map[string]bool, error)
 }
 
 // Resolver serves DNS for a cluster network on its gateway address (resolver.Server).
@@ -79,15 +83,20 @@ const (
 // learnNames publishes the name and aliases of ep's container once the engine shows them (it does once the
 // join it is making returns).
 func (a *Agent) learnNames(engineNetwork string, ep netstate.Endpoint) {
-	if a.cfg.Namer == nil {
+	if a.cfg.Engine == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(a.life(), nameWait)
 	defer cancel()
 	for {
-		name, aliases, ok, err := a.cfg.Namer.Names(ctx, engineNetwork, ep.ID)
+		name, aliases, ok, err := a.cfg.Engine.Names(ctx, engineNetwork, ep.ID)
 		if err == nil && ok {
 			ep.Container, ep.Aliases = name, aliases
+			a.mu.Lock()
+			if _, ok := a.mine[ep.ID]; ok {
+				a.mine[ep.ID] = ep
+			}
+			a.mu.Unlock()
 			if _, err := a.cfg.State.NameEndpoint(ctx, ep); err != nil {
 				a.log.Warn("cluster networks: cannot publish a container's name", "container", name, "err", err)
 			}

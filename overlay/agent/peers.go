@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"maps"
 	"net"
 	"time"
 
@@ -19,15 +20,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.ctx = ctx
 	a.mu.Unlock()
 	a.restore(ctx)
-	reads := make(chan []netstate.Endpoint)
+	reads := make(chan read)
 	go a.follow(ctx, reads)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case eps := <-reads:
+		case rd := <-reads:
+			switch missing := a.missing(rd.eps); {
+			case rd.reset:
+				a.log.Warn("cluster networks: Consul lost its data (its index went backwards); publishing this host's networks and endpoints again")
+				a.mu.Lock()
+				a.settleUntil = time.Now().Add(settle)
+				a.mu.Unlock()
+				a.republish(ctx, nil)
+			case len(missing) > 0:
+				a.republish(ctx, missing)
+			}
 			a.mu.Lock()
-			a.lastSeen, a.book = eps, newBook(eps)
+			a.lastSeen, a.book = rd.eps, newBook(rd.eps)
 			a.mu.Unlock()
 			a.program()
 		case <-a.kick:
@@ -36,10 +47,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// read is one read of every endpoint; reset says Consul's index went backwards since the last (it restarted
+// without its data, or was restored from a snapshot).
+type read struct {
+	eps   []netstate.Endpoint
+	reset bool
+}
+
 // follow sends every endpoint read from Consul, at each change, until ctx ends.
-func (a *Agent) follow(ctx context.Context, out chan<- []netstate.Endpoint) {
-	var index uint64
-	retry := backoff.Delay{Min: 500 * time.Millisecond, Max: 10 * time.Second, Jitter: true}
+func (a *Agent) follow(ctx context.Context, out chan<- read) {
+	var index, seen uint64 // what the next read waits on (0 after a failure: read at once); the last index read
+	retry := backoff.Delay{Min: 500 * time.Millisecond, Max: 5 * time.Second, Jitter: true}
 	for ctx.Err() == nil {
 		eps, next, err := a.cfg.State.Endpoints(ctx, index)
 		if err != nil {
@@ -51,31 +69,33 @@ func (a *Agent) follow(ctx context.Context, out chan<- []netstate.Endpoint) {
 			continue
 		}
 		retry.Reset()
-		if next < index {
-			next = 0 // Consul's index went backwards (restarted without its data): read afresh
-		}
-		if next == index {
+		if next == seen && index != 0 {
 			continue // woken with nothing new
 		}
-		index = next
+		reset := next < seen
+		index, seen = next, next
 		select {
-		case out <- eps:
+		case out <- read{eps: eps, reset: reset}:
 		case <-ctx.Done():
 		}
 	}
 }
 
-// restore reads this host's attachments and endpoints back and makes sure their devices exist.
+// restore reads this host's attachments and endpoints back, makes sure their devices exist, and sweeps the
+// endpoints the engine no longer has (their containers left while this join was down).
 func (a *Agent) restore(ctx context.Context) {
+	var before []netstate.Endpoint
 	if eps, _, err := a.cfg.State.Endpoints(ctx, 0); err == nil {
 		a.mu.Lock()
 		for _, e := range eps {
 			if e.Host == a.cfg.Host {
 				a.mine[e.ID] = e
+				before = append(before, e)
 			}
 		}
 		a.mu.Unlock()
 	}
+	defer a.sweep(ctx, before)
 	att, err := a.cfg.State.Attachments(ctx, a.cfg.Host)
 	if err != nil {
 		a.log.Warn("cluster networks: cannot read this host's networks from Consul yet", "err", err)
@@ -96,20 +116,54 @@ func (a *Agent) restore(ctx context.Context) {
 	}
 }
 
-// program sets every local network's peers from the endpoints last read.
+// program sets every local network's peers from the endpoints last read. A network whose read lacks one of
+// this host's own endpoints is left as it is: the read is not the whole truth (Consul lost its data and the
+// hosts are publishing theirs again), and emptying its entries would cut its containers off.
 func (a *Agent) program() {
 	a.mu.Lock()
 	vnis := map[string]uint32{}
 	for _, n := range a.nets {
 		vnis[n.ID] = n.VNI
 	}
+	for id := range incomplete(a.lastSeen, a.mine) {
+		delete(vnis, id)
+	}
 	peers := peersByNetwork(a.lastSeen, a.cfg.Host)
+	settling := time.Now().Before(a.settleUntil)
+	programmed := maps.Clone(a.programmed)
 	a.mu.Unlock()
 	for id, vni := range vnis {
-		if err := a.cfg.Plane.SetPeers(vni, peers[id]); err != nil {
+		want := peers[id]
+		if settling {
+			want = union(programmed[vni], want)
+		}
+		if err := a.cfg.Plane.SetPeers(vni, want); err != nil {
 			a.log.Warn("cluster networks: cannot program the forwarding entries", "vni", vni, "err", err)
+			continue
+		}
+		a.mu.Lock()
+		a.programmed[vni] = want
+		a.mu.Unlock()
+	}
+}
+
+// settle is how long after Consul lost its data entries are only added, never removed: the other hosts are
+// still publishing theirs again, and an endpoint not back yet is not gone.
+const settle = 30 * time.Second
+
+// union is old and new together, new winning where they disagree on an address or a MAC.
+func union(old, new []dataplane.Peer) []dataplane.Peer {
+	ips, macs := map[string]bool{}, map[string]bool{}
+	for _, p := range new {
+		ips[p.IP.String()], macs[p.MAC.String()] = true, true
+	}
+	out := append([]dataplane.Peer{}, new...)
+	for _, p := range old {
+		if !ips[p.IP.String()] && !macs[p.MAC.String()] {
+			out = append(out, p)
 		}
 	}
+	return out
 }
 
 // peersByNetwork groups the endpoints of hosts other than host by cluster network.
@@ -127,4 +181,78 @@ func peersByNetwork(eps []netstate.Endpoint, host string) map[string][]dataplane
 		out[e.Network] = append(out[e.Network], dataplane.Peer{IP: ip, MAC: mac, VTEP: vtep})
 	}
 	return out
+}
+
+// incomplete returns the networks on which eps lacks one of mine.
+func incomplete(eps []netstate.Endpoint, mine map[string]netstate.Endpoint) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range lacking(eps, mine) {
+		out[e.Network] = true
+	}
+	return out
+}
+
+// lacking returns those of mine that eps lacks.
+func lacking(eps []netstate.Endpoint, mine map[string]netstate.Endpoint) map[string]netstate.Endpoint {
+	seen := make(map[string]bool, len(eps))
+	for _, e := range eps {
+		seen[e.ID] = true
+	}
+	out := map[string]netstate.Endpoint{}
+	for id, e := range mine {
+		if !seen[id] {
+			out[id] = e
+		}
+	}
+	return out
+}
+
+// missing returns this host's endpoints that a read lacks.
+func (a *Agent) missing(eps []netstate.Endpoint) map[string]netstate.Endpoint {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return lacking(eps, a.mine)
+}
+
+// republish writes back what this host holds and Consul lost: its networks (if no host did yet), its engine
+// networks, its addresses and endpoints; only (when not nil) limits it to those endpoints and their networks.
+// A read may lack an endpoint just published too: writing it again changes nothing.
+func (a *Agent) republish(ctx context.Context, only map[string]netstate.Endpoint) {
+	a.mu.Lock()
+	nets := maps.Clone(a.nets)
+	mine := maps.Clone(a.mine)
+	a.mu.Unlock()
+	if only != nil {
+		mine = only
+		wanted := map[string]bool{}
+		for _, e := range only {
+			wanted[e.Network] = true
+		}
+		maps.DeleteFunc(nets, func(_ string, n *netstate.Network) bool { return !wanted[n.ID] })
+	}
+	restored := map[string]bool{}
+	for engineID, n := range nets {
+		if _, tried := restored[n.ID]; !tried {
+			err := a.cfg.State.Restore(ctx, n)
+			a.warnIf("restoring network "+n.Name, err)
+			restored[n.ID] = err == nil
+		}
+		if restored[n.ID] {
+			a.warnIf("restoring engine network "+short(engineID), a.cfg.State.PutAttachment(ctx, a.cfg.Host, engineID, n.ID))
+		}
+	}
+	for _, ep := range mine {
+		if !restored[ep.Network] {
+			continue // its network is not this host's any more, or was removed
+		}
+		_, err := a.cfg.State.ClaimAddress(ctx, ep.Network, net.ParseIP(ep.IP), netstate.Holder{Host: a.cfg.Host})
+		a.warnIf("restoring address "+ep.IP, err)
+		a.warnIf("restoring endpoint "+short(ep.ID), a.cfg.State.PutEndpoint(ctx, ep))
+	}
+}
+
+func (a *Agent) warnIf(what string, err error) {
+	if err != nil {
+		a.log.Warn("cluster networks: "+what, "err", err)
+	}
 }

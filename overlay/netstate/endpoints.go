@@ -113,13 +113,39 @@ func (s *Store) PurgeHost(ctx context.Context, host string) error {
 // heldBy tells whether kv is an endpoint or an address claim of host.
 func (s *Store) heldBy(kv *api.KVPair, host string) bool {
 	rest := strings.TrimPrefix(kv.Key, s.prefix)
+	return (strings.HasPrefix(rest, "endpoints/") || strings.HasPrefix(rest, "ips/")) && s.holder(kv) == host
+}
+
+// Hosts returns every host that holds something on the networks: an endpoint, an address or an engine network.
+func (s *Store) Hosts(ctx context.Context) (map[string]bool, error) {
+	pairs, _, err := s.kv.List(s.prefix, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, unavailable("reading the networks' state", err)
+	}
+	out := map[string]bool{}
+	for _, kv := range pairs {
+		if h := s.holder(kv); h != "" {
+			out[h] = true
+		}
+	}
+	return out, nil
+}
+
+// holder is the host kv belongs to ("": none).
+func (s *Store) holder(kv *api.KVPair) string {
+	rest := strings.TrimPrefix(kv.Key, s.prefix)
 	switch {
 	case strings.HasPrefix(rest, "endpoints/"):
 		var e Endpoint
-		return json.Unmarshal(kv.Value, &e) == nil && e.Host == host
+		json.Unmarshal(kv.Value, &e)
+		return e.Host
 	case strings.HasPrefix(rest, "ips/"):
 		var h Holder
-		return json.Unmarshal(kv.Value, &h) == nil && h.Host == host
+		json.Unmarshal(kv.Value, &h)
+		return h.Host
+	case strings.HasPrefix(rest, "attach/"):
+		host, _, _ := strings.Cut(strings.TrimPrefix(rest, "attach/"), "/")
+		return host
 	}
-	return false
+	return ""
 }

@@ -61,6 +61,7 @@ func (s *Store) vniKey(vni uint32) string {
 func (s *Store) genKey() string                { return s.prefix + "gen" }
 func (s *Store) ipsDir(id string) string       { return s.prefix + "ips/" + id + "/" }
 func (s *Store) endpointsDir(id string) string { return s.prefix + "endpoints/" + id + "/" }
+func (s *Store) removedKey(id string) string   { return s.prefix + "removed/" + id }
 
 // createAttempts bounds the retries of a create that lost a race with another one (each race has one winner;
 // the losers read again after a short random pause).
@@ -212,11 +213,82 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 		{KV: &api.KVTxnOp{Verb: api.KVDelete, Key: s.vniKey(n.VNI)}},
 		{KV: &api.KVTxnOp{Verb: api.KVDeleteTree, Key: s.ipsDir(n.ID)}},
 		{KV: &api.KVTxnOp{Verb: api.KVDeleteTree, Key: s.endpointsDir(n.ID)}},
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: s.removedKey(n.ID), Value: []byte(time.Now().UTC().Format(time.RFC3339))}},
 	}
 	if _, _, _, err := s.txn.Txn(ops, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
 		return unavailable("removing network "+n.Name, err)
 	}
 	return nil
+}
+
+// RemovedFor is how long the record of a removal is kept: long enough for a host that was away when it
+// happened to come back and remove its copy rather than restore the network.
+const RemovedFor = 24 * time.Hour
+
+// PruneRemoved forgets the removals older than RemovedFor (as of now).
+func (s *Store) PruneRemoved(ctx context.Context, now time.Time) error {
+	pairs, _, err := s.kv.List(s.prefix+"removed/", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return unavailable("listing the removed networks", err)
+	}
+	for _, kv := range pairs {
+		at, err := time.Parse(time.RFC3339, string(kv.Value))
+		if err == nil && now.Sub(at) < RemovedFor {
+			continue
+		}
+		if _, err := s.kv.Delete(kv.Key, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+			return unavailable("forgetting a removal", err)
+		}
+	}
+	return nil
+}
+
+// Removed returns the IDs of the networks removed (a network that merely is not listed, as after Consul lost
+// its data, is not removed: its engines' copies must stay).
+func (s *Store) Removed(ctx context.Context) (map[string]bool, error) {
+	keys, _, err := s.kv.Keys(s.prefix+"removed/", "", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, unavailable("listing the removed networks", err)
+	}
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[strings.TrimPrefix(k, s.prefix+"removed/")] = true
+	}
+	return out, nil
+}
+
+// ErrRemoved is Restore's answer for a network that was removed: it is not written back.
+var ErrRemoved = errdefs.NotFound(errors.New("the network was removed"))
+
+// Restore writes n back as it was (a host that still holds it republishes it after Consul lost its data): its
+// record, name and VNI, each only if absent. A name or VNI another network took meanwhile is a conflict; a
+// network removed is not restored (ErrRemoved).
+func (s *Store) Restore(ctx context.Context, n *Network) error {
+	removed, err := s.Removed(ctx)
+	if err != nil {
+		return err
+	}
+	if removed[n.ID] {
+		return ErrRemoved
+	}
+	val, _ := json.Marshal(n)
+	ops := api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.netKey(n.ID), Value: val, Index: 0}},
+		{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.nameKey(n.Name), Value: []byte(n.ID), Index: 0}},
+		{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.vniKey(n.VNI), Value: []byte(n.ID), Index: 0}},
+	}
+	ok, _, _, err := s.txn.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return unavailable("restoring network "+n.Name, err)
+	}
+	if ok {
+		return nil
+	}
+	cur, err := s.Get(ctx, n.ID)
+	if err == nil && cur.ID == n.ID {
+		return nil // restored already (by another host)
+	}
+	return errdefs.Conflict(fmt.Errorf("cannot restore network %s (%s): its name or VXLAN ID is taken", n.Name, n.ID))
 }
 
 // names lists the endpoints' containers, for messages.

@@ -4,6 +4,7 @@ package netstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -220,7 +221,7 @@ func TestANetworkInUseIsNotRemovedAndARemovedOneLeavesNoKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if !strings.HasSuffix(k, "/gen") {
+		if !strings.HasSuffix(k, "/gen") && !strings.Contains(k, "/removed/") { // a removal's record stays a day
 			t.Errorf("key left after network rm: %s", k)
 		}
 	}
@@ -289,5 +290,70 @@ func TestEndpointsAreWatchedAndAGoneHostIsPurged(t *testing.T) {
 		if att, err := s.Attachments(ctx, host); err != nil || len(att) != want || (want == 1 && att["engine-net-h2"] != n.ID) {
 			t.Fatalf("attachments of %s after purging h1: %v, %v", host, att, err)
 		}
+	}
+}
+
+func TestANetworkIsRestoredAfterConsulLostItButNotAfterItsRemoval(t *testing.T) {
+	s, client := storeFor(t, Config{})
+	ctx := context.Background()
+	gone, err := s.Create(ctx, Spec{Name: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := s.Removed(ctx); err != nil || !removed[gone.ID] {
+		t.Fatalf("Removed: %v, %v", removed, err)
+	}
+	if err := s.Restore(ctx, gone); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("restoring a removed network: %v", err)
+	}
+	if err := s.PruneRemoved(ctx, time.Now().Add(RemovedFor-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if removed, _ := s.Removed(ctx); !removed[gone.ID] {
+		t.Fatal("a removal was forgotten before RemovedFor")
+	}
+	if err := s.PruneRemoved(ctx, time.Now().Add(RemovedFor+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if removed, _ := s.Removed(ctx); removed[gone.ID] {
+		t.Fatal("a removal was kept after RemovedFor")
+	}
+	n, err := s.Create(ctx, Spec{Name: "eg1", Options: map[string]string{OptMTU: "1400"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimAddress(ctx, n.ID, nil, Holder{Host: "h1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAttachment(ctx, "h2", "e2", n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if hosts, err := s.Hosts(ctx); err != nil || len(hosts) != 2 || !hosts["h1"] || !hosts["h2"] {
+		t.Fatalf("Hosts: %v, %v", hosts, err)
+	}
+	if _, err := client.KV().DeleteTree(s.prefix+"nets/", nil); err != nil { // Consul loses the network
+		t.Fatal(err)
+	}
+	client.KV().DeleteTree(s.prefix+"names/", nil)
+	client.KV().DeleteTree(s.prefix+"vnis/", nil)
+	for range 2 { // a second host restoring it too changes nothing
+		if err := s.Restore(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Get(ctx, "eg1")
+	if err != nil || got.ID != n.ID || got.VNI != n.VNI || got.Subnet != n.Subnet || got.MTU != 1400 {
+		t.Fatalf("restored %+v, %v; want %+v", got, err, n)
+	}
+	if _, err := s.Create(ctx, Spec{Name: "eg1"}); err == nil {
+		t.Fatal("the restored name was taken again")
+	}
+	other := *n
+	other.ID = newID()
+	if err := s.Restore(ctx, &other); !errdefs.IsConflict(err) {
+		t.Fatalf("restoring another network of the same name: %v", err)
 	}
 }

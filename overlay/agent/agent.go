@@ -48,6 +48,9 @@ type Agent struct {
 	lastSeen []netstate.Endpoint          // every endpoint, as last read
 	book     *book                        // their names
 	mine     map[string]netstate.Endpoint // this host's endpoints by ID, as published
+	// publishedAt is when this process published each of them: a read that lacks one published only now
+	// merely predates it.
+	publishedAt map[string]time.Time
 	// programmed is each network's entries as last set; until settleUntil (after Consul lost its data) entries
 	// are only added to them.
 	programmed  map[uint32][]dataplane.Peer
@@ -64,7 +67,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger, nets: map[string]*netstate.Network{}, cached: map[string]*netstate.Network{},
-		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}, programmed: map[uint32][]dataplane.Peer{}}, nil
+		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}, publishedAt: map[string]time.Time{}, programmed: map[uint32][]dataplane.Peer{}}, nil
 }
 
 // network returns the cluster network engine network engineID stands for, reading this host's attachments

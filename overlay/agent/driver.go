@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"swarm/overlay/dataplane"
 	"swarm/overlay/netstate"
@@ -95,6 +96,7 @@ func (a *Agent) CreateEndpoint(ctx context.Context, req *plugin.CreateEndpointRe
 	}
 	a.mu.Lock()
 	a.mine[ep.ID] = ep
+	a.publishedAt[ep.ID] = time.Now()
 	a.mu.Unlock()
 	return &resp, nil
 }
@@ -110,6 +112,7 @@ func (a *Agent) DeleteEndpoint(ctx context.Context, req *plugin.DeleteEndpointRe
 	}
 	a.mu.Lock()
 	delete(a.mine, req.EndpointID)
+	delete(a.publishedAt, req.EndpointID)
 	a.mu.Unlock()
 	return a.cfg.State.DeleteEndpoint(ctx, netstate.Endpoint{Network: n.ID, ID: req.EndpointID, Host: a.cfg.Host})
 }

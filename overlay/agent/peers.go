@@ -207,12 +207,22 @@ func lacking(eps []netstate.Endpoint, mine map[string]netstate.Endpoint) map[str
 	return out
 }
 
-// missing returns this host's endpoints that a read lacks.
+// missing returns this host's endpoints that a read lacks, but for those published within publishGrace (the
+// read may predate them).
 func (a *Agent) missing(eps []netstate.Endpoint) map[string]netstate.Endpoint {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return lacking(eps, a.mine)
+	out := lacking(eps, a.mine)
+	for id := range out {
+		if time.Since(a.publishedAt[id]) < publishGrace {
+			delete(out, id)
+		}
+	}
+	return out
 }
+
+// publishGrace is how long after publishing an endpoint a read may lack it without it being written again.
+const publishGrace = 10 * time.Second
 
 // republish writes back what this host holds and Consul lost: its networks (if no host did yet), its engine
 // networks, its addresses and endpoints; only (when not nil) limits it to those endpoints and their networks.

@@ -52,6 +52,7 @@ func (a *Agent) drop(ctx context.Context, e netstate.Endpoint) {
 	a.warnIf("removing the interfaces of "+short(e.ID), a.cfg.Plane.RemoveEndpoint(e.ID))
 	a.mu.Lock()
 	delete(a.mine, e.ID)
+	delete(a.publishedAt, e.ID)
 	a.mu.Unlock()
 	a.warnIf("withdrawing endpoint "+short(e.ID), a.cfg.State.DeleteEndpoint(ctx, e))
 	if ip := net.ParseIP(e.IP); ip != nil {

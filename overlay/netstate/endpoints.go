@@ -36,19 +36,24 @@ func (s *Store) PutEndpoint(ctx context.Context, e Endpoint) error {
 // NameEndpoint replaces e's record with e (its container's name and aliases learnt) only while the record is
 // there: an endpoint withdrawn meanwhile stays withdrawn. It reports whether it wrote.
 func (s *Store) NameEndpoint(ctx context.Context, e Endpoint) (bool, error) {
-	cur, _, err := s.kv.Get(s.endpointKey(e), (&api.QueryOptions{}).WithContext(ctx))
-	if err != nil {
-		return false, unavailable("reading endpoint "+e.ID, err)
-	}
-	if cur == nil {
-		return false, nil
-	}
 	val, _ := json.Marshal(e)
-	ok, _, err := s.kv.CAS(&api.KVPair{Key: cur.Key, Value: val, ModifyIndex: cur.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx))
-	if err != nil {
-		return false, unavailable("naming endpoint "+e.ID, err)
+	for {
+		cur, _, err := s.kv.Get(s.endpointKey(e), (&api.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return false, unavailable("reading endpoint "+e.ID, err)
+		}
+		if cur == nil {
+			return false, nil
+		}
+		ok, _, err := s.kv.CAS(&api.KVPair{Key: cur.Key, Value: val, ModifyIndex: cur.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx))
+		if err != nil {
+			return false, unavailable("naming endpoint "+e.ID, err)
+		}
+		if ok {
+			return true, nil
+		}
+		// Written meanwhile (published again): name the new record.
 	}
-	return ok, nil
 }
 
 // DeleteEndpoint withdraws e (its Network, Host and ID); withdrawing one that is not there changes nothing.

@@ -118,7 +118,8 @@ func (s *Server) Close() {
 	}
 }
 
-// ServeDNS answers A questions for names the Book knows; every other question goes upstream.
+// ServeDNS answers A questions for names the Book knows, and says a single-label name it does not know does not
+// exist; every other question goes upstream.
 func (s *Server) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 	if reply := s.answer(w, q); reply != nil {
 		w.WriteMsg(reply)
@@ -142,12 +143,18 @@ func (s *Server) answer(w dns.ResponseWriter, q *dns.Msg) *dns.Msg {
 	s.mu.Unlock()
 	name := strings.ToLower(strings.TrimSuffix(question.Name, "."))
 	ips := s.cfg.Book.Lookup(network, from, name)
-	if ips == nil {
+	if ips == nil && strings.Contains(name, ".") {
 		return nil
 	}
 	reply := new(dns.Msg)
 	reply.SetReply(q)
 	reply.Authoritative, reply.RecursionAvailable = true, true
+	if ips == nil {
+		// A single label no container holds (yet): no resolver beyond knows it either, so say so at once
+		// rather than make the client wait on them (it asks again, and gets it once the container is there).
+		reply.Rcode = dns.RcodeNameError
+		return reply
+	}
 	if question.Qtype == dns.TypeAAAA {
 		return reply // known, IPv4 only: no error, no address
 	}

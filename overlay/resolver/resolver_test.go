@@ -91,6 +91,9 @@ func TestClusterNamesAreAnsweredAndOthersForwarded(t *testing.T) {
 	if r := ask(t, addr, "example.org", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
 		t.Fatalf("a name the cluster does not know was not forwarded: %v", r)
 	}
+	if r := ask(t, addr, "nosuchcontainer", dns.TypeA); r.Rcode != dns.RcodeNameError || len(r.Answer) != 0 {
+		t.Fatalf("a single label no container holds: %v, want NXDOMAIN at once", r)
+	}
 	s.Stop(net.ParseIP("127.0.0.1"))
 	c := &dns.Client{Timeout: 300 * time.Millisecond}
 	q := new(dns.Msg)
@@ -107,7 +110,7 @@ func TestWithoutUpstreamAnUnknownNameIsAServerFailure(t *testing.T) {
 	if err := s.Listen("n1", net.ParseIP("127.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
-	if r := ask(t, net.JoinHostPort("127.0.0.1", port), "nope", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+	if r := ask(t, net.JoinHostPort("127.0.0.1", port), "nope.example.org", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
 		t.Fatalf("rcode %d, want SERVFAIL", r.Rcode)
 	}
 }

@@ -18,16 +18,18 @@ func (b *Bed) Detach() {
 	b.releaseSlot()
 }
 
-// StartSwarm starts, in the background and detached, a `swarm join` per engine and a manager listening on
-// managerAddr, all on Consul discovery, then waits until the manager sees every engine Healthy.
+// StartSwarm starts, in the background and detached, a `swarm join` per engine (in the engine's network
+// namespace, serving cluster networks to it) and a manager listening on managerAddr, all on Consul discovery,
+// then waits until the manager sees every engine Healthy.
 func (b *Bed) StartSwarm(swarm, managerAddr string) error {
 	disc := "consul://" + b.ConsulAddr + "/swarm"
 	for _, e := range b.Engines {
-		if err := b.daemon(swarm, "join-"+e.Name, "join", "--advertise="+e.Addr, "--heartbeat=5s", "--ttl=20s", disc); err != nil {
+		if err := b.daemon([]string{"nsenter", "--net=/var/run/netns/" + e.Netns}, swarm, "join-"+e.Name, "join",
+			"--advertise="+e.Addr, "--heartbeat=5s", "--ttl=20s", "--plugin-dir="+e.PluginDir, disc); err != nil {
 			return err
 		}
 	}
-	if err := b.daemon(swarm, "manage", "manage", "-H", "tcp://"+managerAddr, "--heartbeat=2s", disc); err != nil {
+	if err := b.daemon(nil, swarm, "manage", "manage", "-H", "tcp://"+managerAddr, "--heartbeat=2s", disc); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
@@ -45,9 +47,9 @@ func (b *Bed) StartSwarm(swarm, managerAddr string) error {
 	return fmt.Errorf("the manager on %s does not see %d healthy engines; see %s/manage.log", managerAddr, len(b.Engines), b.Dir)
 }
 
-// daemon starts a detached background process whose command line names the bed's directory, so DownSlot finds
-// it; its output goes to <dir>/<name>.log.
-func (b *Bed) daemon(bin, name string, args ...string) error {
+// daemon starts a detached background process (through prefix, e.g. nsenter, which execs it) and writes its
+// pidfile, so DownSlot finds it; its output goes to <dir>/<name>.log.
+func (b *Bed) daemon(prefix []string, bin, name string, args ...string) error {
 	logPath := filepath.Join(b.Dir, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -58,7 +60,8 @@ func (b *Bed) daemon(bin, name string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(abs, args...)
+	argv := append(append(append([]string{}, prefix...), abs), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -3,17 +3,24 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"swarm/internal/clustertest"
 	"swarm/internal/testbed"
+	"swarm/overlay/dataplane"
+	"swarm/overlay/netstate"
+	"swarm/overlay/plugin"
 )
 
 // stopJoin interrupts a join as an operator's restart does, and waits for it to exit.
@@ -101,4 +108,62 @@ func TestConnectivityHoldsWhileAJoinAndConsulRestart(t *testing.T) {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// A container removed while its host's join is down leaves its endpoint and address in Consul and its
+// interfaces in the kernel; the join sweeps them when it starts again.
+func TestAContainerRemovedWhileItsJoinWasDownIsCleanedUpWhenItReturns(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{Engines: 1, Consul: true})
+	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
+	disc := "consul://" + bed.ConsulAddr + "/" + prefix
+	e := bed.Engines[0]
+	join := clustertest.StartJoinIn(t, e.Netns, bin, e.Addr, disc, "--plugin-dir="+e.PluginDir)
+	client, err := api.NewClient(&api.Config{Address: bed.ConsulAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := netstate.New(client, prefix, netstate.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clustertest.WaitFor(20*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(e.PluginDir, plugin.Name+".sock"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.Create(context.Background(), netstate.Spec{Name: "eg1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engineNetwork(t, e, n)
+	docker(t, e, "run", "-d", "--name", "gone", "--network", "eg1", "busybox", "sleep", "600")
+	held := func() (eps int, links string) {
+		list, _, err := st.Endpoints(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := run("ip", "-n", e.Netns, "-o", "link", "show")
+		return len(list), out
+	}
+	if eps, links := held(); eps != 1 || !strings.Contains(links, dataplane.HostVethPrefix) {
+		t.Fatalf("with the container running: %d endpoints, links:\n%s", eps, links)
+	}
+
+	stopJoin(t, join)
+	clustertest.Docker("tcp://"+e.Addr, nil, "", "rm", "-f", "gone") // the engine cannot tell the driver
+	if out := docker(t, e, "ps", "-aq", "--filter", "name=^gone$"); out != "" {
+		t.Fatalf("the engine kept the container while its network driver was away: %s", out)
+	}
+	clustertest.StartJoinIn(t, e.Netns, bin, e.Addr, disc, "--plugin-dir="+e.PluginDir)
+	if err := clustertest.WaitFor(20*time.Second, func() error {
+		eps, links := held()
+		keys, _, _ := client.KV().Keys(prefix+"/networks/ips/", "", nil)
+		if eps != 0 || len(keys) != 0 || strings.Contains(links, dataplane.HostVethPrefix) {
+			return fmt.Errorf("%d endpoints, address claims %v, links:\n%s", eps, keys, links)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("after the join came back: %v", err)
+	}
 }

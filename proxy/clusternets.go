@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/errdefs"
+	"github.com/gorilla/mux"
 
 	"swarm/cluster"
 	"swarm/overlay/copies"
@@ -46,6 +47,19 @@ func (n *networkAPI) clusterNetwork(ctx context.Context, ref string) (*netstate.
 		return nil, nil
 	}
 	return cn, err
+}
+
+// servedAsCluster answers with serve when the route's {id} names a cluster network (or the cluster networks
+// cannot be read); false leaves the request to the engines' networks.
+func (n *networkAPI) servedAsCluster(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request, *netstate.Network)) bool {
+	cn, err := n.clusterNetwork(r.Context(), mux.Vars(r)["id"])
+	switch {
+	case err != nil:
+		writeError(w, err)
+	case cn != nil:
+		serve(w, r, cn)
+	}
+	return cn != nil || err != nil
 }
 
 // createCluster makes a cluster network and its copy on every healthy engine. It fails only if no engine took

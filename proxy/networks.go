@@ -100,12 +100,7 @@ func (n *networkAPI) networkEngines(ref string) ([]*cluster.Engine, string) {
 }
 
 func (n *networkAPI) inspectNetwork(w http.ResponseWriter, r *http.Request) {
-	if cn, err := n.clusterNetwork(r.Context(), mux.Vars(r)["id"]); cn != nil || err != nil {
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		n.inspectCluster(w, r, cn)
+	if n.servedAsCluster(w, r, n.inspectCluster) {
 		return
 	}
 	engines, name := n.networkEngines(mux.Vars(r)["id"])
@@ -168,12 +163,7 @@ func createdOn(engines []*cluster.Engine, pinned *cluster.Engine) []*cluster.Eng
 }
 
 func (n *networkAPI) removeNetwork(w http.ResponseWriter, r *http.Request) {
-	if cn, err := n.clusterNetwork(r.Context(), mux.Vars(r)["id"]); cn != nil || err != nil {
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		n.removeCluster(w, r, cn)
+	if n.servedAsCluster(w, r, n.removeCluster) {
 		return
 	}
 	engines, name := n.networkEngines(mux.Vars(r)["id"])

@@ -87,10 +87,6 @@ func vxlanPackets(t *testing.T, e *testbed.Engine, vni uint32) (tx, rx uint64) {
 	return links[0].Stats.TX.Packets, links[0].Stats.RX.Packets
 }
 
-func hasLink(e *testbed.Engine, name string) bool {
-	return osexec.Command("ip", "-n", e.Netns, "link", "show", "dev", name).Run() == nil
-}
-
 // Two hosts, one cluster network: a container on node-1 reaches one on node-0 by its address, over VXLAN; when
 // both leave and the network is removed, nothing is left in Consul, the kernel or the engines.
 func TestContainersOnTwoHostsTalkOverTheClusterNetwork(t *testing.T) {
@@ -129,25 +125,7 @@ func TestContainersOnTwoHostsTalkOverTheClusterNetwork(t *testing.T) {
 	if err := st.Remove(ctx, n.ID); err != nil {
 		t.Fatalf("removing the network once its containers left: %v", err)
 	}
-	keys, _, err := client.KV().Keys(prefix+"/networks/", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/gen") && !strings.Contains(k, "/removed/") { // a removal's record stays a day
-			t.Errorf("left in Consul: %s", k)
-		}
-	}
-	for _, e := range bed.Engines {
-		for _, dev := range []string{dataplane.BridgeName(n.VNI), dataplane.VXLANName(n.VNI)} {
-			if hasLink(e, dev) {
-				t.Errorf("%s left on %s", dev, e.Name)
-			}
-		}
-		if out := docker(t, e, "network", "ls", "-q", "--filter", "name=^eg1$"); out != "" {
-			t.Errorf("network eg1 left on %s", e.Name)
-		}
-	}
+	nothingLeft(t, bed, client)
 }
 
 // dumpKernel logs each host's cluster-network devices and forwarding entries.
@@ -169,4 +147,30 @@ func dumpKernel(t *testing.T, bed *testbed.Bed) {
 func run(name string, args ...string) (string, error) {
 	out, err := osexec.Command(name, args...).CombinedOutput()
 	return string(out), err
+}
+
+// nothingLeft checks that no cluster network left anything: no key in Consul but the generation and the
+// removals' records, no copy on an engine, no bridge, VXLAN device or veth on a host.
+func nothingLeft(t *testing.T, bed *testbed.Bed, client *api.Client) {
+	t.Helper()
+	keys, _, err := client.KV().Keys(prefix+"/networks/", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.HasSuffix(k, "/gen") && !strings.Contains(k, "/removed/") { // a removal's record stays a day
+			t.Errorf("left in Consul: %s", k)
+		}
+	}
+	for _, e := range bed.Engines {
+		if got := docker(t, e, "network", "ls", "-q", "--filter", "driver=swarmnet"); got != "" {
+			t.Errorf("%s keeps a copy: %s", e.Name, got)
+		}
+		links, _ := run("ip", "-n", e.Netns, "-o", "link", "show")
+		for _, p := range []string{dataplane.VXLANPrefix, dataplane.BridgePrefix, dataplane.HostVethPrefix} {
+			if strings.Contains(links, ": "+p) {
+				t.Errorf("%s keeps a %s device:\n%s", e.Name, p, links)
+			}
+		}
+	}
 }

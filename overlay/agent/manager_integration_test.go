@@ -12,7 +12,6 @@ import (
 	"swarm/internal/clustertest"
 	"swarm/internal/testbed"
 	"swarm/overlay/copies"
-	"swarm/overlay/dataplane"
 )
 
 // cli runs the docker CLI against the manager and returns its output; want false expects a failure and returns
@@ -117,21 +116,5 @@ func TestOverlayNetworksThroughTheManagerWithTheDockerCLI(t *testing.T) {
 	if ls := cli(t, m, true, "network", "ls", "--filter", "driver=overlay", "-q"); ls != "" {
 		t.Fatalf("network ls after rm: %q", ls)
 	}
-	keys, _, err := client.KV().Keys(prefix+"/networks/", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/gen") && !strings.Contains(k, "/removed/") { // a removal's record stays a day
-			t.Errorf("left in Consul: %s", k)
-		}
-	}
-	for _, e := range bed.Engines {
-		if got := docker(t, e, "network", "ls", "-q", "--filter", "driver=swarmnet"); got != "" {
-			t.Errorf("%s keeps a copy: %s", e.Name, got)
-		}
-		if vnis, _ := run("ip", "-n", e.Netns, "-o", "link", "show", "type", "vxlan"); strings.Contains(vnis, dataplane.VXLANPrefix) {
-			t.Errorf("%s keeps a VXLAN device: %s", e.Name, vnis)
-		}
-	}
+	nothingLeft(t, bed, client)
 }

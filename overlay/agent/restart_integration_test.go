@@ -98,8 +98,9 @@ func TestConnectivityHoldsWhileAJoinAndConsulRestart(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The ping is tried for up to 5 s: a first try may fail on a busy machine (docs/networks.md, "Not done yet").
 	out := cli(t, m, true, "run", "--rm", "--network", "eg1", "-e", "constraint:node==node-1", "busybox", "sh", "-c",
-		"ip -4 -o addr show eth0; ping -c1 -W2 pa")
+		"ip -4 -o addr show eth0; for i in 1 2 3 4 5 6 7 8 9 10; do ping -c1 -W1 pa && break; sleep 0.5; done")
 	if strings.Contains(out, " "+ipA+"/") || !strings.Contains(out, "1 packets received") {
 		t.Fatalf("a new container after the restarts:\n%s\nwant an address other than a's %s, and a reply from a", out, ipA)
 	}

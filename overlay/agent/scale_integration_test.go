@@ -11,7 +11,6 @@ import (
 
 	"swarm/internal/clustertest"
 	"swarm/internal/testbed"
-	"swarm/overlay/dataplane"
 )
 
 // parallel runs f(i) for i in [0,n) on a few goroutines and returns the first failure.
@@ -133,22 +132,5 @@ func TestThreeNetworksOfTwentyContainersOverThreeHosts(t *testing.T) {
 	for n := range nets {
 		cli(t, m, true, "network", "rm", fmt.Sprintf("scale%d", n))
 	}
-	keys, _, err := client.KV().Keys(prefix+"/networks/", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/gen") && !strings.Contains(k, "/removed/") {
-			t.Errorf("left in Consul: %s", k)
-		}
-	}
-	for _, e := range bed.Engines {
-		if got := docker(t, e, "network", "ls", "-q", "--filter", "driver=swarmnet"); got != "" {
-			t.Errorf("%s keeps a copy: %s", e.Name, got)
-		}
-		if links, _ := run("ip", "-n", e.Netns, "-o", "link", "show"); strings.Contains(links, dataplane.VXLANPrefix) ||
-			strings.Contains(links, dataplane.BridgePrefix) || strings.Contains(links, dataplane.HostVethPrefix) {
-			t.Errorf("%s keeps cluster network devices:\n%s", e.Name, links)
-		}
-	}
+	nothingLeft(t, bed, client)
 }

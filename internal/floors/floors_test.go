@@ -19,14 +19,14 @@ func floorOf(pkg string) int {
 		return 5
 	case pkg == "manage" || pkg == "join" || pkg == "list":
 		return 4
-	case pkg == "proxy" || pkg == "orchestrator":
+	case pkg == "proxy" || pkg == "orchestrator" || pkg == "overlay/copies":
 		return 3
 	case pkg == "cluster":
 		return 2
 	case strings.HasPrefix(pkg, "internal/"):
 		return 0
 	}
-	return 1 // scheduler, discovery, pipework, lease, manage/leader and their subpackages
+	return 1 // scheduler, discovery, pipework, lease, overlay (but copies), manage/leader and their subpackages
 }
 
 func TestPackagesImportOnlyDownward(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -251,7 +252,7 @@ func decodeCreate(body []byte) (network.CreateRequest, bool) {
 // withClusterDNS gives a container created on cluster networks their DNS (the gateway of the first, where the
 // join of its host answers the names of every host), unless the request sets DNS servers of its own. The body
 // is returned as it came otherwise.
-func withClusterDNS(ctx context.Context, nets ClusterNetworks, body []byte) ([]byte, error) {
+func withClusterDNS(ctx context.Context, nets ClusterNetworks, body []byte, log *slog.Logger) ([]byte, error) {
 	if nets == nil {
 		return body, nil
 	}
@@ -280,7 +281,11 @@ func withClusterDNS(ctx context.Context, nets ClusterNetworks, body []byte) ([]b
 			continue
 		}
 		if err != nil {
-			return nil, err
+			// Consul is unreachable: the create goes on without the cluster's DNS (names of other hosts will
+			// not resolve for it) rather than fail a container that may not even be on a cluster network.
+			log.Warn("cluster networks: cannot tell whether a container's network is a cluster network; created without the cluster's DNS",
+				"network", name, "err", err)
+			return body, nil
 		}
 		return setDNS(body, cn.Gateway)
 	}

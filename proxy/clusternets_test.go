@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -47,8 +48,11 @@ func TestAClusterNetworkCreateTakesWhatItCanHonour(t *testing.T) {
 type fakeNets struct{ ClusterNetworks }
 
 func (fakeNets) Get(_ context.Context, ref string) (*netstate.Network, error) {
-	if ref == "eg1" {
+	switch ref {
+	case "eg1":
 		return &netstate.Network{Name: "eg1", Gateway: "10.0.3.1"}, nil
+	case "unknowable":
+		return nil, errdefs.Unavailable(errors.New("Consul is down"))
 	}
 	return nil, errdefs.NotFound(errors.New("not found"))
 }
@@ -60,8 +64,9 @@ func TestAContainerOnAClusterNetworkIsGivenItsDNS(t *testing.T) {
 		{`{"Image":"busybox","HostConfig":{"NetworkMode":"eg1","Dns":["9.9.9.9"]}}`, `["9.9.9.9"]`}, // the user's own
 		{`{"Image":"busybox","HostConfig":{"NetworkMode":"other"}}`, ``},
 		{`{"Image":"busybox","HostConfig":{"NetworkMode":"node-1/eg1"}}`, ``},
+		{`{"Image":"busybox","HostConfig":{"NetworkMode":"unknowable"}}`, ``}, // Consul down: created as it came
 	} {
-		out, err := withClusterDNS(context.Background(), fakeNets{}, []byte(c.body))
+		out, err := withClusterDNS(context.Background(), fakeNets{}, []byte(c.body), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("%s: %v", c.body, err)
 		}

@@ -56,7 +56,7 @@ func (c *containerAPI) createContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("container create body larger than %d bytes", maxJSONBody)))
 		return
 	}
-	if body, err = withClusterDNS(r.Context(), c.nets, body); err != nil {
+	if body, err = withClusterDNS(r.Context(), c.nets, body, c.log); err != nil {
 		writeError(w, err)
 		return
 	}

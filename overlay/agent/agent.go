@@ -55,6 +55,7 @@ type Agent struct {
 	// are only added to them.
 	programmed  map[uint32][]dataplane.Peer
 	settleUntil time.Time
+	overLimit   bool            // the containers' possible ARP entries passed the kernel's limit (warned)
 	ctx         context.Context // Run's, for work that outlives a call (nil before Run)
 }
 

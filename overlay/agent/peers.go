@@ -131,7 +131,9 @@ func (a *Agent) program() {
 	peers := peersByNetwork(a.lastSeen, a.cfg.Host)
 	settling := time.Now().Before(a.settleUntil)
 	programmed := maps.Clone(a.programmed)
+	eps, mine := a.lastSeen, maps.Clone(a.mine)
 	a.mu.Unlock()
+	a.checkNeighbours(eps, mine)
 	for id, vni := range vnis {
 		want := peers[id]
 		if settling {

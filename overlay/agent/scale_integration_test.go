@@ -85,8 +85,9 @@ func TestThreeNetworksOfTwentyContainersOverThreeHosts(t *testing.T) {
 				others = append(others, name(n, j))
 			}
 		}
-		// Each name is tried every half second for up to ten: a first failure is counted, a name never
-		// reached fails the test.
+		// Each name is tried every half second for up to ten, so that a failure shows whether it passes. Either
+		// fails the test: on the bed (one kernel, one ARP table for all) first tries failed only while that
+		// table overflowed.
 		out, err := m.Docker(nil, "exec", name(n, i), "sh", "-c",
 			"for h in "+strings.Join(others, " ")+"; do n=0; until ping -c1 -W1 $h >/dev/null 2>&1; do n=$((n+1)); [ $n -ge 20 ] && break; sleep 0.5; done; [ $n -gt 0 ] && echo $h:$n; done; true")
 		if err != nil {
@@ -114,13 +115,13 @@ func TestThreeNetworksOfTwentyContainersOverThreeHosts(t *testing.T) {
 	}
 	t.Logf("SCALE | %d pairs pinged by name in %.1fs | %d answered only on a later try | %d never", nets*per*(per-1),
 		time.Since(start).Seconds(), retried, never)
-	if never > 0 {
+	if never > 0 || retried > 0 {
 		from, to, _ := strings.Cut(unreachable[0], " -> ")
 		to, _, _ = strings.Cut(to, ",")
 		to, _, _ = strings.Cut(to, ":")
 		ip := cli(t, m, true, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", to)
 		why, _ := m.Docker(nil, "exec", from, "sh", "-c", "nslookup "+to+"; ping -c1 -W2 "+strings.Fields(ip)[0]+"; ip neigh")
-		t.Fatalf("not reached by name (name:failed tries at 0.5 s, 20 = never):\n%s\nfrom %s to %s (%s):\n%s", strings.Join(unreachable, "\n"), from, to, ip, why)
+		t.Fatalf("not reached by name at once (name:failed tries at 0.5 s, 20 = never):\n%s\nfrom %s to %s (%s):\n%s", strings.Join(unreachable, "\n"), from, to, ip, why)
 	}
 
 	if err := parallel(nets*per, 6, func(k int) error {

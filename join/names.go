@@ -6,16 +6,19 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
+	"swarm/orchestrator"
+	"swarm/overlay/agent"
 )
 
 // engineNamer is the agent's view of the engine beside it (overlay/agent.Engine).
 type engineNamer struct{ engine *client.Client }
 
 // Names finds the endpoint among the engine network's containers, then reads the container's aliases there.
-func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) (string, []string, bool, error) {
+func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) (agent.Naming, bool, error) {
 	nw, err := n.engine.NetworkInspect(ctx, engineNetwork, network.InspectOptions{})
 	if err != nil {
-		return "", nil, false, err
+		return agent.Naming{}, false, err
 	}
 	for id, ep := range nw.Containers {
 		if ep.EndpointID != endpoint {
@@ -23,7 +26,7 @@ func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) 
 		}
 		ct, err := n.engine.ContainerInspect(ctx, id)
 		if err != nil {
-			return "", nil, false, err
+			return agent.Naming{}, false, err
 		}
 		var aliases []string
 		if ct.NetworkSettings != nil && ct.NetworkSettings.Networks[nw.Name] != nil {
@@ -33,9 +36,13 @@ func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) 
 				}
 			}
 		}
-		return strings.TrimPrefix(ct.Name, "/"), aliases, true, nil
+		naming := agent.Naming{Container: strings.TrimPrefix(ct.Name, "/"), Aliases: aliases}
+		if ct.Config != nil {
+			naming.Service = ct.Config.Labels[orchestrator.LabelServiceName]
+		}
+		return naming, true, nil
 	}
-	return "", nil, false, nil
+	return agent.Naming{}, false, nil
 }
 
 // Endpoints lists the endpoint IDs the engine has on an engine network.

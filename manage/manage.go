@@ -120,13 +120,17 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cl.Close()
 	role := &roleState{role: proxy.Role{Primary: !cfg.Replication}}
 	store, runStore := back.desired(log)
-	orch := orchestrator.New(orchestrator.Config{Cluster: cl, Store: store, Advertise: selfAddr(cfg), Logger: log,
-		Role: func() (bool, string) { r := role.get(); return r.Primary, r.PrimaryAddr }})
-	role.onChange = orch.Kick
 	nets, netStore, err := back.networks()
 	if err != nil {
 		return err
 	}
+	var orchNets orchestrator.Networks
+	if netStore != nil {
+		orchNets = netStore
+	}
+	orch := orchestrator.New(orchestrator.Config{Cluster: cl, Store: store, Networks: orchNets, Advertise: selfAddr(cfg), Logger: log,
+		Role: func() (bool, string) { r := role.get(); return r.Primary, r.PrimaryAddr }})
+	role.onChange = orch.Kick
 	api := proxy.New(proxy.Config{Backend: cl, Swarm: orch, Networks: nets, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup

@@ -142,6 +142,9 @@ func (o *API) CreateService(ctx context.Context, spec swarm.ServiceSpec, registr
 	if err := o.validate(&spec, ""); err != nil {
 		return swarm.ServiceCreateResponse{}, err
 	}
+	if err := o.checkNetworks(ctx, &spec); err != nil {
+		return swarm.ServiceCreateResponse{}, err
+	}
 	now := time.Now().UTC()
 	s := swarm.Service{ID: newID(), Spec: spec, Meta: swarm.Meta{CreatedAt: now, UpdatedAt: now}}
 	s, err := o.store.PutService(ctx, s)
@@ -173,6 +176,9 @@ func (o *API) UpdateService(ctx context.Context, ref string, version uint64, spe
 		spec = *s.PreviousSpec
 	}
 	if err := o.validate(&spec, s.ID); err != nil {
+		return swarm.ServiceUpdateResponse{}, err
+	}
+	if err := o.checkNetworks(ctx, &spec); err != nil {
 		return swarm.ServiceUpdateResponse{}, err
 	}
 	if spec.Name != s.Spec.Name {

@@ -19,8 +19,9 @@ func taskLabels(s swarm.Service, taskID string, slot int, node string) map[strin
 }
 
 // containerRequest is the create request of a task's container: the service's container spec as the engine's
-// container config, swarm's placement as classic expressions, no restart policy (the manager restarts tasks).
-func containerRequest(s swarm.Service, taskID string, slot int, node string, extra []string) *container.CreateRequest {
+// container config, swarm's placement as classic expressions, no restart policy (the manager restarts tasks),
+// on the first of nets (connectRest adds the others).
+func containerRequest(s swarm.Service, taskID string, slot int, node string, extra []string, nets []attachment) *container.CreateRequest {
 	t := s.Spec.TaskTemplate
 	cs := t.ContainerSpec
 	cfg := &container.Config{Image: cs.Image, Entrypoint: cs.Command, Cmd: cs.Args, Env: cs.Env, WorkingDir: cs.Dir,
@@ -43,7 +44,8 @@ func containerRequest(s swarm.Service, taskID string, slot int, node string, ext
 	cfg.Env = append(append(append([]string{}, cfg.Env...), constraintEnv(constraints)...), constraintEnv(extra)...)
 	hc := hostConfig(s.Spec, cs)
 	cfg.ExposedPorts, hc.PortBindings = hostPorts(s.Spec)
-	return &container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: networking(t)}
+	nc := networking(hc, nets)
+	return &container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: nc}
 }
 
 func hostConfig(spec swarm.ServiceSpec, cs *swarm.ContainerSpec) *container.HostConfig {
@@ -83,9 +85,6 @@ func hostConfig(spec swarm.ServiceSpec, cs *swarm.ContainerSpec) *container.Host
 	if ld := spec.TaskTemplate.LogDriver; ld != nil {
 		hc.LogConfig = container.LogConfig{Type: ld.Name, Config: ld.Options}
 	}
-	if n := spec.TaskTemplate.Networks; len(n) > 0 {
-		hc.NetworkMode = container.NetworkMode(n[0].Target)
-	}
 	return hc
 }
 
@@ -107,13 +106,17 @@ func hostPorts(spec swarm.ServiceSpec) (nat.PortSet, nat.PortMap) {
 	return set, m
 }
 
-func networking(t swarm.TaskSpec) *network.NetworkingConfig {
-	if len(t.Networks) == 0 {
+// networking puts the task on the first of nets, with its aliases there, and gives it the first cluster
+// network's DNS unless the service names its own servers.
+func networking(hc *container.HostConfig, nets []attachment) *network.NetworkingConfig {
+	if len(nets) == 0 {
 		return nil
 	}
-	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{}}
-	for _, n := range t.Networks[:1] { // an engine's create takes one network; others would be connected after
-		nc.EndpointsConfig[n.Target] = &network.EndpointSettings{Aliases: n.Aliases}
+	hc.NetworkMode = container.NetworkMode(nets[0].name)
+	if dns := firstDNS(nets); dns != "" && len(hc.DNS) == 0 {
+		hc.DNS = []string{dns}
 	}
-	return nc
+	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		nets[0].name: {Aliases: nets[0].aliases},
+	}}
 }

@@ -68,15 +68,24 @@ func (o *reconciler) create(s swarm.Service, k slotKey, avoid string) step {
 			extra = append(extra, "node!=~"+avoid)
 		}
 		name := containerName(s.Spec.Name, k.slot, k.node, id) // unique: it holds the task's random ID
+		nets, err := o.attachments(ctx, s)
+		if err != nil {
+			o.loose(m, s, k, id, err)
+			return err
+		}
 		resp, err := o.cl.CreateContainer(ctx, cluster.CreateRequest{Name: name, UniqueName: true,
-			Parsed: containerRequest(s, id, k.slot, k.node, extra), RegistryAuth: o.authOf(s.ID),
+			Parsed: containerRequest(s, id, k.slot, k.node, extra, nets), RegistryAuth: o.authOf(s.ID),
 			Group: LabelServiceID + "=" + s.ID, Spread: spreadKeys(s.Spec.TaskTemplate.Placement), NodeLabel: LabelNodeID})
 		if err != nil {
 			o.loose(m, s, k, id, err)
 			return err
 		}
 		start := cluster.Call{Method: http.MethodPost, Path: "/containers/" + resp.ID + "/start", Changes: cluster.Changes{Container: resp.ID}}
-		if err := resp.Engine.Do(ctx, start, nil); err != nil {
+		err = connectRest(ctx, resp.Engine, resp.ID, nets)
+		if err == nil {
+			err = resp.Engine.Do(ctx, start, nil)
+		}
+		if err != nil {
 			o.loose(m, s, k, id, err)
 			o.removeContainer(ctx, resp.Engine, resp.ID)
 			return err

@@ -29,8 +29,9 @@ type Role func() (primary bool, addr string)
 type Config struct {
 	Cluster   Cluster
 	Store     desired.Store
-	Advertise string // this manager's address (host:port), "" when it has none
-	Role      Role   // nil: always primary
+	Networks  Networks // the cluster networks; nil when the manager has none
+	Advertise string   // this manager's address (host:port), "" when it has none
+	Role      Role     // nil: always primary
 	Logger    *slog.Logger
 	// Tick is the period of a reconciling pass when nothing asks for one sooner (0: a second).
 	Tick time.Duration

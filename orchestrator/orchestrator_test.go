@@ -32,6 +32,12 @@ type bed struct {
 
 func newBed(t testing.TB, n int) *bed {
 	t.Helper()
+	return newBedWith(t, n, func(*Config) {})
+}
+
+// newBedWith is newBed with the orchestrator's configuration changed by with.
+func newBedWith(t testing.TB, n int, with func(*Config)) *bed {
+	t.Helper()
 	b := &bed{t: t, store: desired.NewMemory()}
 	var addrs []string
 	for i := 1; i <= n; i++ {
@@ -61,7 +67,9 @@ func newBed(t testing.TB, n int) *bed {
 		}
 		return len(b.cl.Engines()) == n
 	})
-	b.o = New(Config{Cluster: b.cl, Store: b.store, Logger: quiet, Tick: 20 * time.Millisecond})
+	cfg := Config{Cluster: b.cl, Store: b.store, Logger: quiet, Tick: 20 * time.Millisecond}
+	with(&cfg)
+	b.o = New(cfg)
 	done := make(chan struct{})
 	go func() { b.o.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; b.cl.Close() })

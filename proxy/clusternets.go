@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/errdefs"
 	"github.com/gorilla/mux"
@@ -222,6 +223,10 @@ func (n *networkAPI) inspectCluster(w http.ResponseWriter, r *http.Request, cn *
 // removeCluster removes every engine's copy, then the network; an engine whose containers still use its copy
 // refuses, and the network stays.
 func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *netstate.Network) {
+	if err := n.notServing(cn); err != nil {
+		writeError(w, err)
+		return
+	}
 	rs := cluster.FanOut(r.Context(), cluster.Healthy(n.b.Engines()), func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
 		return struct{}{}, copies.Remove(ctx, e, cn.ID)
 	})
@@ -241,6 +246,25 @@ func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *n
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// notServing refuses to remove a network a service is attached to (its tasks would have nowhere to run).
+func (n *networkAPI) notServing(cn *netstate.Network) error {
+	if n.svcs == nil {
+		return nil
+	}
+	svcs, err := n.svcs.Services(filters.NewArgs(), false)
+	if err != nil {
+		return err
+	}
+	for _, s := range svcs {
+		for _, a := range s.Spec.TaskTemplate.Networks {
+			if a.Target == cn.ID {
+				return errdefs.Conflict(fmt.Errorf("network %s is in use by service %s", cn.Name, s.Spec.Name))
+			}
+		}
+	}
+	return nil
 }
 
 // decodeCreate reads a network create body; ok false when it is not one.

@@ -24,6 +24,7 @@ type imageAPI struct {
 type networkAPI struct {
 	b    Backend
 	nets ClusterNetworks // nil: no cluster networks (discovery without Consul)
+	svcs Services        // nil: no services
 	fw   *forwarder
 	log  *slog.Logger
 }

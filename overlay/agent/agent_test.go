@@ -85,3 +85,21 @@ func TestWhileSettlingEntriesAreOnlyAddedOrReplaced(t *testing.T) {
 		}
 	}
 }
+
+func TestAServiceNameAndTasksNameAnswerWithEveryTask(t *testing.T) {
+	a := &Agent{book: newBook([]netstate.Endpoint{
+		{Network: "n1", Host: "h1", IP: "10.0.0.2", Container: "api.1.x", Service: "api"},
+		{Network: "n1", Host: "h2", IP: "10.0.0.3", Container: "api.2.y", Service: "api"},
+		{Network: "n1", Host: "h2", IP: "10.0.0.4", Container: "client"},
+		{Network: "n2", Host: "h3", IP: "10.0.1.2", Container: "api.3.z", Service: "api"},
+	})}
+	for _, name := range []string{"api", "tasks.api", "TASKS.API"} {
+		got := a.Lookup("n1", net.ParseIP("10.0.0.4"), name)
+		if len(got) != 2 || got[0].String() != "10.0.0.2" || got[1].String() != "10.0.0.3" {
+			t.Errorf("%s on n1: %v, want the two tasks on n1", name, got)
+		}
+	}
+	if got := a.Lookup("n1", net.ParseIP("10.0.0.4"), "api.1.x"); len(got) != 1 {
+		t.Errorf("a task's container name: %v", got)
+	}
+}

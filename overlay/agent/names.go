@@ -11,12 +11,20 @@ import (
 
 // Engine is what the agent reads from the engine beside it.
 type Engine interface {
-	// Names tells which container holds an endpoint of an engine network: its name and its aliases on that
-	// network (ok false: the engine does not show it yet).
-	Names(ctx context.Context, engineNetwork, endpoint string) (name string, aliases []string, ok bool, err error)
+	// Names tells which container holds an endpoint of an engine network (ok false: the engine does not show
+	// it yet).
+	Names(ctx context.Context, engineNetwork, endpoint string) (n Naming, ok bool, err error)
 	// Endpoints returns the IDs of the endpoints the engine has on an engine network; a network the engine
 	// does not have is an errdefs not-found error.
 	Endpoints(ctx context.Context, engineNetwork string) (map[string]bool, error)
+}
+
+// Naming is what names an endpoint's container: its name, its aliases on the network, and the service it is a
+// task of ("" for none).
+type Naming struct {
+	Container string
+	Aliases   []string
+	Service   string
 }
 
 // Resolver serves DNS for a cluster network on its gateway address (resolver.Server).
@@ -42,7 +50,7 @@ func newBook(eps []netstate.Endpoint) *book {
 		if b.names[e.Network] == nil {
 			b.names[e.Network], b.owner[e.Network] = map[string][]net.IP{}, map[string]string{}
 		}
-		for _, name := range append([]string{e.Container}, e.Aliases...) {
+		for _, name := range names(e) {
 			name = strings.ToLower(name)
 			b.names[e.Network][name] = append(b.names[e.Network][name], ip)
 		}
@@ -51,6 +59,16 @@ func newBook(eps []netstate.Endpoint) *book {
 		b.netsOf[who] = append(b.netsOf[who], e.Network)
 	}
 	return b
+}
+
+// names are what an endpoint answers to: its container's name and aliases, and for a task its service's name
+// and tasks.SERVICE (both the service's task addresses, as in swarm's dnsrr mode).
+func names(e netstate.Endpoint) []string {
+	out := append([]string{e.Container}, e.Aliases...)
+	if e.Service != "" {
+		out = append(out, e.Service, "tasks."+e.Service)
+	}
+	return out
 }
 
 // Lookup answers for the networks of the container that asked (from, on network), or network alone when it is
@@ -89,16 +107,16 @@ func (a *Agent) learnNames(engineNetwork string, ep netstate.Endpoint) {
 	ctx, cancel := context.WithTimeout(a.life(), nameWait)
 	defer cancel()
 	for {
-		name, aliases, ok, err := a.cfg.Engine.Names(ctx, engineNetwork, ep.ID)
+		n, ok, err := a.cfg.Engine.Names(ctx, engineNetwork, ep.ID)
 		if err == nil && ok {
-			ep.Container, ep.Aliases = name, aliases
+			ep.Container, ep.Aliases, ep.Service = n.Container, n.Aliases, n.Service
 			a.mu.Lock()
 			if _, ok := a.mine[ep.ID]; ok {
 				a.mine[ep.ID] = ep
 			}
 			a.mu.Unlock()
 			if _, err := a.cfg.State.NameEndpoint(ctx, ep); err != nil {
-				a.log.Warn("cluster networks: cannot publish a container's name", "container", name, "err", err)
+				a.log.Warn("cluster networks: cannot publish a container's name", "container", n.Container, "err", err)
 			}
 			return
 		}

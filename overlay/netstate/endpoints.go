@@ -18,6 +18,7 @@ type Endpoint struct {
 	MAC       string   `json:"mac"`
 	Container string   `json:"container,omitempty"`
 	Aliases   []string `json:"aliases,omitempty"`
+	Service   string   `json:"service,omitempty"` // the service the container is a task of
 }
 
 func (s *Store) endpointKey(e Endpoint) string {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -158,7 +159,9 @@ func (s *Server) answer(w dns.ResponseWriter, q *dns.Msg) *dns.Msg {
 	if question.Qtype == dns.TypeAAAA {
 		return reply // known, IPv4 only: no error, no address
 	}
-	for _, ip := range ips {
+	// Rotated at random: a client takes the first, so a name many hold (a service's tasks) spreads the load.
+	k := rand.IntN(len(ips))
+	for _, ip := range append(ips[k:len(ips):len(ips)], ips[:k]...) {
 		reply.Answer = append(reply.Answer, &dns.A{Hdr: dns.RR_Header{Name: question.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: TTL}, A: ip.To4()})
 	}
 	return reply

@@ -81,9 +81,17 @@ func TestClusterNamesAreAnsweredAndOthersForwarded(t *testing.T) {
 		t.Fatalf("listening again: %v", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", port)
-	r := ask(t, addr, "HTTP", dns.TypeA)
-	if len(r.Answer) != 2 || r.Answer[0].(*dns.A).A.String() != "10.0.0.2" || r.Answer[0].Header().Ttl != TTL || !r.Authoritative {
-		t.Fatalf("answer for http: %v", r)
+	firsts := map[string]int{}
+	for range 40 { // both addresses every time, in turn first: clients take the first
+		r := ask(t, addr, "HTTP", dns.TypeA)
+		if len(r.Answer) != 2 || r.Answer[0].Header().Ttl != TTL || !r.Authoritative ||
+			r.Answer[0].(*dns.A).A.Equal(r.Answer[1].(*dns.A).A) {
+			t.Fatalf("answer for http: %v", r)
+		}
+		firsts[r.Answer[0].(*dns.A).A.String()]++
+	}
+	if firsts["10.0.0.2"] == 0 || firsts["10.0.0.3"] == 0 {
+		t.Fatalf("first answers over 40 questions: %v, want each address first sometimes", firsts)
 	}
 	if r := ask(t, addr, "http", dns.TypeAAAA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
 		t.Fatalf("AAAA for http: %v, want no error and no address", r)

@@ -1,6 +1,7 @@
 package join
 
 import (
+	"io"
 	"log/slog"
 	"time"
 
@@ -17,6 +18,7 @@ type Config struct {
 	Delay         time.Duration     // random delay, in [0,Delay), before the first registration
 	Pipework      bool              // apply com.docker.swarm.pipework labels to the engine's containers on start
 	PluginDir     string            // serve the swarmnet network plugin here ("": cluster networks off)
+	PrintMesh     io.Writer         // non-nil: write the routing mesh this host's kernel holds there, then return
 	TLS           tlsfiles.Files    // how join reaches its engine at Advertise (--tls...); the zero value is plain TCP
 	Logger        *slog.Logger
 }

@@ -25,6 +25,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.PrintMesh != nil {
+		return printMesh(cfg.PrintMesh)
+	}
 	log := cfg.Logger.With("advertise", cfg.Advertise)
 	b, err := discovery.New(cfg.Discovery, discovery.Options{Heartbeat: cfg.Heartbeat, TTL: cfg.TTL, Opts: cfg.DiscoveryOpts, Logger: log})
 	if err != nil {

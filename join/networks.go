@@ -3,6 +3,7 @@ package join
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"swarm/discovery"
 	"swarm/overlay/agent"
 	"swarm/overlay/dataplane"
+	"swarm/overlay/mesh"
 	"swarm/overlay/netstate"
 	"swarm/overlay/plugin"
 	"swarm/overlay/resolver"
@@ -50,18 +52,30 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 	if err != nil {
 		log.Warn("cluster networks: only cluster names will resolve", "err", err)
 	}
+	routes, err := mesh.New(mesh.Config{})
+	if err != nil {
+		plane.Close()
+		return nil, err
+	}
+	closeAll := func() {
+		if err := routes.Flush(); err != nil {
+			log.Warn("routing mesh: cannot remove this host's rules", "err", err)
+		}
+		routes.Close()
+		plane.Close()
+	}
 	var ag *agent.Agent
 	dns := resolver.New(resolver.Config{Book: bookOf(func() *agent.Agent { return ag }), Upstream: upstream, Logger: log})
 	ag, err = agent.New(agent.Config{Host: cfg.Advertise, VTEP: vtep, State: state, Plane: plane, Logger: log,
-		Engine: engineNamer{engine}, Resolver: dns})
+		Engine: engineNamer{engine}, Resolver: dns, Mesh: routes})
 	if err != nil {
-		plane.Close()
+		closeAll()
 		return nil, err
 	}
 	socket := filepath.Join(cfg.PluginDir, plugin.Name+".sock")
 	srv, err := plugin.New(plugin.Config{Socket: socket, Driver: ag, IPAM: ag, Logger: log})
 	if err != nil {
-		plane.Close()
+		closeAll()
 		return nil, err
 	}
 	log.Info("serving cluster networks", "plugin", socket, "vtep", vtep)
@@ -77,7 +91,25 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 		defer wg.Done()
 		ag.Run(ctx)
 	}()
-	return func() { wg.Wait(); dns.Close(); plane.Close() }, nil
+	return func() { wg.Wait(); dns.Close(); closeAll() }, nil
+}
+
+// printMesh writes the routing mesh the kernel of this network namespace holds (`swarm join --print-mesh`).
+func printMesh(w io.Writer) error {
+	routes, err := mesh.New(mesh.Config{})
+	if err != nil {
+		return err
+	}
+	defer routes.Close()
+	text, err := routes.Describe()
+	if err != nil {
+		return err
+	}
+	if text == "" {
+		text = "no routing mesh on this host\n"
+	}
+	_, err = io.WriteString(w, text)
+	return err
 }
 
 // bookOf is the agent's names for the resolver, which is made before the agent it reads.

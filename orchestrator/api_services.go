@@ -115,8 +115,11 @@ func (o *API) findService(ref string) (swarm.Service, error) {
 
 // apiService adds what is computed to a stored service: its endpoint and, with counts, its status.
 func (o *API) apiService(s swarm.Service, counts map[string]*swarm.ServiceStatus) swarm.Service {
-	s.Endpoint = swarm.Endpoint{Spec: endpointSpec(s.Spec)}
-	s.Endpoint.Ports = s.Endpoint.Spec.Ports
+	stored := s.Endpoint
+	s.Endpoint = swarm.Endpoint{Spec: endpointSpec(s.Spec), Ports: stored.Ports, VirtualIPs: stored.VirtualIPs}
+	if s.Endpoint.Ports == nil {
+		s.Endpoint.Ports = s.Endpoint.Spec.Ports
+	}
 	if counts != nil {
 		st := counts[s.ID]
 		if st == nil {
@@ -147,8 +150,14 @@ func (o *API) CreateService(ctx context.Context, spec swarm.ServiceSpec, registr
 	}
 	now := time.Now().UTC()
 	s := swarm.Service{ID: newID(), Spec: spec, Meta: swarm.Meta{CreatedAt: now, UpdatedAt: now}}
-	s, err := o.store.PutService(ctx, s)
+	ep, claimed, err := o.endpoint(ctx, s.ID, spec, swarm.Endpoint{})
 	if err != nil {
+		return swarm.ServiceCreateResponse{}, err
+	}
+	s.Endpoint = ep
+	s, err = o.store.PutService(ctx, s)
+	if err != nil {
+		o.releaseVIPs(context.WithoutCancel(ctx), s.ID, claimed)
 		return swarm.ServiceCreateResponse{}, err
 	}
 	o.specs.wrote(s)
@@ -187,16 +196,22 @@ func (o *API) UpdateService(ctx context.Context, ref string, version uint64, spe
 	if modeName(spec.Mode) != modeName(s.Spec.Mode) {
 		return swarm.ServiceUpdateResponse{}, errdefs.InvalidParameter(fmt.Errorf("service mode change is not allowed"))
 	}
-	prev := s.Spec
+	prev, prevEndpoint := s.Spec, s.Endpoint
+	ep, claimed, err := o.endpoint(ctx, s.ID, spec, prevEndpoint)
+	if err != nil {
+		return swarm.ServiceUpdateResponse{}, err
+	}
 	changed := specHash(prev) != specHash(spec)
-	s.PreviousSpec, s.Spec, s.UpdatedAt = &prev, spec, time.Now().UTC()
+	s.PreviousSpec, s.Spec, s.Endpoint, s.UpdatedAt = &prev, spec, ep, time.Now().UTC()
 	if changed {
 		s.UpdateStatus = startedStatus(rollback, s.UpdatedAt)
 	}
 	written, err := o.store.PutService(ctx, s)
 	if err != nil {
+		o.releaseVIPs(context.WithoutCancel(ctx), s.ID, claimed)
 		return swarm.ServiceUpdateResponse{}, err
 	}
+	o.releaseVIPs(ctx, s.ID, droppedVIPs(prevEndpoint.VirtualIPs, ep.VirtualIPs))
 	o.specs.wrote(written)
 	if opts.EncodedRegistryAuth != "" {
 		o.saveAuth(s.ID, opts.EncodedRegistryAuth)
@@ -222,6 +237,8 @@ func (o *API) RemoveService(ctx context.Context, ref string) error {
 	if err := o.store.DeleteService(ctx, s.ID); err != nil {
 		return err
 	}
+	o.forgetRecord(ctx, s.ID)
+	o.releaseVIPs(ctx, s.ID, s.Endpoint.VirtualIPs)
 	o.publish(events.ServiceEventType, events.ActionRemove, s.ID, map[string]string{"name": s.Spec.Name})
 	o.forgetRollout(s.ID)
 	o.specs.forget(s.ID)

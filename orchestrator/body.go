@@ -88,13 +88,17 @@ func hostConfig(spec swarm.ServiceSpec, cs *swarm.ContainerSpec) *container.Host
 	return hc
 }
 
-// hostPorts binds the ports published in host mode on the task's node.
+// hostPorts binds the ports published in host mode on the task's node; ingress ones are only exposed.
 func hostPorts(spec swarm.ServiceSpec) (nat.PortSet, nat.PortMap) {
 	if spec.EndpointSpec == nil || len(spec.EndpointSpec.Ports) == 0 {
 		return nil, nil
 	}
 	set, m := nat.PortSet{}, nat.PortMap{}
 	for _, p := range spec.EndpointSpec.Ports {
+		if p.PublishMode != swarm.PortConfigPublishModeHost {
+			set[nat.Port(strconv.Itoa(int(p.TargetPort))+"/"+string(p.Protocol))] = struct{}{} // reached through the mesh
+			continue
+		}
 		port := nat.Port(strconv.Itoa(int(p.TargetPort)) + "/" + string(p.Protocol))
 		set[port] = struct{}{}
 		b := nat.PortBinding{}

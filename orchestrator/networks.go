@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -16,9 +17,17 @@ import (
 	"swarm/overlay/netstate"
 )
 
-// Networks finds cluster networks by name or ID (netstate.Store); not found is an errdefs not-found error.
+// Networks are the cluster networks and what the routing mesh keeps of services (netstate.Store): Get finds a
+// network by name or ID (not found is an errdefs not-found error); Create makes the ingress network; services'
+// virtual IPs are addresses claimed for them; their records tell every host their addresses and ports.
 type Networks interface {
 	Get(ctx context.Context, ref string) (*netstate.Network, error)
+	Create(ctx context.Context, spec netstate.Spec) (*netstate.Network, error)
+	ClaimAddress(ctx context.Context, id string, want net.IP, h netstate.Holder) (net.IP, error)
+	ReleaseAddress(ctx context.Context, id string, ip net.IP, h netstate.Holder) error
+	PutService(ctx context.Context, svc netstate.Service) error
+	DeleteService(ctx context.Context, id string) error
+	Services(ctx context.Context, wait uint64) ([]netstate.Service, uint64, error)
 }
 
 // attachment is one of a task's networks as its engine knows it.
@@ -83,7 +92,8 @@ func (o *API) engineNetwork(ref string) bool {
 	return false
 }
 
-// attachments are s's networks for a task's create, in the spec's order.
+// attachments are s's networks for a task's create, in the spec's order, then the ingress network when it
+// publishes ports in ingress mode.
 func (o *shared) attachments(ctx context.Context, s swarm.Service) ([]attachment, error) {
 	var out []attachment
 	for _, n := range s.Spec.TaskTemplate.Networks {
@@ -96,6 +106,13 @@ func (o *shared) attachments(ctx context.Context, s swarm.Service) ([]attachment
 			a.name, a.dns = cn.Name, cn.Gateway
 		}
 		out = append(out, a)
+	}
+	if len(ingressPorts(specPorts(s.Spec))) > 0 {
+		in, err := o.ingress(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, attachment{name: in.Name, dns: in.Gateway})
 	}
 	return out, nil
 }

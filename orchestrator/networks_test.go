@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -15,17 +17,117 @@ import (
 	"swarm/overlay/netstate"
 )
 
-// fakeNetworks knows cluster network "front" (by name or ID); down makes every read fail.
-type fakeNetworks struct{ down bool }
+// fakeNetworks knows cluster network "front" (by name or ID) and any network it made; down makes every call
+// fail. Claims and service records are kept in memory.
+type fakeNetworks struct {
+	down    bool
+	mu      sync.Mutex
+	made    map[string]*netstate.Network // by name
+	claims  map[string]netstate.Holder   // network/ip
+	records map[string]netstate.Service
+}
 
-func (f fakeNetworks) Get(_ context.Context, ref string) (*netstate.Network, error) {
+var errDown = errors.New("consul: connection refused")
+
+func (f *fakeNetworks) Get(_ context.Context, ref string) (*netstate.Network, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	switch {
 	case f.down:
-		return nil, errors.New("consul: connection refused")
+		return nil, errDown
 	case ref == "front" || ref == "frontid":
 		return &netstate.Network{ID: "frontid", Name: "front", Subnet: "10.0.9.0/24", Gateway: "10.0.9.1"}, nil
 	}
+	for _, n := range f.made {
+		if n.Name == ref || n.ID == ref {
+			return n, nil
+		}
+	}
 	return nil, errdefs.NotFound(errors.New("no network " + ref))
+}
+
+func (f *fakeNetworks) Create(_ context.Context, spec netstate.Spec) (*netstate.Network, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.made == nil {
+		f.made = map[string]*netstate.Network{}
+	}
+	n := &netstate.Network{ID: spec.Name + "id", Name: spec.Name, Subnet: "10.0.8.0/24", Gateway: "10.0.8.1", Ingress: spec.Ingress}
+	f.made[spec.Name] = n
+	return n, nil
+}
+
+func (f *fakeNetworks) ClaimAddress(_ context.Context, id string, _ net.IP, h netstate.Holder) (net.IP, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.claims == nil {
+		f.claims = map[string]netstate.Holder{}
+	}
+	for i := 2; i < 255; i++ {
+		ip := net.IPv4(10, 0, 9, byte(i)).To4()
+		if _, held := f.claims[id+"/"+ip.String()]; !held {
+			f.claims[id+"/"+ip.String()] = h
+			return ip, nil
+		}
+	}
+	return nil, errdefs.Unavailable(errors.New("full"))
+}
+
+func (f *fakeNetworks) ReleaseAddress(_ context.Context, id string, ip net.IP, h netstate.Holder) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.claims[id+"/"+ip.String()] == h {
+		delete(f.claims, id+"/"+ip.String())
+	}
+	return nil
+}
+
+func (f *fakeNetworks) PutService(_ context.Context, svc netstate.Service) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.records == nil {
+		f.records = map[string]netstate.Service{}
+	}
+	f.records[svc.ID] = svc
+	return nil
+}
+
+func (f *fakeNetworks) DeleteService(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.records, id)
+	return nil
+}
+
+func (f *fakeNetworks) Services(context.Context, uint64) ([]netstate.Service, uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []netstate.Service
+	for _, r := range f.records {
+		out = append(out, r)
+	}
+	return out, 1, nil
+}
+
+// record is the service record of id (ok false: none).
+func (f *fakeNetworks) record(id string) (netstate.Service, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.records[id]
+	return r, ok
+}
+
+// held counts the addresses held by service id.
+func (f *fakeNetworks) held(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, h := range f.claims {
+		if h.Service == id {
+			n++
+		}
+	}
+	return n
 }
 
 func onNetworks(s swarm.ServiceSpec, targets ...string) swarm.ServiceSpec {
@@ -36,7 +138,7 @@ func onNetworks(s swarm.ServiceSpec, targets ...string) swarm.ServiceSpec {
 }
 
 func TestAServiceOnAClusterNetworkRunsItsTasksOnTheEnginesCopyWithTheClusterDNS(t *testing.T) {
-	b := newBedWith(t, 1, func(c *Config) { c.Networks = fakeNetworks{} })
+	b := newBedWith(t, 1, func(c *Config) { c.Networks = &fakeNetworks{} })
 	s := b.create(onNetworks(replicated("web", "nginx", 1), "front"))
 	if got := s.Spec.TaskTemplate.Networks; len(got) != 1 || got[0].Target != "frontid" {
 		t.Fatalf("stored networks %+v, want the cluster network's ID, as swarm stores it", got)
@@ -67,7 +169,7 @@ func TestAServiceOnAClusterNetworkRunsItsTasksOnTheEnginesCopyWithTheClusterDNS(
 }
 
 func TestNetworksThatCannotBeUsedAreRefused(t *testing.T) {
-	b := newBedWith(t, 1, func(c *Config) { c.Networks = fakeNetworks{} })
+	b := newBedWith(t, 1, func(c *Config) { c.Networks = &fakeNetworks{} })
 	for _, c := range []struct {
 		spec swarm.ServiceSpec
 		want string
@@ -81,11 +183,69 @@ func TestNetworksThatCannotBeUsedAreRefused(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.spec.Name, err, c.want)
 		}
 	}
-	down := newBedWith(t, 1, func(c *Config) { c.Networks = fakeNetworks{down: true} })
+	down := newBedWith(t, 1, func(c *Config) { c.Networks = &fakeNetworks{down: true} })
 	if _, err := down.o.CreateService(context.Background(), onNetworks(replicated("c", "nginx", 1), "front"), ""); !errdefs.IsUnavailable(err) {
 		t.Errorf("networks unreadable: %v, want unavailable", err)
 	}
 	if n := len(b.store.Services()) + len(down.store.Services()); n != 0 {
 		t.Fatalf("refused specs were stored: %d", n)
 	}
+}
+
+func ingress(s swarm.ServiceSpec, published, target uint32) swarm.ServiceSpec {
+	return withPorts(s, swarm.PortConfig{TargetPort: target, PublishedPort: published})
+}
+
+func TestAnIngressPortGivesTheServiceVirtualIPsAndARecordForEveryHost(t *testing.T) {
+	nets := &fakeNetworks{}
+	b := newBedWith(t, 2, func(c *Config) { c.Networks = nets })
+	s := b.create(ingress(onNetworks(replicated("lb", "nginx", 2), "front"), 81, 80))
+	if got := s.Endpoint.VirtualIPs; len(got) != 2 || got[0].NetworkID != "frontid" || got[1].NetworkID != "ingressid" {
+		t.Fatalf("virtual IPs %+v, want one on front, then one on the ingress network", got)
+	}
+	if in, err := nets.Get(context.Background(), "ingress"); err != nil || !in.Ingress {
+		t.Fatalf("the ingress network was not made: %v %v", in, err)
+	}
+	b.waitFor("the service's record", func() bool {
+		r, ok := nets.record(s.ID)
+		return ok && r.Name == "lb" && r.Mode == "vip" && len(r.VIPs) == 2 &&
+			len(r.Ports) == 1 && r.Ports[0] == netstate.Port{Protocol: "tcp", Target: 80, Published: 81}
+	})
+	b.waitFor("two running tasks", func() bool { n, _ := b.running("lb"); return n == 2 })
+	for _, c := range b.tasks("lb") {
+		if len(c[0].Ports) != 0 {
+			t.Fatalf("an ingress port was bound on the task's node: %+v", c[0].Ports)
+		}
+	}
+
+	// Another service on that port is refused, naming the holder; without a number it gets one of its own.
+	_, err := b.o.CreateService(context.Background(), ingress(replicated("other", "nginx", 1), 81, 8080), "")
+	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "port '81' is already in use by service 'lb'") {
+		t.Fatalf("a second service on port 81: %v", err)
+	}
+	auto := b.create(ingress(replicated("auto", "nginx", 1), 0, 80))
+	if p := auto.Endpoint.Ports; len(p) != 1 || p[0].PublishedPort != 30000 {
+		t.Fatalf("a port published without a number got %+v, want 30000", p)
+	}
+	if _, err := b.o.CreateService(context.Background(), withMode(ingress(replicated("rr", "nginx", 1), 82, 80), swarm.ResolutionModeDNSRR), ""); err == nil ||
+		!strings.Contains(err.Error(), "can't be used with dnsrr mode") {
+		t.Fatalf("dnsrr with an ingress port: %v", err)
+	}
+
+	// Removed: its record goes and its addresses are freed.
+	if err := b.o.RemoveService(context.Background(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("the record removed", func() bool { _, ok := nets.record(s.ID); return !ok })
+	if n := nets.held(s.ID); n != 0 {
+		t.Fatalf("%d virtual IPs still held after the service was removed", n)
+	}
+}
+
+func withMode(s swarm.ServiceSpec, m swarm.ResolutionMode) swarm.ServiceSpec {
+	if s.EndpointSpec == nil {
+		s.EndpointSpec = &swarm.EndpointSpec{}
+	}
+	s.EndpointSpec.Mode = m
+	return s
 }

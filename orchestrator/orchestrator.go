@@ -88,6 +88,7 @@ type memory struct {
 	updates   map[string]*rollout   // services' updates under way, by service ID
 	skip      map[slotKey]time.Time // global slots whose node does not fit the service, until when not to try
 	firstSeen map[string]time.Time  // nodes without a record: when this manager first saw them
+	records   meshRecords
 }
 
 func newMemory() *memory {

@@ -37,6 +37,7 @@ func (o *reconciler) reconcile(ctx context.Context) {
 			o.act(ctx, m, t.key(), o.remove(t))
 		}
 	}
+	o.syncRecords(ctx, m, p.v.services)
 }
 
 // replicated keeps slots 1..Replicas.

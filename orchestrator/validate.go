@@ -41,7 +41,7 @@ func (o *API) validate(spec *swarm.ServiceSpec, id string) error {
 		return err
 	}
 	fillDefaults(spec)
-	if err := checkPorts(spec); err != nil {
+	if err := checkPorts(spec, o.cfg.Networks != nil); err != nil {
 		return err
 	}
 	return checkPlacement(spec.TaskTemplate.Placement)
@@ -93,16 +93,29 @@ func fillDefaults(spec *swarm.ServiceSpec) {
 	}
 }
 
-// checkPorts refuses what this cluster cannot publish yet: the routing mesh's ingress ports.
-func checkPorts(spec *swarm.ServiceSpec) error {
+// checkPorts refuses ports without a target, one published port given twice, and ingress ports where there is
+// no routing mesh (mesh false: the manager has no cluster networks) or with endpoint mode dnsrr (as swarm).
+func checkPorts(spec *swarm.ServiceSpec, mesh bool) error {
+	seen := map[string]bool{}
 	for _, p := range spec.EndpointSpec.Ports {
 		if p.TargetPort == 0 {
 			return errdefs.InvalidParameter(fmt.Errorf("invalid published port: a target port is required"))
 		}
-		if p.PublishMode == swarm.PortConfigPublishModeIngress {
-			return errdefs.InvalidParameter(fmt.Errorf("port %d/%s is published in ingress mode (the routing mesh), which this "+
-				"cluster does not provide yet; publish it on the task's node instead: --publish mode=host,target=%d,published=%d",
+		if key := fmt.Sprintf("%d/%s", p.PublishedPort, p.Protocol); p.PublishedPort != 0 && seen[key] {
+			return errdefs.InvalidParameter(fmt.Errorf("duplicate published port %s", key))
+		} else {
+			seen[key] = true
+		}
+		if p.PublishMode != swarm.PortConfigPublishModeIngress {
+			continue
+		}
+		if !mesh {
+			return errdefs.InvalidParameter(fmt.Errorf("port %d/%s is published in ingress mode (the routing mesh), which needs "+
+				"the manager's discovery to be consul://; publish it on the task's node instead: --publish mode=host,target=%d,published=%d",
 				p.PublishedPort, p.Protocol, p.TargetPort, p.PublishedPort))
+		}
+		if spec.EndpointSpec.Mode == swarm.ResolutionModeDNSRR {
+			return errdefs.InvalidParameter(fmt.Errorf("EndpointSpec: port published with ingress mode can't be used with dnsrr mode"))
 		}
 	}
 	return nil

@@ -179,7 +179,7 @@ func clusterInspect(cn *netstate.Network, containers map[string]network.Endpoint
 	}
 	return network.Inspect{Name: cn.Name, ID: cn.ID, Created: cn.Created, Scope: "swarm", Driver: overlayDriver,
 		IPAM:     network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: cn.Subnet, Gateway: cn.Gateway, IPRange: cn.IPRange}}},
-		Internal: cn.Internal, Attachable: cn.Attachable, Options: opts, Labels: cn.Labels, Containers: containers}
+		Internal: cn.Internal, Attachable: cn.Attachable, Ingress: cn.Ingress, Options: opts, Labels: cn.Labels, Containers: containers}
 }
 
 // clusterList is every cluster network that matches f.

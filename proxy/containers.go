@@ -56,6 +56,10 @@ func (c *containerAPI) createContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.InvalidParameter(fmt.Errorf("container create body larger than %d bytes", maxJSONBody)))
 		return
 	}
+	if err := c.freeOfIngress(body); err != nil {
+		writeError(w, err)
+		return
+	}
 	if body, err = withClusterDNS(r.Context(), c.nets, body, c.log); err != nil {
 		writeError(w, err)
 		return

@@ -9,6 +9,7 @@ import "log/slog"
 type containerAPI struct {
 	b    Backend
 	nets ClusterNetworks // nil: no cluster networks
+	svcs Services        // nil: no services (their ingress ports hold their numbers on every node)
 	fw   *forwarder
 	log  *slog.Logger
 }

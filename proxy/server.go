@@ -69,7 +69,7 @@ func New(cfg Config) *Server {
 		volumes:    &volumeAPI{b: cfg.Backend, fw: fw, log: cfg.Logger},
 		system:     &systemAPI{b: cfg.Backend, cfg: cfg}}
 	if cfg.Swarm != nil {
-		s.networks.svcs = cfg.Swarm
+		s.networks.svcs, s.containers.svcs = cfg.Swarm, cfg.Swarm
 		s.services, s.tasks, s.nodes = &serviceAPI{s: cfg.Swarm}, &taskAPI{t: cfg.Swarm}, &nodeAPI{n: cfg.Swarm}
 		s.logs = &logAPI{t: cfg.Swarm, open: openContainerLog, log: cfg.Logger}
 	}

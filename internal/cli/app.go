@@ -95,6 +95,9 @@ func dispatch(ctx context.Context, env Env, app string, cmd *command, g, fv valu
 	case &createCmd:
 		return errors.New(tokenGone)
 	case &joinCmd:
+		if fv.Bool("print-mesh") { // reads this host's kernel only: no discovery, no engine
+			return r.join(ctx, join.Config{PrintMesh: env.Stdout, Logger: logger})
+		}
 		cfg, err := joinConfig(app, fv, pos, env.Getenv)
 		if err != nil {
 			return err

@@ -32,8 +32,23 @@ func (e *Engine) routes() {
 	// engine, and the fleet shares the machine with the manager it measures.
 	m.HandleFunc("GET /images/json", fixed(e.images))
 	m.HandleFunc("GET /networks", fixed([]network.Inspect{{Name: "bridge", ID: "bridge-" + e.opts.ID, Driver: "bridge", Scope: "local"}}))
+	m.HandleFunc("POST /networks/{id}/connect", e.connect)
 	m.HandleFunc("GET /volumes", fixed(volume.ListResponse{Volumes: []*volume.Volume{}}))
 	e.mux = m
+}
+
+// connect takes any network for a container it has (networks are not simulated).
+func (e *Engine) connect(w http.ResponseWriter, r *http.Request) {
+	var req network.ConnectOptions
+	bad := json.NewDecoder(r.Body).Decode(&req) != nil
+	e.mu.RLock()
+	known := !bad && e.lookup(req.Container) != nil
+	e.mu.RUnlock()
+	if !known {
+		http.Error(w, `{"message":"No such container"}`, http.StatusNotFound)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // fixed serves v, encoded once.

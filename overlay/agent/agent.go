@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"swarm/overlay/dataplane"
+	"swarm/overlay/mesh"
 	"swarm/overlay/netstate"
 )
 
@@ -23,6 +24,8 @@ type Plane interface {
 	AddEndpoint(vni uint32, ep dataplane.Endpoint) (string, error)
 	RemoveEndpoint(id string) error
 	SetPeers(vni uint32, peers []dataplane.Peer) error
+	BridgeMAC(vni uint32) (net.HardwareAddr, error)
+	SetLocalAddresses(vni uint32, ips []net.IP) error
 }
 
 // Config is what an Agent needs.
@@ -33,6 +36,7 @@ type Config struct {
 	Plane    Plane
 	Engine   Engine   // nil: endpoints are published without names, and none is swept
 	Resolver Resolver // nil: no DNS
+	Mesh     Mesh     // nil: no routing mesh (names still answer with virtual IPs)
 	Logger   *slog.Logger
 }
 
@@ -55,8 +59,12 @@ type Agent struct {
 	// are only added to them.
 	programmed  map[uint32][]dataplane.Peer
 	settleUntil time.Time
-	overLimit   bool            // the containers' possible ARP entries passed the kernel's limit (warned)
-	ctx         context.Context // Run's, for work that outlives a call (nil before Run)
+	overLimit   bool               // the containers' possible ARP entries passed the kernel's limit (warned)
+	services    []netstate.Service // every service's record, as last read
+	hostAddrs   map[string]net.IP  // cluster network ID -> this host's own address there (mesh.go)
+	bridgeAddrs map[uint32]string  // VNI -> the local addresses last set on its bridge
+	applied     []mesh.Frontend    // the mesh's frontends as last applied
+	ctx         context.Context    // Run's, for work that outlives a call (nil before Run)
 }
 
 // New checks cfg; it starts nothing.
@@ -68,7 +76,8 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger, nets: map[string]*netstate.Network{}, cached: map[string]*netstate.Network{},
-		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}, publishedAt: map[string]time.Time{}, programmed: map[uint32][]dataplane.Peer{}}, nil
+		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}, publishedAt: map[string]time.Time{}, programmed: map[uint32][]dataplane.Peer{},
+		hostAddrs: map[string]net.IP{}, bridgeAddrs: map[uint32]string{}}, nil
 }
 
 // network returns the cluster network engine network engineID stands for, reading this host's attachments

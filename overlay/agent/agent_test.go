@@ -47,7 +47,7 @@ func TestNamesResolveOnTheAskingContainersNetworks(t *testing.T) {
 		{Network: "n2", Host: "h2", IP: "10.0.1.3", Container: "client"},
 		{Network: "n2", Host: "h3", IP: "10.0.1.4", Container: "db"},
 		{Network: "n2", Host: "h3", IP: "10.0.1.5"}, // not named yet
-	})}
+	}, nil)}
 	for _, c := range []struct {
 		network, from, name, want string
 	}{
@@ -92,7 +92,7 @@ func TestAServiceNameAndTasksNameAnswerWithEveryTask(t *testing.T) {
 		{Network: "n1", Host: "h2", IP: "10.0.0.3", Container: "api.2.y", Service: "api"},
 		{Network: "n1", Host: "h2", IP: "10.0.0.4", Container: "client"},
 		{Network: "n2", Host: "h3", IP: "10.0.1.2", Container: "api.3.z", Service: "api"},
-	})}
+	}, nil)}
 	for _, name := range []string{"api", "tasks.api", "TASKS.API"} {
 		got := a.Lookup("n1", net.ParseIP("10.0.0.4"), name)
 		if len(got) != 2 || got[0].String() != "10.0.0.2" || got[1].String() != "10.0.0.3" {

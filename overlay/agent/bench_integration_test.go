@@ -104,10 +104,10 @@ type benchBed struct {
 	consul *api.Client
 }
 
-// startBenchBed is hosts(t, 2) plus a manager, over testing.TB.
-func startBenchBed(tb testing.TB) *benchBed {
+// startBenchBed is hosts(t, n) plus a manager, over testing.TB.
+func startBenchBed(tb testing.TB, n int) *benchBed {
 	tb.Helper()
-	bed := testbed.Start(tb, testbed.Options{Engines: 2, Consul: true})
+	bed := testbed.Start(tb, testbed.Options{Engines: n, Consul: true})
 	bin := testbed.BuildBinary(tb, "swarm/cmd/swarm")
 	disc := "consul://" + bed.ConsulAddr + "/" + prefix
 	for _, e := range bed.Engines {
@@ -120,7 +120,7 @@ func startBenchBed(tb testing.TB) *benchBed {
 		}
 	}
 	m := clustertest.StartManager(tb, bin, disc)
-	if err := m.WaitHealthy(2, 60*time.Second); err != nil {
+	if err := m.WaitHealthy(n, 60*time.Second); err != nil {
 		tb.Fatal(err)
 	}
 	client, err := api.NewClient(&api.Config{Address: bed.ConsulAddr})
@@ -335,7 +335,7 @@ func loadavg() string {
 // resolution on a network of its own.
 func BenchmarkClusterNetwork(b *testing.B) {
 	b.Logf("load average at start: %s", loadavg())
-	bb := startBenchBed(b)
+	bb := startBenchBed(b, 2)
 	e0 := bb.bed.Engines[0]
 	bb.cli(b, "network", "create", "-d", "overlay", "--attachable", "bench")
 	bb.container(b, "ov0", 0, "bench")

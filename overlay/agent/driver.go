@@ -63,6 +63,7 @@ func (a *Agent) DeleteNetwork(ctx context.Context, req *plugin.DeleteNetworkRequ
 	}
 	a.mu.Unlock()
 	if !inUse {
+		a.releaseHostAddress(ctx, n)
 		if a.cfg.Resolver != nil {
 			a.cfg.Resolver.Stop(net.ParseIP(n.Gateway))
 		}

@@ -40,8 +40,21 @@ type book struct {
 	netsOf map[string][]string            // host/container -> its cluster networks
 }
 
-func newBook(eps []netstate.Endpoint) *book {
+// newBook indexes the names of eps; a service in vip mode answers with its virtual IP on each network rather than
+// with its tasks (tasks.SERVICE still does).
+func newBook(eps []netstate.Endpoint, svcs []netstate.Service) *book {
 	b := &book{names: map[string]map[string][]net.IP{}, owner: map[string]map[string]string{}, netsOf: map[string][]string{}}
+	vip := map[string]map[string]net.IP{} // network -> service name -> virtual IP
+	for _, s := range svcs {
+		for network, addr := range s.VIPs {
+			if ip := net.ParseIP(addr); ip != nil && s.Mode != netstate.ServiceModeDNSRR {
+				if vip[network] == nil {
+					vip[network] = map[string]net.IP{}
+				}
+				vip[network][strings.ToLower(s.Name)] = ip
+			}
+		}
+	}
 	for _, e := range eps {
 		ip := net.ParseIP(e.IP)
 		if ip == nil || e.Container == "" {
@@ -52,17 +65,27 @@ func newBook(eps []netstate.Endpoint) *book {
 		}
 		for _, name := range names(e) {
 			name = strings.ToLower(name)
-			b.names[e.Network][name] = append(b.names[e.Network][name], ip)
+			if vip[e.Network][name] == nil || name != strings.ToLower(e.Service) {
+				b.names[e.Network][name] = append(b.names[e.Network][name], ip)
+			}
 		}
 		who := e.Host + "/" + e.Container
 		b.owner[e.Network][ip.String()] = who
 		b.netsOf[who] = append(b.netsOf[who], e.Network)
 	}
+	for network, byName := range vip {
+		if b.names[network] == nil {
+			b.names[network] = map[string][]net.IP{}
+		}
+		for name, ip := range byName {
+			b.names[network][name] = []net.IP{ip}
+		}
+	}
 	return b
 }
 
 // names are what an endpoint answers to: its container's name and aliases, and for a task its service's name
-// and tasks.SERVICE (both the service's task addresses, as in swarm's dnsrr mode).
+// and tasks.SERVICE (the service's name answers with its virtual IP instead in vip mode: newBook).
 func names(e netstate.Endpoint) []string {
 	out := append([]string{e.Container}, e.Aliases...)
 	if e.Service != "" {

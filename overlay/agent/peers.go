@@ -20,12 +20,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.ctx = ctx
 	a.mu.Unlock()
 	a.restore(ctx)
-	reads := make(chan read)
+	reads, svcReads := make(chan read), make(chan []netstate.Service)
 	go a.follow(ctx, reads)
+	go a.followServices(ctx, svcReads)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case svcs := <-svcReads:
+			a.mu.Lock()
+			a.services, a.book = svcs, newBook(a.lastSeen, svcs)
+			a.mu.Unlock()
+			a.programMesh(ctx)
 		case rd := <-reads:
 			switch missing := a.missing(rd.eps); {
 			case rd.reset:
@@ -38,11 +44,13 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.republish(ctx, missing)
 			}
 			a.mu.Lock()
-			a.lastSeen, a.book = rd.eps, newBook(rd.eps)
+			a.lastSeen, a.book = rd.eps, newBook(rd.eps, a.services)
 			a.mu.Unlock()
 			a.program()
+			a.programMesh(ctx)
 		case <-a.kick:
 			a.program()
+			a.programMesh(ctx)
 		}
 	}
 }

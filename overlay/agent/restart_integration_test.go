@@ -75,7 +75,13 @@ func TestConnectivityHoldsWhileAJoinAndConsulRestart(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	bed.StartConsul(t)
 
-	cli(t, m, true, "wait", "pb")
+	// Consul came back empty: the manager knows no engine until the joins register again (a heartbeat).
+	if err := clustertest.WaitFor(30*time.Second, func() error {
+		_, err := m.Docker(nil, "wait", "pb")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	logs := cli(t, m, true, "logs", "pb")
 	got := pingSummary.FindStringSubmatch(logs)
 	if got == nil {

@@ -54,7 +54,7 @@ func answered(out string) []string {
 }
 
 // A service on a cluster network, with the Docker CLI through the manager: its tasks (one per host) are on the
-// network, its name and tasks.NAME answer with every task's address on every host, a container on another
+// network, its name answers with its virtual IP and tasks.NAME with every task's address on every host, a container on another
 // host reaches it by name, a network added by an update reaches every task, the network cannot be removed
 // while the service uses it, a network that does not exist is refused, and once the service is removed the
 // networks go and nothing is left.
@@ -74,10 +74,17 @@ func TestServicesOnClusterNetworksAnswerByNameOnEveryHost(t *testing.T) {
 	lookup := func(node int, nw, script string) string {
 		return cli(t, m, true, "run", "--rm", "--network", nw, "-e", fmt.Sprintf("constraint:node==node-%d", node), "busybox", "sh", "-c", script)
 	}
-	for _, name := range []string{"web", "tasks.web"} {
+	vipOn := func(nw string) string { // the service's virtual IP on network nw
+		id := cli(t, m, true, "network", "inspect", "-f", "{{.ID}}", nw)
+		vip := cli(t, m, true, "service", "inspect", "--format",
+			fmt.Sprintf(`{{range .Endpoint.VirtualIPs}}{{if eq .NetworkID %q}}{{.Addr}}{{end}}{{end}}`, id), "web")
+		ip, _, _ := strings.Cut(vip, "/")
+		return ip
+	}
+	for name, want := range map[string][]string{"web": {vipOn("front")}, "tasks.web": ips} {
 		out := lookup(2, "front", "nslookup "+name)
-		if got := answered(out); strings.Join(got, " ") != strings.Join(ips, " ") {
-			t.Fatalf("nslookup %s on node-2 answers %v, want every task: %v\n%s", name, got, ips, out)
+		if got := answered(out); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("nslookup %s on node-2 answers %v, want %v (the virtual IP, or every task)\n%s", name, got, want, out)
 		}
 	}
 	// By name from each host: every request is answered by one of the tasks.
@@ -100,8 +107,11 @@ func TestServicesOnClusterNetworksAnswerByNameOnEveryHost(t *testing.T) {
 	var backIPs []string
 	if err := clustertest.WaitFor(90*time.Second, func() error {
 		backIPs = taskAddrs(t, m, "web", "back", 3)
-		if got := answered(lookup(0, "back", "nslookup web")); strings.Join(got, " ") != strings.Join(backIPs, " ") {
-			return fmt.Errorf("nslookup web on back answers %v, want %v", got, backIPs)
+		if got := answered(lookup(0, "back", "nslookup tasks.web")); strings.Join(got, " ") != strings.Join(backIPs, " ") {
+			return fmt.Errorf("nslookup tasks.web on back answers %v, want %v", got, backIPs)
+		}
+		if got, want := answered(lookup(0, "back", "nslookup web")), vipOn("back"); len(got) != 1 || got[0] != want {
+			return fmt.Errorf("nslookup web on back answers %v, want its virtual IP there, %s", got, want)
 		}
 		return nil
 	}); err != nil {

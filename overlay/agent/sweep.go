@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net"
+	"strings"
 
 	"github.com/docker/docker/errdefs"
 
@@ -33,7 +34,7 @@ func (a *Agent) sweep(ctx context.Context, eps []netstate.Endpoint) {
 		}
 	}
 	for _, e := range eps {
-		if !live[e.ID] {
+		if !live[e.ID] && !strings.HasPrefix(e.ID, hostEndpointPrefix) {
 			a.drop(ctx, e)
 		}
 	}

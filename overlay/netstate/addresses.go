@@ -11,9 +11,19 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
-// Holder is the host that claimed an address (the IPAM driver of that host's engine asked for it).
+// Holder is who claimed an address: a host (the IPAM driver of that host's engine asked for it, or the host's
+// join for its own address on the network) or a service (its virtual IP).
 type Holder struct {
-	Host string `json:"host"` // the join's advertised address
+	Host    string `json:"host"`              // the join's advertised address
+	Service string `json:"service,omitempty"` // the service's ID (Host empty)
+}
+
+// String names the holder in messages.
+func (h Holder) String() string {
+	if h.Service != "" {
+		return "service " + h.Service
+	}
+	return h.Host
 }
 
 func (s *Store) ipKey(id string, ip net.IP) string { return s.ipsDir(id) + ip.String() }
@@ -62,7 +72,7 @@ func (s *Store) claim(ctx context.Context, n *Network, ip net.IP, h Holder, agai
 	if json.Unmarshal(cur.Value, &held) == nil && held == h && again {
 		return nil
 	}
-	return errdefs.Conflict(fmt.Errorf("Address already in use: %s on network %s is held by %s", ip, n.Name, held.Host))
+	return errdefs.Conflict(fmt.Errorf("Address already in use: %s on network %s is held by %s", ip, n.Name, held))
 }
 
 // claimAny claims the first free address of the network's range.

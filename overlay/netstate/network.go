@@ -26,6 +26,7 @@ type Network struct {
 	Options    map[string]string `json:"options,omitempty"`
 	Attachable bool              `json:"attachable,omitempty"`
 	Internal   bool              `json:"internal,omitempty"`
+	Ingress    bool              `json:"ingress,omitempty"` // the routing mesh's network (made by the manager)
 	Created    time.Time         `json:"created"`
 }
 
@@ -36,6 +37,7 @@ type Spec struct {
 	Subnet, Gateway, IPRange string
 	Labels, Options          map[string]string
 	Attachable, Internal     bool
+	Ingress                  bool
 }
 
 // Driver options a cluster network takes, as Docker's overlay driver names them.
@@ -143,7 +145,7 @@ func (p *parsed) network(subnet *net.IPNet, vni uint32) *Network {
 	}
 	n := &Network{ID: newID(), Name: p.spec.Name, Subnet: subnet.String(), Gateway: gw.String(), VNI: vni, MTU: p.mtu,
 		Labels: maps.Clone(p.spec.Labels), Options: maps.Clone(p.spec.Options), Attachable: p.spec.Attachable,
-		Internal: p.spec.Internal, Created: time.Now().UTC()}
+		Internal: p.spec.Internal, Ingress: p.spec.Ingress, Created: time.Now().UTC()}
 	if p.ipRange != nil {
 		n.IPRange = p.ipRange.String()
 	}

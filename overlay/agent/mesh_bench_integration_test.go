@@ -166,7 +166,7 @@ func BenchmarkRoutingMesh(b *testing.B) {
 			{"from node-2: the service's VIP " + vip + ":80", e[2].Netns, vip + ":80"},
 			{"from node-2: one task's address " + task + ":80", e[2].Netns, task + ":80"},
 		}
-		warm := make([]float64, len(paths)) // requests per second, rounds 2 and 3 summed
+		warm := make([]float64, len(paths))   // requests per second, rounds 2 and 3 summed
 		for round := 1; round <= 3; round++ { // round 1 is the cold one
 			for i, p := range paths {
 				l := hammer(dialer(p.ns), p.addr, workers, each)

@@ -258,10 +258,15 @@ func (n *networkAPI) notServing(cn *netstate.Network) error {
 		return err
 	}
 	for _, s := range svcs {
+		used := false
 		for _, a := range s.Spec.TaskTemplate.Networks {
-			if a.Target == cn.ID {
-				return errdefs.Conflict(fmt.Errorf("network %s is in use by service %s", cn.Name, s.Spec.Name))
-			}
+			used = used || a.Target == cn.ID
+		}
+		for _, v := range s.Endpoint.VirtualIPs { // the ingress network is in no spec
+			used = used || v.NetworkID == cn.ID
+		}
+		if used {
+			return errdefs.Conflict(fmt.Errorf("network %s is in use by service %s", cn.Name, s.Spec.Name))
 		}
 	}
 	return nil

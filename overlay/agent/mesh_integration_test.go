@@ -55,7 +55,7 @@ func spread(url string, n int) (map[string]int, error) {
 // scale-down returns no request fails. Each join's rules are exactly the service's, gone after `service rm`,
 // back as they were after a join's restart, and none are left after it stops.
 func TestAPublishedPortAnswersOnEveryHostAndSpreadsOverEveryTask(t *testing.T) {
-	bed, _, _ := hosts(t, 3)
+	bed, _, client := hosts(t, 3)
 	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
 	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
 	if err := m.WaitHealthy(3, 60*time.Second); err != nil {
@@ -130,17 +130,34 @@ func TestAPublishedPortAnswersOnEveryHostAndSpreadsOverEveryTask(t *testing.T) {
 	if got := printMesh(t, bin, bed.Engines[1]); !strings.Contains(got, "no routing mesh") {
 		t.Fatalf("after the join stopped, node-1 still has:\n%s", got)
 	}
+	clustertest.StartJoinIn(t, bed.Engines[1].Netns, bin, bed.Engines[1].Addr, "consul://"+bed.ConsulAddr+"/"+prefix, "--plugin-dir="+bed.Engines[1].PluginDir)
+	// The CLI asks before it removes the routing mesh's network.
+	rmIngress := func() (string, error) { return clustertest.Docker("tcp://"+m.Addr, nil, "y\n", "network", "rm", "ingress") }
+	if out, err := rmIngress(); err == nil || !strings.Contains(out+err.Error(), "network ingress is in use by service lbapp1") {
+		t.Fatalf("network rm ingress while a service publishes a port: %v %q", err, out)
+	}
 	cli(t, m, true, "service", "rm", "lbapp1")
 	if err := clustertest.WaitFor(10*time.Second, func() error {
-		for _, node := range []int{0, 2} {
+		for _, node := range []int{0, 1, 2} {
 			if got := printMesh(t, bin, bed.Engines[node]); strings.Contains(got, "lbapp1") {
 				return fmt.Errorf("node-%d still has rules of the removed service:\n%s", node, got)
 			}
+		}
+		if ps := cli(t, m, true, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=lbapp1"); ps != "" {
+			return fmt.Errorf("tasks left: %s", ps)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Once the ingress network goes too, the hosts' own addresses and the virtual IPs go with it.
+	if out, err := rmIngress(); err != nil {
+		t.Fatalf("network rm ingress: %v %s", err, out)
+	}
+	if ls := cli(t, m, true, "network", "ls", "-q", "--filter", "name=ingress"); ls != "" {
+		t.Fatalf("network ls after rm ingress: %q", ls)
+	}
+	nothingLeft(t, bed, client)
 }
 
 // restartJoin stops the join beside engine i (the one hosts started) and starts another; it returns the new one.

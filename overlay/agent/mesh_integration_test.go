@@ -132,7 +132,9 @@ func TestAPublishedPortAnswersOnEveryHostAndSpreadsOverEveryTask(t *testing.T) {
 	}
 	clustertest.StartJoinIn(t, bed.Engines[1].Netns, bin, bed.Engines[1].Addr, "consul://"+bed.ConsulAddr+"/"+prefix, "--plugin-dir="+bed.Engines[1].PluginDir)
 	// The CLI asks before it removes the routing mesh's network.
-	rmIngress := func() (string, error) { return clustertest.Docker("tcp://"+m.Addr, nil, "y\n", "network", "rm", "ingress") }
+	rmIngress := func() (string, error) {
+		return clustertest.Docker("tcp://"+m.Addr, nil, "y\n", "network", "rm", "ingress")
+	}
 	if out, err := rmIngress(); err == nil || !strings.Contains(out+err.Error(), "network ingress is in use by service lbapp1") {
 		t.Fatalf("network rm ingress while a service publishes a port: %v %q", err, out)
 	}

@@ -28,6 +28,7 @@ type Networks interface {
 	PutService(ctx context.Context, svc netstate.Service) error
 	DeleteService(ctx context.Context, id string) error
 	Services(ctx context.Context, wait uint64) ([]netstate.Service, uint64, error)
+	ServiceAddresses(ctx context.Context) ([]netstate.ServiceAddress, error)
 }
 
 // attachment is one of a task's networks as its engine knows it.

@@ -109,6 +109,18 @@ func (f *fakeNetworks) Services(context.Context, uint64) ([]netstate.Service, ui
 	return out, 1, nil
 }
 
+func (f *fakeNetworks) ServiceAddresses(context.Context) ([]netstate.ServiceAddress, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []netstate.ServiceAddress
+	for key, h := range f.claims {
+		if network, ip, ok := strings.Cut(key, "/"); ok && h.Service != "" {
+			out = append(out, netstate.ServiceAddress{Service: h.Service, Network: network, IP: net.ParseIP(ip)})
+		}
+	}
+	return out, nil
+}
+
 // record is the service record of id (ok false: none).
 func (f *fakeNetworks) record(id string) (netstate.Service, bool) {
 	f.mu.Lock()
@@ -248,4 +260,17 @@ func withMode(s swarm.ServiceSpec, m swarm.ResolutionMode) swarm.ServiceSpec {
 	}
 	s.EndpointSpec.Mode = m
 	return s
+}
+
+func TestThePrimaryReleasesTheAddressesOfServicesThatNoLongerExist(t *testing.T) {
+	nets := &fakeNetworks{}
+	if _, err := nets.ClaimAddress(context.Background(), "frontid", nil, netstate.Holder{Service: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBedWith(t, 1, func(c *Config) { c.Networks = nets })
+	s := b.create(onNetworks(replicated("kept", "nginx", 1), "front"))
+	b.waitFor("the vanished service's address released", func() bool { return nets.held("gone") == 0 })
+	if nets.held(s.ID) != 1 {
+		t.Fatalf("the living service holds %d addresses, want its virtual IP", nets.held(s.ID))
+	}
 }

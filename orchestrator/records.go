@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 
@@ -14,8 +15,13 @@ import (
 // written), so a pass writes only what changed. Under memory.mu.
 type meshRecords struct {
 	written map[string]string
-	listed  bool // the records found in the store at the term's start were read (and stale ones removed)
+	listed  bool      // the records found in the store at the term's start were read (and stale ones removed)
+	swept   time.Time // when the addresses of services that no longer exist were last released
 }
+
+// sweepEvery is how often the primary releases the virtual IPs of services that no longer exist (a removal
+// whose release failed, or a manager that stopped in between).
+const sweepEvery = 5 * time.Minute
 
 // record is what every host needs of s: its name, endpoint mode, virtual IPs and ingress ports.
 func record(s swarm.Service) netstate.Service {
@@ -49,6 +55,7 @@ func (o *reconciler) syncRecords(ctx context.Context, m *memory, services map[st
 	if !listed && !o.dropStaleRecords(ctx, m, services) {
 		return
 	}
+	o.sweepAddresses(ctx, m, services)
 	for id, s := range services {
 		r, _ := json.Marshal(record(s))
 		if written[id] == string(r) {
@@ -100,5 +107,32 @@ func (o *shared) forgetRecord(ctx context.Context, id string) {
 	}
 	if err := o.cfg.Networks.DeleteService(ctx, id); err != nil {
 		o.log.Warn("routing mesh: cannot remove a service's record; the primary will", "service", id, "err", err)
+	}
+}
+
+// sweepAddresses releases, every sweepEvery (the first pass of a term included), the addresses held by
+// services that no longer exist.
+func (o *reconciler) sweepAddresses(ctx context.Context, m *memory, services map[string]swarm.Service) {
+	m.mu.Lock()
+	due := time.Since(m.records.swept) >= sweepEvery
+	if due {
+		m.records.swept = time.Now()
+	}
+	m.mu.Unlock()
+	if !due {
+		return
+	}
+	held, err := o.cfg.Networks.ServiceAddresses(ctx)
+	if err != nil {
+		o.log.Warn("routing mesh: cannot read the services' addresses", "err", err)
+		return
+	}
+	for _, a := range held {
+		if _, ok := services[a.Service]; ok {
+			continue
+		}
+		if err := o.cfg.Networks.ReleaseAddress(ctx, a.Network, a.IP, netstate.Holder{Service: a.Service}); err != nil {
+			o.log.Warn("routing mesh: cannot release a removed service's address", "service", a.Service, "ip", a.IP, "err", err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package netstate
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"strings"
 
 	"github.com/hashicorp/consul/api"
 )
@@ -65,4 +67,29 @@ func (s *Store) Services(ctx context.Context, wait uint64) ([]Service, uint64, e
 		}
 	}
 	return out, meta.LastIndex, nil
+}
+
+// ServiceAddress is an address a service holds (its virtual IP on a network).
+type ServiceAddress struct {
+	Service, Network string
+	IP               net.IP
+}
+
+// ServiceAddresses lists every address held by a service, on every network.
+func (s *Store) ServiceAddresses(ctx context.Context) ([]ServiceAddress, error) {
+	pairs, _, err := s.kv.List(s.prefix+"ips/", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, unavailable("reading the addresses in use", err)
+	}
+	var out []ServiceAddress
+	for _, kv := range pairs {
+		var h Holder
+		rest := strings.TrimPrefix(kv.Key, s.prefix+"ips/")
+		network, ip, ok := strings.Cut(rest, "/")
+		if !ok || json.Unmarshal(kv.Value, &h) != nil || h.Service == "" || net.ParseIP(ip) == nil {
+			continue
+		}
+		out = append(out, ServiceAddress{Service: h.Service, Network: network, IP: net.ParseIP(ip)})
+	}
+	return out, nil
 }

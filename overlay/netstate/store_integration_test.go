@@ -357,3 +357,46 @@ func TestANetworkIsRestoredAfterConsulLostItButNotAfterItsRemoval(t *testing.T) 
 		t.Fatalf("restoring another network of the same name: %v", err)
 	}
 }
+
+// A service's records and addresses: written, read back, its virtual IP listed as held by it (not by a host,
+// so no host purge takes it), then removed and released.
+func TestServiceRecordsAndTheirAddresses(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	ctx := context.Background()
+	n, err := s.Create(ctx, Spec{Name: "svcnet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vip, err := s.ClaimAddress(ctx, n.ID, nil, Holder{Service: "svc1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Service{ID: "svc1", Name: "web", Mode: "vip", VIPs: map[string]string{n.ID: vip.String()},
+		Ports: []Port{{Protocol: "tcp", Target: 80, Published: 81}}}
+	if err := s.PutService(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, index, err := s.Services(ctx, 0)
+	if err != nil || len(got) != 1 || got[0].Name != "web" || got[0].VIPs[n.ID] != vip.String() || got[0].Ports[0].Published != 81 || index == 0 {
+		t.Fatalf("Services: %+v %d %v", got, index, err)
+	}
+	held, err := s.ServiceAddresses(ctx)
+	if err != nil || len(held) != 1 || held[0].Service != "svc1" || held[0].Network != n.ID || !held[0].IP.Equal(vip) {
+		t.Fatalf("ServiceAddresses: %+v %v", held, err)
+	}
+	if hosts, err := s.Hosts(ctx); err != nil || len(hosts) != 0 {
+		t.Fatalf("a service's address counts as a host's: %v %v", hosts, err)
+	}
+	if err := s.DeleteService(ctx, "svc1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseAddress(ctx, n.ID, vip, Holder{Service: "svc1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.Services(ctx, 0); len(got) != 0 {
+		t.Fatalf("a removed record is still read: %+v", got)
+	}
+	if held, _ := s.ServiceAddresses(ctx); len(held) != 0 {
+		t.Fatalf("a released address is still held: %+v", held)
+	}
+}

@@ -19,6 +19,7 @@ type Config struct {
 	Pipework      bool              // apply com.docker.swarm.pipework labels to the engine's containers on start
 	PluginDir     string            // serve the swarmnet network plugin here ("": cluster networks off)
 	PrintMesh     io.Writer         // non-nil: write the routing mesh this host's kernel holds there, then return
+	MetricsAddr   string            // serve Prometheus metrics on this host:port ("": none)
 	TLS           tlsfiles.Files    // how join reaches its engine at Advertise (--tls...); the zero value is plain TCP
 	Logger        *slog.Logger
 }

@@ -18,6 +18,7 @@ import (
 
 	"swarm/discovery"
 	"swarm/internal/backoff"
+	"swarm/overlay/mesh"
 )
 
 // Run registers cfg.Advertise until ctx ends, then deregisters it.
@@ -49,12 +50,19 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	checkEngine(ctx, engine, log)
+	var frontends func() []mesh.Frontend
 	if cfg.PluginDir != "" {
-		wait, err := startNetworks(ctx, cfg, engine, log)
+		wait, ag, err := startNetworks(ctx, cfg, engine, log)
 		if err != nil {
 			return err
 		}
 		defer wait()
+		frontends = ag.Frontends
+	}
+	if cfg.MetricsAddr != "" {
+		if err := serveMetrics(ctx, cfg.MetricsAddr, frontends, log); err != nil {
+			return err
+		}
 	}
 	if cfg.Pipework {
 		go applyFixedAddresses(ctx, engine, log)

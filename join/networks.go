@@ -27,26 +27,26 @@ const resolvConf = "/etc/resolv.conf"
 // startNetworks serves the swarmnet network and IPAM plugin in cfg.PluginDir for the engine beside this join
 // and runs its agent (overlay/agent) and its DNS (overlay/resolver), until ctx ends; wait waits for them to
 // stop. Its VXLAN address is the advertised IP, so it must run in the engine's network namespace.
-func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *slog.Logger) (wait func(), err error) {
+func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *slog.Logger) (wait func(), ag *agent.Agent, err error) {
 	if !strings.HasPrefix(cfg.Discovery, "consul://") {
-		return nil, fmt.Errorf("--plugin-dir needs consul:// discovery: cluster networks keep their state in Consul")
+		return nil, nil, fmt.Errorf("--plugin-dir needs consul:// discovery: cluster networks keep their state in Consul")
 	}
 	host, _, err := net.SplitHostPort(cfg.Advertise)
 	vtep := net.ParseIP(host)
 	if err != nil || vtep.To4() == nil {
-		return nil, fmt.Errorf("--plugin-dir needs --advertise to be an IPv4 address and port (the VXLAN endpoint), not %q", cfg.Advertise)
+		return nil, nil, fmt.Errorf("--plugin-dir needs --advertise to be an IPv4 address and port (the VXLAN endpoint), not %q", cfg.Advertise)
 	}
 	client, prefix, err := discovery.ConsulClient(cfg.Discovery, discovery.Options{Opts: cfg.DiscoveryOpts})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	state, err := netstate.New(client, prefix, netstate.Config{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plane, err := dataplane.New(dataplane.Config{VTEP: vtep})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	upstream, err := resolver.Upstream(resolvConf)
 	if err != nil {
@@ -55,7 +55,7 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 	routes, err := mesh.New(mesh.Config{})
 	if err != nil {
 		plane.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	closeAll := func() {
 		if err := routes.Flush(); err != nil {
@@ -64,19 +64,18 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 		routes.Close()
 		plane.Close()
 	}
-	var ag *agent.Agent
 	dns := resolver.New(resolver.Config{Book: bookOf(func() *agent.Agent { return ag }), Upstream: upstream, Logger: log})
 	ag, err = agent.New(agent.Config{Host: cfg.Advertise, VTEP: vtep, State: state, Plane: plane, Logger: log,
 		Engine: engineNamer{engine}, Resolver: dns, Mesh: routes})
 	if err != nil {
 		closeAll()
-		return nil, err
+		return nil, nil, err
 	}
 	socket := filepath.Join(cfg.PluginDir, plugin.Name+".sock")
 	srv, err := plugin.New(plugin.Config{Socket: socket, Driver: ag, IPAM: ag, Logger: log})
 	if err != nil {
 		closeAll()
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("serving cluster networks", "plugin", socket, "vtep", vtep)
 	var wg sync.WaitGroup
@@ -91,7 +90,7 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 		defer wg.Done()
 		ag.Run(ctx)
 	}()
-	return func() { wg.Wait(); dns.Close(); closeAll() }, nil
+	return func() { wg.Wait(); dns.Close(); closeAll() }, ag, nil
 }
 
 // printMesh writes the routing mesh the kernel of this network namespace holds (`swarm join --print-mesh`).

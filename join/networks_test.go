@@ -17,7 +17,7 @@ func TestClusterNetworksRefuseWhatTheyCannotServe(t *testing.T) {
 		{Config{Discovery: "consul://10.0.0.1:8500/swarm", Advertise: "[fd00::5]:2375", PluginDir: t.TempDir()}, "IPv4 address and port"},
 	}
 	for _, c := range cases {
-		_, err := startNetworks(context.Background(), c.cfg, nil, slog.Default())
+		_, _, err := startNetworks(context.Background(), c.cfg, nil, slog.Default())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want an error containing %q", c.cfg, err, c.want)
 		}

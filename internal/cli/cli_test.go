@@ -62,6 +62,7 @@ func TestValidationMessages(t *testing.T) {
 		{[]string{"join", "--advertise=h:2376", "--tlsverify", "--tlscert=c", "--tlskey=k", "consul://c:8500"}, "--tlscacert must be provided when using --tlsverify"},
 		{[]string{"join", "--advertise=h:2376", "--tlscacert=ca", "consul://c:8500"}, "--tlscert, --tlscacert and --tlskey must be used with --tls or --tlsverify"},
 		{[]string{"join", "--advertise=h:2376", "--tlskey=k", "--pipework", "consul://c:8500"}, "--tlscert, --tlscacert and --tlskey must be used with --tls or --tlsverify"},
+		{[]string{"join", "--advertise=h:2375", "--metrics-addr=9323", "consul://c:8500"}, `--metrics-addr must be host:port, not "9323"`},
 		{[]string{"list"}, "discovery required to list a cluster. See 'swarm list --help'."},
 		{[]string{"list", "--timeout=0s", "consul://c:8500"}, "--timeout should be a positive number"},
 		{[]string{"list", "a:1", "b:2"}, `too many arguments: "a:1 b:2"; the only argument is the discovery URL. See 'swarm list --help'.`},
@@ -174,6 +175,14 @@ func TestJoinAndList(t *testing.T) {
 	c, _, err = runLine(t, nil, "join", "--advertise=10.0.0.1:2376", "--tls", "--tlscert=/c/cert.pem", "--tlskey=/c/key.pem", "consul://c:8500/x")
 	if wantTLS = (tlsfiles.Files{Enabled: true, Cert: "/c/cert.pem", Key: "/c/key.pem"}); err != nil || c.join.TLS != wantTLS {
 		t.Fatalf("join --tls: %v %+v", err, c.join)
+	}
+	c, _, err = runLine(t, nil, "join", "--advertise=10.0.0.1:2375", "--metrics-addr=:9323", "consul://c:8500/x")
+	if err != nil || c.join.MetricsAddr != ":9323" {
+		t.Fatalf("join --metrics-addr: %v %+v", err, c.join)
+	}
+	c, out, err := runLine(t, nil, "join", "--print-mesh")
+	if err != nil || c.join.PrintMesh == nil || c.join.Discovery != "" {
+		t.Fatalf("join --print-mesh (no discovery, no advertise needed): %v %q %+v", err, out, c.join)
 	}
 	c, _, err = runLine(t, nil, "l", "--timeout=3s", "nodes://a:1,b:2")
 	if err != nil || c.list.Timeout != 3*time.Second || c.list.Discovery != "nodes://a:1,b:2" || c.list.Out == nil {

@@ -73,6 +73,7 @@ var joinCmd = command{
 			"on start (root, in the engine's network namespace)"},
 		{Names: []string{"plugin-dir"}, Usage: "serve the swarmnet network and IPAM plugin (cluster networks) in this " +
 			"directory, e.g. /run/docker/plugins (root, in the engine's network namespace, consul:// discovery)"},
+		{Names: []string{"metrics-addr"}, Usage: "serve Prometheus metrics (the routing mesh's frontends and their tasks) on this host:port"},
 		{Names: []string{"print-mesh"}, Kind: kBool, Usage: "print the routing mesh (nftables) this host's kernel holds, then exit " +
 			"(root, in the engine's network namespace)"},
 		{Names: []string{"tls"}, Kind: kBool, Usage: "reach the engine at --advertise over TLS; implied by --tlsverify"},

@@ -121,6 +121,11 @@ func joinConfig(app string, fv values, pos []string, getenv func(string) string)
 	}
 	cfg.Pipework = fv.Bool("pipework")
 	cfg.PluginDir = fv.String("plugin-dir")
+	if cfg.MetricsAddr = fv.String("metrics-addr"); cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			return cfg, usagef("--metrics-addr must be host:port, not %q", cfg.MetricsAddr)
+		}
+	}
 	if cfg.TLS, err = tlsFlags(fv); err != nil {
 		return cfg, err
 	}

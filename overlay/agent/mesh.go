@@ -98,6 +98,13 @@ func (a *Agent) programMesh(ctx context.Context) {
 	a.mu.Unlock()
 }
 
+// Frontends are the mesh's frontends as last applied (for metrics).
+func (a *Agent) Frontends() []mesh.Frontend {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.applied)
+}
+
 // needsHostAddress tells whether a service has a virtual IP on n, or ingress ports when n is the ingress network.
 func needsHostAddress(n *netstate.Network, svcs []netstate.Service) bool {
 	for _, s := range svcs {

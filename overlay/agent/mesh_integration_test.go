@@ -126,6 +126,12 @@ func TestAPublishedPortAnswersOnEveryHostAndSpreadsOverEveryTask(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The restarted join serves metrics: the published port's frontend spreads over the one task left.
+	metrics, err := fetch("http://" + bed.Engines[1].IP + ":9323/metrics")
+	if err != nil || !strings.Contains(metrics, `swarm_mesh_backends{bridge="`) ||
+		!strings.Contains(metrics, `frontend="tcp/81",service="lbapp1"} 1`) {
+		t.Fatalf("node-1's join metrics (%v):\n%s", err, metrics)
+	}
 	stopJoin(t, j)
 	if got := printMesh(t, bin, bed.Engines[1]); !strings.Contains(got, "no routing mesh") {
 		t.Fatalf("after the join stopped, node-1 still has:\n%s", got)
@@ -177,7 +183,8 @@ func restartJoin(t *testing.T, bin string, bed *testbed.Bed, i int) *osexec.Cmd 
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return clustertest.StartJoinIn(t, e.Netns, bin, e.Addr, "consul://"+bed.ConsulAddr+"/"+prefix, "--plugin-dir="+e.PluginDir)
+	return clustertest.StartJoinIn(t, e.Netns, bin, e.Addr, "consul://"+bed.ConsulAddr+"/"+prefix, "--plugin-dir="+e.PluginDir,
+		"--metrics-addr="+e.IP+":9323")
 }
 
 // Names by endpoint mode, from a container on the service's network: in vip mode the name answers with the

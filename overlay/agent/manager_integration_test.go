@@ -28,16 +28,24 @@ func cli(t *testing.T, m *clustertest.Manager, want bool, args ...string) string
 	return strings.TrimSpace(out)
 }
 
+// manager starts a manager over bed's Consul and waits until it has every engine; it returns the manager and
+// the swarm binary.
+func manager(t *testing.T, bed *testbed.Bed) (*clustertest.Manager, string) {
+	t.Helper()
+	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
+	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
+	if err := m.WaitHealthy(len(bed.Engines), 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return m, bin
+}
+
 // The Docker CLI against the manager: an overlay network is made once for the cluster, containers on two
 // hosts reach each other on it, it is shown once with the containers of every host, it is not removed while
 // used, and once removed nothing is left; bad input is refused with the reason and changes nothing.
 func TestOverlayNetworksThroughTheManagerWithTheDockerCLI(t *testing.T) {
 	bed, _, client := hosts(t, 2)
-	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
-	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
-	if err := m.WaitHealthy(2, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := manager(t, bed)
 	id := cli(t, m, true, "network", "create", "-d", "overlay", "--attachable", "--label", "app=eg", "eg1")
 	if ls := cli(t, m, true, "network", "ls", "--filter", "driver=overlay", "--format", "{{.Name}} {{.Scope}}"); ls != "eg1 swarm" {
 		t.Fatalf("network ls shows %q, want eg1 once, scope swarm", ls)

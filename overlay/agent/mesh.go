@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"swarm/internal/backoff"
 	"swarm/overlay/dataplane"
 	"swarm/overlay/mesh"
 	"swarm/overlay/netstate"
@@ -31,28 +30,12 @@ func hostEndpointID(network string) string { return hostEndpointPrefix + network
 
 // followServices sends every read of the services' records, at each change, until ctx ends.
 func (a *Agent) followServices(ctx context.Context, out chan<- []netstate.Service) {
-	var index uint64
-	retry := backoff.Delay{Min: 500 * time.Millisecond, Max: 5 * time.Second, Jitter: true}
-	for ctx.Err() == nil {
-		svcs, next, err := a.cfg.State.Services(ctx, index)
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("routing mesh: cannot read the services from Consul; retrying", "err", err)
-			}
-			retry.Wait(ctx)
-			index = 0
-			continue
-		}
-		retry.Reset()
-		if next == index {
-			continue
-		}
-		index = next
+	watch(ctx, a, "the services", a.cfg.State.Services, func(svcs []netstate.Service, _ bool) {
 		select {
 		case out <- svcs:
 		case <-ctx.Done():
 		}
-	}
+	})
 }
 
 // localNet is a cluster network this host has, with this host's address on it (nil: none yet).

@@ -56,11 +56,7 @@ func spread(url string, n int) (map[string]int, error) {
 // back as they were after a join's restart, and none are left after it stops.
 func TestAPublishedPortAnswersOnEveryHostAndSpreadsOverEveryTask(t *testing.T) {
 	bed, _, client := hosts(t, 3)
-	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
-	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
-	if err := m.WaitHealthy(3, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, bin := manager(t, bed)
 	cli(t, m, true, "service", "create", "-d", "--name", "lbapp1", "--replicas", "2", "-p", "81:80",
 		"--constraint", "node.hostname!=node-2", "busybox", "sh", "-c", "hostname > /tmp/index.html && exec httpd -f -p 80 -h /tmp")
 	taskAddrs(t, m, "lbapp1", "ingress", 2)
@@ -192,11 +188,7 @@ func restartJoin(t *testing.T, bin string, bed *testbed.Bed, i int) *osexec.Cmd 
 // task; in dnsrr mode the name answers with the tasks.
 func TestServiceNamesAnswerByEndpointMode(t *testing.T) {
 	bed, _, _ := hosts(t, 2)
-	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
-	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
-	if err := m.WaitHealthy(2, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := manager(t, bed)
 	cli(t, m, true, "network", "create", "-d", "overlay", "--attachable", "app")
 	serve := []string{"busybox", "sh", "-c", "hostname > /tmp/index.html && exec httpd -f -p 80 -h /tmp"}
 	cli(t, m, true, append([]string{"service", "create", "-d", "--name", "web", "--network", "app", "--mode", "global"}, serve...)...)

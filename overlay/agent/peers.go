@@ -64,13 +64,25 @@ type read struct {
 
 // follow sends every endpoint read from Consul, at each change, until ctx ends.
 func (a *Agent) follow(ctx context.Context, out chan<- read) {
+	watch(ctx, a, "the endpoints", a.cfg.State.Endpoints, func(eps []netstate.Endpoint, reset bool) {
+		select {
+		case out <- read{eps: eps, reset: reset}:
+		case <-ctx.Done():
+		}
+	})
+}
+
+// watch reads with blocking queries (get waits for a change after the index it is given) and calls got with
+// each new result, and whether Consul's index went backwards since the last one, until ctx ends. A failed
+// read is retried with backoff, then made at once (index 0).
+func watch[T any](ctx context.Context, a *Agent, what string, get func(context.Context, uint64) (T, uint64, error), got func(T, bool)) {
 	var index, seen uint64 // what the next read waits on (0 after a failure: read at once); the last index read
 	retry := backoff.Delay{Min: 500 * time.Millisecond, Max: 5 * time.Second, Jitter: true}
 	for ctx.Err() == nil {
-		eps, next, err := a.cfg.State.Endpoints(ctx, index)
+		v, next, err := get(ctx, index)
 		if err != nil {
 			if ctx.Err() == nil {
-				a.log.Warn("cluster networks: cannot read the endpoints from Consul; retrying", "err", err)
+				a.log.Warn("cluster networks: cannot read "+what+" from Consul; retrying", "err", err)
 			}
 			retry.Wait(ctx)
 			index = 0
@@ -82,10 +94,7 @@ func (a *Agent) follow(ctx context.Context, out chan<- read) {
 		}
 		reset := next < seen
 		index, seen = next, next
-		select {
-		case out <- read{eps: eps, reset: reset}:
-		case <-ctx.Done():
-		}
+		got(v, reset)
 	}
 }
 

@@ -8,9 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"swarm/internal/clustertest"
-	"swarm/internal/testbed"
 )
 
 // parallel runs f(i) for i in [0,n) on a few goroutines and returns the first failure.
@@ -43,11 +40,7 @@ func parallel(n, width int, f func(i int) error) error {
 func TestThreeNetworksOfTwentyContainersOverThreeHosts(t *testing.T) {
 	const nets, per = 3, 20
 	bed, _, client := hosts(t, 3)
-	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
-	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
-	if err := m.WaitHealthy(3, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := manager(t, bed)
 	name := func(n, i int) string { return fmt.Sprintf("s%d-%d", n, i) }
 	for n := range nets {
 		cli(t, m, true, "network", "create", "-d", "overlay", fmt.Sprintf("scale%d", n))

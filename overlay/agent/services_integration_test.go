@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"swarm/internal/clustertest"
-	"swarm/internal/testbed"
 )
 
 // taskAddrs returns the addresses of service svc's running tasks on network nw, sorted, once there are want.
@@ -60,11 +59,7 @@ func answered(out string) []string {
 // networks go and nothing is left.
 func TestServicesOnClusterNetworksAnswerByNameOnEveryHost(t *testing.T) {
 	bed, _, client := hosts(t, 3)
-	bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
-	m := clustertest.StartManager(t, bin, "consul://"+bed.ConsulAddr+"/"+prefix)
-	if err := m.WaitHealthy(3, 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := manager(t, bed)
 	cli(t, m, true, "network", "create", "-d", "overlay", "--attachable", "front")
 	cli(t, m, true, "network", "create", "-d", "overlay", "--attachable", "back")
 	cli(t, m, true, "service", "create", "-d", "--name", "web", "--network", "front", "--mode", "global",

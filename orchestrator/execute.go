@@ -127,6 +127,7 @@ func (o *reconciler) stop(t *task) step {
 		m.mu.Lock()
 		m.shut[t.ID] = true
 		m.mu.Unlock()
+		o.drain(ctx, t)
 		call := cluster.Call{Method: http.MethodPost, Path: "/containers/" + t.ct.ID + "/stop", Changes: cluster.Changes{Container: t.ct.ID}}
 		err := t.ct.Engine.Do(ctx, call, nil)
 		var ee *cluster.EngineError
@@ -151,6 +152,9 @@ func (o *reconciler) remove(t *task) step {
 		m.mu.Lock()
 		m.shut[t.ID] = true
 		m.mu.Unlock()
+		if t.ct.State == "running" {
+			o.drain(ctx, t)
+		}
 		return o.removeContainer(ctx, t.ct.Engine, t.ct.ID)
 	}
 }
@@ -164,6 +168,30 @@ func (o *reconciler) removeContainer(ctx context.Context, e *cluster.Engine, id 
 		return nil
 	}
 	return err
+}
+
+// drainPause is how long a task taken out of the routing mesh keeps running before it is told to stop: the
+// hosts' joins read the change from Consul and re-program within milliseconds.
+const drainPause = 500 * time.Millisecond
+
+// drain takes a running task of a service that uses the routing mesh (a virtual IP or an ingress port) out of
+// it on every host before it is stopped, so it gets no new connection while it shuts down (as swarm does).
+// Failing to is logged: the task is stopped anyway.
+func (o *reconciler) drain(ctx context.Context, t *task) {
+	s, ok := o.store.Service(t.ServiceID)
+	if o.cfg.Networks == nil || !ok || (len(s.Endpoint.VirtualIPs) == 0 && len(ingressPorts(s.Endpoint.Ports)) == 0) {
+		return
+	}
+	n, err := o.cfg.Networks.DrainContainer(ctx, containerLabel(t.ct))
+	if err != nil {
+		o.log.Warn("routing mesh: cannot take a task out before stopping it", "task", t.ID, "err", err)
+	}
+	if n > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(drainPause):
+		}
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

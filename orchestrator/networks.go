@@ -29,6 +29,7 @@ type Networks interface {
 	DeleteService(ctx context.Context, id string) error
 	Services(ctx context.Context, wait uint64) ([]netstate.Service, uint64, error)
 	ServiceAddresses(ctx context.Context) ([]netstate.ServiceAddress, error)
+	DrainContainer(ctx context.Context, name string) (int, error)
 }
 
 // attachment is one of a task's networks as its engine knows it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ type fakeNetworks struct {
 	made    map[string]*netstate.Network // by name
 	claims  map[string]netstate.Holder   // network/ip
 	records map[string]netstate.Service
+	drained []string // container names, in order
 }
 
 var errDown = errors.New("consul: connection refused")
@@ -119,6 +121,20 @@ func (f *fakeNetworks) ServiceAddresses(context.Context) ([]netstate.ServiceAddr
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeNetworks) DrainContainer(_ context.Context, name string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drained = append(f.drained, name)
+	return 1, nil
+}
+
+// wasDrained tells whether container name was taken out of the mesh.
+func (f *fakeNetworks) wasDrained(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.drained, name)
 }
 
 // record is the service record of id (ok false: none).
@@ -272,5 +288,37 @@ func TestThePrimaryReleasesTheAddressesOfServicesThatNoLongerExist(t *testing.T)
 	b.waitFor("the vanished service's address released", func() bool { return nets.held("gone") == 0 })
 	if nets.held(s.ID) != 1 {
 		t.Fatalf("the living service holds %d addresses, want its virtual IP", nets.held(s.ID))
+	}
+}
+
+func TestATaskIsTakenOutOfTheMeshBeforeItIsStopped(t *testing.T) {
+	nets := &fakeNetworks{}
+	b := newBedWith(t, 1, func(c *Config) { c.Networks = nets })
+	s := b.create(ingress(replicated("lb", "nginx", 2), 81, 80))
+	plain := b.create(replicated("plain", "nginx", 1))
+	b.waitFor("three running tasks", func() bool {
+		n, _ := b.running("lb")
+		m, _ := b.running("plain")
+		return n == 2 && m == 1
+	})
+	names := map[string]bool{}
+	for _, c := range b.tasks("lb")["node-1"] {
+		names[strings.TrimPrefix(c.Names[0], "/")] = true
+	}
+	b.scale(s.ID, 1)
+	b.waitFor("one task left", func() bool { n, _ := b.running("lb"); return n == 1 })
+	drained := 0
+	for name := range names {
+		if nets.wasDrained(name) {
+			drained++
+		}
+	}
+	if drained != 1 {
+		t.Fatalf("%d of lb's tasks were taken out of the mesh, want the one scaled away (drained: %v)", drained, nets.drained)
+	}
+	b.scale(plain.ID, 0)
+	b.waitFor("plain scaled to 0", func() bool { n, _ := b.running("plain"); return n == 0 })
+	if len(nets.drained) != 1 {
+		t.Fatalf("a service without VIP or ingress port was drained: %v", nets.drained)
 	}
 }

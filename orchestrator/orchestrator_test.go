@@ -262,8 +262,12 @@ func TestAFailedTaskIsReplacedAfterTheRestartDelay(t *testing.T) {
 			}
 		}
 	}
-	b.waitFor("a new task running", func() bool { n, _ := b.running("web"); return n == 1 })
-	tasks, _ := b.o.Tasks(filters.NewArgs(filters.Arg("service", "web")))
+	var tasks []swarm.Task
+	b.waitFor("a new task running, as the tasks show it", func() bool { // the engine's state reaches the tasks after a re-read
+		tasks, _ = b.o.Tasks(filters.NewArgs(filters.Arg("service", "web")))
+		n, _ := b.running("web")
+		return n == 1 && len(tasks) == 2 && tasks[0].Status.State == swarm.TaskStateRunning
+	})
 	if len(tasks) != 2 || tasks[1].Status.State != swarm.TaskStateFailed || tasks[1].Status.Err != "task: non-zero exit (3)" ||
 		tasks[1].DesiredState != swarm.TaskStateShutdown || tasks[0].Status.State != swarm.TaskStateRunning {
 		t.Fatalf("tasks after a failure: %+v", taskStates(tasks))

@@ -28,6 +28,7 @@ func TestFrontendsSpreadEachVIPAndIngressPortOverTheTasksOnItsNetwork(t *testing
 		{Network: "front", IP: "10.0.1.9", Service: "rr"},
 		{Network: "front", IP: "10.0.1.4"}, // a plain container
 		{Network: "far", IP: "10.0.2.3", Service: "web"},
+		{Network: "front", IP: "10.0.1.8", Service: "web", Draining: true}, // being stopped: no new connection
 	}
 	_ = far
 	got := frontends(svcs, eps, local)
@@ -66,6 +67,7 @@ func TestAServiceInVIPModeAnswersWithItsVirtualIPAndTasksNameWithItsTasks(t *tes
 		{Network: "n1", Host: "h1", IP: "10.0.0.2", Container: "web.1.x", Service: "web"},
 		{Network: "n1", Host: "h2", IP: "10.0.0.3", Container: "web.2.y", Service: "web"},
 		{Network: "n1", Host: "h2", IP: "10.0.0.4", Container: "rr.1.z", Service: "rr"},
+		{Network: "n1", Host: "h2", IP: "10.0.0.5", Container: "web.3.w", Service: "web", Draining: true},
 	}
 	svcs := []netstate.Service{
 		{Name: "web", Mode: "vip", VIPs: map[string]string{"n1": "10.0.0.100"}},

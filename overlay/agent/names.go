@@ -88,7 +88,7 @@ func newBook(eps []netstate.Endpoint, svcs []netstate.Service) *book {
 // and tasks.SERVICE (the service's name answers with its virtual IP instead in vip mode: newBook).
 func names(e netstate.Endpoint) []string {
 	out := append([]string{e.Container}, e.Aliases...)
-	if e.Service != "" {
+	if e.Service != "" && !e.Draining {
 		out = append(out, e.Service, "tasks."+e.Service)
 	}
 	return out

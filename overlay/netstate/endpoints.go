@@ -18,7 +18,8 @@ type Endpoint struct {
 	MAC       string   `json:"mac"`
 	Container string   `json:"container,omitempty"`
 	Aliases   []string `json:"aliases,omitempty"`
-	Service   string   `json:"service,omitempty"` // the service the container is a task of
+	Service   string   `json:"service,omitempty"`  // the service the container is a task of
+	Draining  bool     `json:"draining,omitempty"` // the task is being stopped: the mesh sends it nothing new
 }
 
 func (s *Store) endpointKey(e Endpoint) string {
@@ -154,4 +155,30 @@ func (s *Store) holder(kv *api.KVPair) string {
 		return host
 	}
 	return ""
+}
+
+// DrainContainer marks the endpoints of container name (a task being stopped) as draining, so every host's mesh
+// stops sending it new connections; it returns how many it marked.
+func (s *Store) DrainContainer(ctx context.Context, name string) (int, error) {
+	pairs, _, err := s.kv.List(s.prefix+"endpoints/", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return 0, unavailable("reading the endpoints", err)
+	}
+	marked := 0
+	for _, kv := range pairs {
+		var e Endpoint
+		if json.Unmarshal(kv.Value, &e) != nil || e.Container != name || e.Draining {
+			continue
+		}
+		e.Draining = true
+		val, _ := json.Marshal(e)
+		ok, _, err := s.kv.CAS(&api.KVPair{Key: kv.Key, Value: val, ModifyIndex: kv.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx))
+		if err != nil {
+			return marked, unavailable("draining endpoint "+e.ID, err)
+		}
+		if ok {
+			marked++
+		}
+	}
+	return marked, nil
 }

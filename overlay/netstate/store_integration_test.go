@@ -400,3 +400,33 @@ func TestServiceRecordsAndTheirAddresses(t *testing.T) {
 		t.Fatalf("a released address is still held: %+v", held)
 	}
 }
+
+// Draining marks every endpoint of one container, on every network, and nothing else.
+func TestDrainingMarksTheEndpointsOfOneContainer(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	ctx := context.Background()
+	for _, e := range []Endpoint{
+		{Network: "n1", ID: "e1", Host: "h1", IP: "10.0.0.2", Container: "web.1.x", Service: "web"},
+		{Network: "n2", ID: "e2", Host: "h1", IP: "10.0.1.2", Container: "web.1.x", Service: "web"},
+		{Network: "n1", ID: "e3", Host: "h2", IP: "10.0.0.3", Container: "web.2.y", Service: "web"},
+	} {
+		if err := s.PutEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DrainContainer(ctx, "web.1.x"); n != 2 || err != nil {
+		t.Fatalf("DrainContainer: %d, %v; want both of web.1.x's endpoints", n, err)
+	}
+	eps, _, err := s.Endpoints(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range eps {
+		if e.Draining != (e.Container == "web.1.x") {
+			t.Errorf("endpoint %s of %s: draining %v", e.ID, e.Container, e.Draining)
+		}
+	}
+	if n, _ := s.DrainContainer(ctx, "web.1.x"); n != 0 {
+		t.Errorf("draining again marked %d", n)
+	}
+}

@@ -118,12 +118,24 @@ func (o *shared) ingress(ctx context.Context) (*netstate.Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making the ingress network: %w", err)
 	}
+	var failed []string
 	for _, res := range cluster.FanOut(ctx, cluster.Healthy(o.cl.Engines()), func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
 		return struct{}{}, copies.Ensure(ctx, e, cn)
 	}) {
 		if res.Err != nil {
-			o.log.Warn("the ingress network's copy will be made later", "err", res.Err)
+			failed = append(failed, res.Err.Error())
 		}
+	}
+	if len(failed) > 0 && len(failed) == len(cluster.Healthy(o.cl.Engines())) {
+		if err := o.cfg.Networks.Remove(context.WithoutCancel(ctx), cn.ID); err != nil {
+			o.log.Warn("removing an ingress network no node took", "err", err)
+		}
+		return nil, errdefs.Unavailable(fmt.Errorf("the routing mesh needs a swarm join --plugin-dir beside the engines: no node "+
+			"could make the ingress network (%s); publish ports on the task's node instead: --publish mode=host,target=PORT,published=PORT",
+			strings.Join(failed, "; ")))
+	}
+	if len(failed) > 0 {
+		o.log.Warn("the ingress network's copy will be made later on some nodes", "err", strings.Join(failed, "; "))
 	}
 	return cn, nil
 }

@@ -23,6 +23,7 @@ import (
 type Networks interface {
 	Get(ctx context.Context, ref string) (*netstate.Network, error)
 	Create(ctx context.Context, spec netstate.Spec) (*netstate.Network, error)
+	Remove(ctx context.Context, ref string) error
 	ClaimAddress(ctx context.Context, id string, want net.IP, h netstate.Holder) (net.IP, error)
 	ReleaseAddress(ctx context.Context, id string, ip net.IP, h netstate.Holder) error
 	PutService(ctx context.Context, svc netstate.Service) error

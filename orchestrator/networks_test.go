@@ -59,6 +59,17 @@ func (f *fakeNetworks) Create(_ context.Context, spec netstate.Spec) (*netstate.
 	return n, nil
 }
 
+func (f *fakeNetworks) Remove(_ context.Context, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name, n := range f.made {
+		if n.ID == ref || name == ref {
+			delete(f.made, name)
+		}
+	}
+	return nil
+}
+
 func (f *fakeNetworks) ClaimAddress(_ context.Context, id string, _ net.IP, h netstate.Holder) (net.IP, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -33,6 +33,11 @@ func (e *Engine) routes() {
 	m.HandleFunc("GET /images/json", fixed(e.images))
 	m.HandleFunc("GET /networks", fixed([]network.Inspect{{Name: "bridge", ID: "bridge-" + e.opts.ID, Driver: "bridge", Scope: "local"}}))
 	m.HandleFunc("POST /networks/{id}/connect", e.connect)
+	m.HandleFunc("POST /networks/create", func(w http.ResponseWriter, r *http.Request) { // taken, not kept
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"Id":"net-` + e.opts.ID + `"}`))
+	})
 	m.HandleFunc("GET /volumes", fixed(volume.ListResponse{Volumes: []*volume.Volume{}}))
 	e.mux = m
 }

@@ -49,6 +49,10 @@ type localNet struct {
 func (a *Agent) programMesh(ctx context.Context) {
 	a.mu.Lock()
 	svcs, eps := a.services, a.lastSeen
+	if eps == nil { // no read of the endpoints yet: this host's own address there may be published already
+		a.mu.Unlock()
+		return
+	}
 	local := map[string]localNet{}
 	for _, n := range a.nets {
 		local[n.ID] = localNet{n: n, hostIP: a.hostAddrs[n.ID]}
@@ -133,9 +137,11 @@ func (a *Agent) hostAddress(ctx context.Context, n *netstate.Network, eps []nets
 		return nil, err
 	}
 	ep := netstate.Endpoint{Network: n.ID, ID: hostEndpointID(n.ID), Host: a.cfg.Host, VTEP: a.cfg.VTEP.String(), MAC: mac.String()}
-	var ip net.IP
+	a.mu.Lock()
+	ip := net.ParseIP(a.mine[ep.ID].IP) // published before a restart: read back at start (restore)
+	a.mu.Unlock()
 	for _, e := range eps {
-		if e.Network == n.ID && e.ID == ep.ID && e.Host == a.cfg.Host {
+		if ip == nil && e.Network == n.ID && e.ID == ep.ID && e.Host == a.cfg.Host {
 			ip = net.ParseIP(e.IP)
 		}
 	}

@@ -44,6 +44,9 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.republish(ctx, missing)
 			}
 			a.mu.Lock()
+			if rd.eps == nil {
+				rd.eps = []netstate.Endpoint{} // read: none (nil is "not read yet")
+			}
 			a.lastSeen, a.book = rd.eps, newBook(rd.eps, a.services)
 			a.mu.Unlock()
 			a.program()

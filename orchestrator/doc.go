@@ -13,5 +13,8 @@
 // acts (reconcile.go, execute.go): each pass compares every service's slots (replicated: 1..Replicas; global: one per
 // eligible node) with its tasks and acts — creates tasks through the scheduler, applies the restart policy,
 // replaces tasks of nodes that are down or drained, removes stale copies and old history, and rolls updates
-// out at the service's pace (update.go). Actions run concurrently, at most one per slot at a time.
+// out at the service's pace (update.go). With cluster networks (Config.Networks) a service's tasks join them,
+// its endpoint (ingress ports, virtual IPs) is worked out at create and update (endpoint.go), the primary
+// writes the routing mesh's record of each service (records.go), and a running task is drained from the mesh
+// before it is stopped or removed. Actions run concurrently, at most one per slot at a time.
 package orchestrator

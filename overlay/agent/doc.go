@@ -7,4 +7,9 @@
 // every endpoint of the cluster, keeping each local network's forwarding entries to exactly the endpoints of
 // the other hosts. All it needs after a restart is in Consul and the kernel, so containers stay connected while
 // it is down and their entries are replayed when it is back.
+//
+// It also keeps its host's part of the routing mesh (mesh.go, docs/mesh.md): it follows the services' records,
+// claims this host's own address on each network a service needs it on (an endpoint "host-<network>"), puts
+// that address and the services' virtual IPs on the bridges, and hands the frontends to a Mesh (overlay/mesh);
+// names answer a service's virtual IP (vip mode) or its tasks (dnsrr, tasks.NAME), never a draining task.
 package agent

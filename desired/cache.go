@@ -22,10 +22,13 @@ type cache struct {
 	loaded   bool   // a full answer was applied
 	services table[swarm.Service]
 	nodes    table[swarm.Node]
+	secrets  table[swarm.Secret]
+	configs  table[swarm.Config]
 }
 
 func newCache(l layout, log *slog.Logger) *cache {
-	return &cache{layout: l, log: log, services: table[swarm.Service]{}, nodes: table[swarm.Node]{}}
+	return &cache{layout: l, log: log, services: table[swarm.Service]{}, nodes: table[swarm.Node]{},
+		secrets: table[swarm.Secret]{}, configs: table[swarm.Config]{}}
 }
 
 // apply merges Consul's full answer at index at and reports whether a record changed. reset takes the answer
@@ -35,25 +38,44 @@ func (c *cache) apply(pairs api.KVPairs, at uint64, reset bool) bool {
 	if !reset && c.loaded && at < c.view {
 		return false // an older answer than one already applied (a Load and the watch racing)
 	}
-	hadRecords := len(c.services)+len(c.nodes) > 0
+	hadRecords := c.size() > 0
 	if reset {
-		clear(c.services)
-		clear(c.nodes)
+		c.forget()
 	}
 	c.view, c.loaded = at, true
-	snap := map[string]map[string]*api.KVPair{kindServices: {}, kindNodes: {}}
+	snap := c.split(pairs)
+	changed := c.services.merge(snap[kindServices], at, decoder(c.log, serviceFields, nil))
+	changed = c.nodes.merge(snap[kindNodes], at, decoder(c.log, nodeFields, nodeRecord)) || changed
+	changed = c.secrets.merge(snap[kindSecrets], at, decoder(c.log, secretFields, nil)) || changed
+	changed = c.configs.merge(snap[kindConfigs], at, decoder(c.log, configFields, nil)) || changed
+	return changed || (reset && hadRecords)
+}
+
+// split sorts the record keys of an answer by kind (kind → ID → pair); other keys are ignored.
+func (c *cache) split(pairs api.KVPairs) map[string]map[string]*api.KVPair {
+	snap := map[string]map[string]*api.KVPair{}
 	for _, p := range pairs {
-		if kind, id, ok := c.layout.parse(p.Key); ok {
-			snap[kind][id] = p
+		kind, id, ok := c.layout.parse(p.Key)
+		if !ok {
+			continue
 		}
+		if snap[kind] == nil {
+			snap[kind] = map[string]*api.KVPair{}
+		}
+		snap[kind][id] = p
 	}
-	s := c.services.merge(snap[kindServices], at, func(id string, p *api.KVPair) (swarm.Service, bool) {
-		return decodeLogged(c.log, p, id, serviceFields, nil)
-	})
-	n := c.nodes.merge(snap[kindNodes], at, func(id string, p *api.KVPair) (swarm.Node, bool) {
-		return decodeLogged(c.log, p, id, nodeFields, nodeRecord)
-	})
-	return s || n || (reset && hadRecords)
+	return snap
+}
+
+// size counts the entries of every table, versions known to be gone included.
+func (c *cache) size() int { return len(c.services) + len(c.nodes) + len(c.secrets) + len(c.configs) }
+
+// forget empties every table.
+func (c *cache) forget() {
+	clear(c.services)
+	clear(c.nodes)
+	clear(c.secrets)
+	clear(c.configs)
 }
 
 // entry is what this process knows of one key: the record at the key's ModifyIndex, or (gone) that the
@@ -106,7 +128,7 @@ func (t table[T]) remove(id string, index uint64) bool {
 	return ok && !e.gone
 }
 
-// merge applies one kind's part of a full answer at index at (snap: ID → pair).
+// merge applies one kind's part of a full answer at index at (snap: ID → pair; nil when the answer has none).
 func (t table[T]) merge(snap map[string]*api.KVPair, at uint64, decode func(string, *api.KVPair) (T, bool)) bool {
 	changed := false
 	for id, p := range snap {
@@ -134,6 +156,16 @@ type fields[T any] func(*T) (*string, *swarm.Version)
 func serviceFields(s *swarm.Service) (*string, *swarm.Version) { return &s.ID, &s.Version }
 
 func nodeFields(n *swarm.Node) (*string, *swarm.Version) { return &n.ID, &n.Version }
+
+func secretFields(s *swarm.Secret) (*string, *swarm.Version) { return &s.ID, &s.Version }
+
+func configFields(c *swarm.Config) (*string, *swarm.Version) { return &c.ID, &c.Version }
+
+// id is rec's ID.
+func (f fields[T]) id(rec T) string {
+	id, _ := f(&rec)
+	return *id
+}
 
 // encode is the value kept in Consul: the record as JSON, without its version (the key's ModifyIndex is).
 func encode[T any](rec T, f fields[T]) ([]byte, error) {
@@ -169,4 +201,9 @@ func decodeLogged[T any](log *slog.Logger, p *api.KVPair, id string, f fields[T]
 		rec = trim(rec)
 	}
 	return rec, true
+}
+
+// decoder is decodeLogged for one kind, as merge takes it.
+func decoder[T any](log *slog.Logger, f fields[T], trim func(T) T) func(string, *api.KVPair) (T, bool) {
+	return func(id string, p *api.KVPair) (T, bool) { return decodeLogged(log, p, id, f, trim) }
 }

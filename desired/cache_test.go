@@ -44,6 +44,17 @@ func svcPair(id string, index uint64) *api.KVPair {
 	return &api.KVPair{Key: testLayout.key(kindServices, id), Value: v, ModifyIndex: index}
 }
 
+// secretPair and configPair are the same for a secret and a config.
+func secretPair(id string, index uint64) *api.KVPair {
+	v, _ := encode(secret(id, 0), secretFields)
+	return &api.KVPair{Key: testLayout.key(kindSecrets, id), Value: v, ModifyIndex: index}
+}
+
+func configPair(id string, index uint64) *api.KVPair {
+	v, _ := encode(config(id, 0), configFields)
+	return &api.KVPair{Key: testLayout.key(kindConfigs, id), Value: v, ModifyIndex: index}
+}
+
 func ids(c *cache) string {
 	var out []string
 	for _, s := range c.services.list(func(s swarm.Service) string { return s.ID }) {
@@ -51,6 +62,12 @@ func ids(c *cache) string {
 	}
 	for _, n := range c.nodes.list(func(n swarm.Node) string { return n.ID }) {
 		out = append(out, "node "+n.ID+"@"+strconv.FormatUint(n.Version.Index, 10))
+	}
+	for _, s := range c.secrets.list(func(s swarm.Secret) string { return s.ID }) {
+		out = append(out, "secret "+s.ID+"@"+strconv.FormatUint(s.Version.Index, 10))
+	}
+	for _, cf := range c.configs.list(func(cf swarm.Config) string { return cf.ID }) {
+		out = append(out, "config "+cf.ID+"@"+strconv.FormatUint(cf.Version.Index, 10))
 	}
 	return strings.Join(out, " ")
 }
@@ -216,5 +233,39 @@ func TestTheVersionIsTheKeysNotTheJSONs(t *testing.T) {
 	got, err := decode(&api.KVPair{Value: []byte(`{"ID":"a","Version":{"Index":7}}`), ModifyIndex: 42}, "a", serviceFields)
 	if err != nil || got.Version.Index != 42 {
 		t.Fatalf("decoded %+v, %v", got.Version, err)
+	}
+}
+
+func TestSecretsAndConfigsFollowConsulsAnswers(t *testing.T) {
+	log, _ := newTestLogger()
+	c := newCache(testLayout, log)
+	if !c.apply(api.KVPairs{svcPair("a", 3), secretPair("s1", 4), configPair("c1", 5)}, 5, false) {
+		t.Fatal("new records were not reported")
+	}
+	if got := ids(c); got != "a@3 secret s1@4 config c1@5" {
+		t.Fatalf("after the first answer: %s", got)
+	}
+	got, ok := c.secrets.get("s1")
+	if want := secret("s1", 4); !ok || !sameJSON(got, want) {
+		t.Fatalf("secret %s, want %s", toJSON(got), toJSON(want))
+	}
+	if c.apply(api.KVPairs{svcPair("a", 3), secretPair("s1", 4), configPair("c1", 5)}, 6, false) {
+		t.Error("the same records were reported as a change")
+	}
+	if !c.apply(api.KVPairs{svcPair("a", 3), secretPair("s1", 4)}, 7, false) || ids(c) != "a@3 secret s1@4" {
+		t.Fatalf("a config deleted elsewhere: %s", ids(c))
+	}
+	if !c.apply(api.KVPairs{svcPair("a", 3), configPair("c2", 8)}, 8, false) || ids(c) != "a@3 config c2@8" {
+		t.Fatalf("a secret deleted and a config created elsewhere: %s", ids(c))
+	}
+	c.secrets.put("s2", secret("s2", 9), 9) // written here, after the next answer was read
+	if !c.apply(api.KVPairs{configPair("c2", 8)}, 8, false) || ids(c) != "secret s2@9 config c2@8" {
+		t.Fatalf("after an answer older than this process's write: %s", ids(c))
+	}
+	if !c.apply(api.KVPairs{secretPair("s3", 2)}, 2, true) || ids(c) != "secret s3@2" {
+		t.Fatalf("after a reset: %s", ids(c))
+	}
+	if !c.apply(nil, 1, true) || ids(c) != "" {
+		t.Fatalf("a reset to nothing: %s", ids(c))
 	}
 }

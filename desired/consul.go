@@ -133,59 +133,56 @@ func (c *Consul) apply(pairs api.KVPairs, at uint64, reset bool) {
 	}
 }
 
-func (c *Consul) Services() []swarm.Service {
-	c.mu.Lock()
-	list := c.cache.services.list(func(s swarm.Service) string { return s.ID })
-	c.mu.Unlock()
-	for i := range list { // records in the cache are replaced, never changed: copy outside the lock
-		list[i] = copyService(list[i])
-	}
-	return list
-}
+func (c *Consul) Services() []swarm.Service { return cachedList(c, c.cache.services, serviceFields) }
 
-func (c *Consul) Service(id string) (swarm.Service, bool) {
-	c.mu.Lock()
-	s, ok := c.cache.services.get(id)
-	c.mu.Unlock()
-	return copyService(s), ok
-}
-
-func (c *Consul) Nodes() []swarm.Node {
-	c.mu.Lock()
-	list := c.cache.nodes.list(func(n swarm.Node) string { return n.ID })
-	c.mu.Unlock()
-	for i := range list {
-		list[i] = copyNode(list[i])
-	}
-	return list
-}
-
-func (c *Consul) Node(id string) (swarm.Node, bool) {
-	c.mu.Lock()
-	n, ok := c.cache.nodes.get(id)
-	c.mu.Unlock()
-	return copyNode(n), ok
-}
+func (c *Consul) Service(id string) (swarm.Service, bool) { return cachedGet(c, c.cache.services, id) }
 
 func (c *Consul) PutService(ctx context.Context, s swarm.Service) (swarm.Service, error) {
-	return writeRecord(ctx, c, kindServices, copyService(s), serviceFields, c.cache.services)
-}
-
-func (c *Consul) PutNode(ctx context.Context, n swarm.Node) (swarm.Node, error) {
-	return writeRecord(ctx, c, kindNodes, nodeRecord(copyNode(n)), nodeFields, c.cache.nodes)
+	return writeRecord(ctx, c, kindServices, s, serviceFields, c.cache.services)
 }
 
 func (c *Consul) DeleteService(ctx context.Context, id string) error {
 	found, err := deleteRecord(ctx, c, kindServices, id, c.cache.services)
-	if err == nil && !found {
-		return notFound("service", id)
-	}
-	return err
+	return orMissing(err, found, kindServices, id)
+}
+
+func (c *Consul) Nodes() []swarm.Node { return cachedList(c, c.cache.nodes, nodeFields) }
+
+func (c *Consul) Node(id string) (swarm.Node, bool) { return cachedGet(c, c.cache.nodes, id) }
+
+func (c *Consul) PutNode(ctx context.Context, n swarm.Node) (swarm.Node, error) {
+	return writeRecord(ctx, c, kindNodes, nodeRecord(n), nodeFields, c.cache.nodes)
 }
 
 func (c *Consul) DeleteNode(ctx context.Context, id string) error {
 	_, err := deleteRecord(ctx, c, kindNodes, id, c.cache.nodes)
 	return err
+}
+
+func (c *Consul) Secrets() []swarm.Secret { return cachedList(c, c.cache.secrets, secretFields) }
+
+func (c *Consul) Secret(id string) (swarm.Secret, bool) { return cachedGet(c, c.cache.secrets, id) }
+
+func (c *Consul) PutSecret(ctx context.Context, s swarm.Secret) (swarm.Secret, error) {
+	return writeRecord(ctx, c, kindSecrets, s, secretFields, c.cache.secrets)
+}
+
+func (c *Consul) DeleteSecret(ctx context.Context, id string) error {
+	found, err := deleteRecord(ctx, c, kindSecrets, id, c.cache.secrets)
+	return orMissing(err, found, kindSecrets, id)
+}
+
+func (c *Consul) Configs() []swarm.Config { return cachedList(c, c.cache.configs, configFields) }
+
+func (c *Consul) Config(id string) (swarm.Config, bool) { return cachedGet(c, c.cache.configs, id) }
+
+func (c *Consul) PutConfig(ctx context.Context, cfg swarm.Config) (swarm.Config, error) {
+	return writeRecord(ctx, c, kindConfigs, cfg, configFields, c.cache.configs)
+}
+
+func (c *Consul) DeleteConfig(ctx context.Context, id string) error {
+	found, err := deleteRecord(ctx, c, kindConfigs, id, c.cache.configs)
+	return orMissing(err, found, kindConfigs, id)
 }
 
 func (c *Consul) Changed() <-chan struct{} { return c.changed }
@@ -197,10 +194,29 @@ func (c *Consul) signal() {
 	}
 }
 
-// writeRecord writes rec with a check-and-set on its version, then keeps it in t (a table of the cache) at the
-// version Consul gave it.
+// cachedList lists the records of t, a table of the cache, sorted by ID.
+func cachedList[T any](c *Consul, t table[T], f fields[T]) []T {
+	c.mu.Lock()
+	list := t.list(f.id)
+	c.mu.Unlock()
+	for i := range list { // records in the cache are replaced, never changed: copy outside the lock
+		list[i] = deepCopy(list[i])
+	}
+	return list
+}
+
+func cachedGet[T any](c *Consul, t table[T], id string) (T, bool) {
+	c.mu.Lock()
+	rec, ok := t.get(id)
+	c.mu.Unlock()
+	return deepCopy(rec), ok
+}
+
+// writeRecord writes (a copy of) rec with a check-and-set on its version, then keeps it in t (a table of the
+// cache) at the version Consul gave it.
 func writeRecord[T any](ctx context.Context, c *Consul, kind string, rec T, f fields[T], t table[T]) (T, error) {
 	var zero T
+	rec = deepCopy(rec)
 	id, v := f(&rec)
 	if err := validID(*id); err != nil {
 		return zero, err
@@ -317,5 +333,3 @@ func refused(what string, errs api.TxnErrors) error {
 	}
 	return errdefs.System(fmt.Errorf("desired state store: Consul refused %s: %s", what, strings.Join(reasons, "; ")))
 }
-
-func noun(kind string) string { return strings.TrimSuffix(kind, "s") }

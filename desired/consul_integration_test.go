@@ -80,7 +80,12 @@ func TestAVersionIsTheKeysModifyIndex(t *testing.T) {
 	s.Spec.Labels["k"] = "v2"
 	s = mustPut(t, c, s)
 	n := mustPutNode(t, c, node("n1", 0))
-	for key, version := range map[string]uint64{"swarm/swarm/services/web": s.Version.Index, "swarm/swarm/nodes/n1": n.Version.Index} {
+	sec := mustPutRecord(t, c, secretKind, secret("s1", 0))
+	cfg := mustPutRecord(t, c, configKind, config("c1", 0))
+	for key, version := range map[string]uint64{
+		"swarm/swarm/services/web": s.Version.Index, "swarm/swarm/nodes/n1": n.Version.Index,
+		"swarm/swarm/secrets/s1": sec.Version.Index, "swarm/swarm/configs/c1": cfg.Version.Index,
+	} {
 		p, _, err := client.KV().Get(key, nil)
 		if err != nil || p == nil {
 			t.Fatalf("%s: %v %v", key, p, err)
@@ -167,6 +172,32 @@ func TestAnotherManagerSeesWritesThroughItsWatch(t *testing.T) {
 	})
 	if err := a.DeleteNode(ctx, "n1"); err != nil {
 		t.Fatalf("delete of a deleted node: %v", err)
+	}
+
+	sec := mustPutRecord(t, a, secretKind, secret("s1", 0))
+	cfg := mustPutRecord(t, a, configKind, config("c1", 0))
+	eventually(t, "b sees a's secret and config", func() error {
+		if !sameJSON(b.Secrets(), []swarm.Secret{sec}) || !sameJSON(b.Configs(), []swarm.Config{cfg}) {
+			return fmt.Errorf("b has %s %s", toJSON(b.Secrets()), toJSON(b.Configs()))
+		}
+		return nil
+	})
+	_, err = b.PutSecret(ctx, secret("s1", 0))
+	wantOutOfSequence(t, err)
+	if err := b.DeleteSecret(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteConfig(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a sees b's deletes", func() error {
+		if len(a.Secrets())+len(a.Configs()) != 0 {
+			return fmt.Errorf("a has %s %s", toJSON(a.Secrets()), toJSON(a.Configs()))
+		}
+		return nil
+	})
+	if err := a.DeleteConfig(ctx, "c1"); !errdefs.IsNotFound(err) {
+		t.Fatalf("delete of a deleted config: %v", err)
 	}
 }
 

@@ -6,12 +6,8 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// copyService and copyNode make deep copies (records are plain JSON documents), so no caller shares a map or
-// slice with the store.
-func copyService(s swarm.Service) swarm.Service { return deepCopy(s) }
-
-func copyNode(n swarm.Node) swarm.Node { return deepCopy(n) }
-
+// deepCopy copies a record through JSON (records are plain JSON documents), so no caller shares a map or slice
+// with the store.
 func deepCopy[T any](v T) T {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/errdefs"
@@ -11,7 +12,14 @@ import (
 const (
 	kindServices = "services"
 	kindNodes    = "nodes"
+	kindSecrets  = "secrets"
+	kindConfigs  = "configs"
 )
+
+var kinds = []string{kindServices, kindNodes, kindSecrets, kindConfigs}
+
+// noun is one record of a kind, in messages: "service".
+func noun(kind string) string { return strings.TrimSuffix(kind, "s") }
 
 // layout maps records to Consul keys: <prefix>/swarm/<kind>/<ID>.
 type layout struct {
@@ -36,7 +44,7 @@ func (l layout) parse(key string) (kind, id string, ok bool) {
 		return "", "", false
 	}
 	kind, id, found = strings.Cut(rest, "/")
-	if !found || (kind != kindServices && kind != kindNodes) || validID(id) != nil {
+	if !found || !slices.Contains(kinds, kind) || validID(id) != nil {
 		return "", "", false
 	}
 	return kind, id, true

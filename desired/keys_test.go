@@ -11,6 +11,8 @@ func TestRecordsAreKeysUnderThePrefix(t *testing.T) {
 		{"", kindServices, "abc", "swarm/services/abc"},
 		{"swarm", kindServices, "abc", "swarm/swarm/services/abc"},
 		{"/prod/eu/", kindNodes, "ABCD:EFGH", "prod/eu/swarm/nodes/ABCD:EFGH"},
+		{"swarm", kindSecrets, "s1", "swarm/swarm/secrets/s1"},
+		{"", kindConfigs, "c1", "swarm/configs/c1"},
 	} {
 		l := newLayout(tc.prefix)
 		if got := l.key(tc.kind, tc.id); got != tc.key {
@@ -32,6 +34,9 @@ func TestKeysThatAreNoRecordAreIgnored(t *testing.T) {
 		"swarm/swarm/services/a/b",
 		"swarm/swarm/tasks/t1",
 		"swarm/swarm/services/..",
+		"swarm/swarm/secrets/",
+		"swarm/swarm/configs/a/b",
+		"swarm/swarm/secret/s1",
 		"other/swarm/services/a",
 	} {
 		if kind, id, ok := l.parse(key); ok {

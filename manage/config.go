@@ -38,6 +38,8 @@ type Config struct {
 
 	Pprof bool // serve /debug/pprof
 
+	SecretsKey string // the file of the key that seals secrets ("": secrets are refused)
+
 	Experimental bool
 	Debug        bool
 	Logger       *slog.Logger

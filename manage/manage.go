@@ -25,6 +25,7 @@ import (
 	"swarm/overlay/netstate"
 	"swarm/proxy"
 	"swarm/scheduler"
+	"swarm/secrets"
 )
 
 // Server timeouts: a slow client cannot pin connections, while streams (logs -f, events, attach) run unbounded.
@@ -83,6 +84,21 @@ func (b backends) desired(log *slog.Logger) (store desired.Store, run func(conte
 	return c, func(ctx context.Context) { c.Run(ctx) }
 }
 
+// secretsAPI keeps swarm mode's secrets and configs in the desired state, secrets sealed with the key in
+// cfg.SecretsKey (made there on first use); without one, configs work and secrets are refused.
+func secretsAPI(cfg Config, store desired.Store, log *slog.Logger) (*secrets.API, error) {
+	var key *secrets.Key
+	if cfg.SecretsKey != "" {
+		k, err := secrets.LoadKey(cfg.SecretsKey)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+		log.Info("secrets: sealing with the managers' key", "file", cfg.SecretsKey, "fingerprint", k.Fingerprint())
+	}
+	return secrets.New(secrets.Config{Store: store, Key: key}), nil
+}
+
 // Run serves the cluster API on every cfg.Hosts address until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
@@ -128,10 +144,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if netStore != nil {
 		orchNets = netStore
 	}
-	orch := orchestrator.New(orchestrator.Config{Cluster: cl, Store: store, Networks: orchNets, Advertise: selfAddr(cfg), Logger: log,
-		Role: func() (bool, string) { r := role.get(); return r.Primary, r.PrimaryAddr }})
+	objects, err := secretsAPI(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	orch := orchestrator.New(orchestrator.Config{Cluster: cl, Store: store, Networks: orchNets, Secrets: objects, Advertise: selfAddr(cfg),
+		Logger: log, Role: func() (bool, string) { r := role.get(); return r.Primary, r.PrimaryAddr }})
 	role.onChange = orch.Kick
-	api := proxy.New(proxy.Config{Backend: cl, Swarm: orch, Networks: nets, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
+	api := proxy.New(proxy.Config{Backend: cl, Swarm: orch, Networks: nets, Secrets: objects, Role: role.get, CORS: cfg.CORS, Pprof: cfg.Pprof,
 		Experimental: cfg.Experimental, Advertise: cfg.Advertise, Primary: proxy.PrimaryLink{TLS: engineTLS}, Metrics: m, Logger: log})
 	var wg sync.WaitGroup
 	if netStore != nil {

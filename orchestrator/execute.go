@@ -83,6 +83,9 @@ func (o *reconciler) create(s swarm.Service, k slotKey, avoid string) step {
 		start := cluster.Call{Method: http.MethodPost, Path: "/containers/" + resp.ID + "/start", Changes: cluster.Changes{Container: resp.ID}}
 		err = connectRest(ctx, resp.Engine, resp.ID, nets)
 		if err == nil {
+			err = o.giveFiles(ctx, s, resp.Engine, resp.ID)
+		}
+		if err == nil {
 			err = resp.Engine.Do(ctx, start, nil)
 		}
 		if err != nil {
@@ -135,6 +138,18 @@ func (o *reconciler) stop(t *task) step {
 			return nil
 		}
 		return err
+	}
+}
+
+// stopUnhealthy stops a task whose health check failed, which then counts as failed (swarm's rule).
+func (o *reconciler) stopUnhealthy(t *task) step {
+	stop := o.stop(t)
+	return func(ctx context.Context, m *memory) error {
+		m.mu.Lock()
+		m.unhealthy[t.ID] = true
+		m.mu.Unlock()
+		o.log.Info("orchestrator: stopping a task whose health check fails", "service", t.ServiceName, "task", t.ID)
+		return stop(ctx, m)
 	}
 }
 

@@ -30,6 +30,7 @@ type Config struct {
 	Cluster   Cluster
 	Store     desired.Store
 	Networks  Networks // the cluster networks; nil when the manager has none
+	Secrets   Secrets  // secrets and configs for tasks; nil: services that use any are refused
 	Advertise string   // this manager's address (host:port), "" when it has none
 	Role      Role     // nil: always primary
 	Logger    *slog.Logger
@@ -83,6 +84,7 @@ type memory struct {
 	busy      map[slotKey]bool     // slots with an action under way
 	loose     map[slotKey]*task    // tasks without a container: pending placement, or rejected
 	shut      map[string]bool      // task IDs this primary shut down
+	unhealthy map[string]bool      // of those, the ones it stopped because their health check failed
 	endedAt   map[string]time.Time // task IDs: when this primary first saw the task ended
 	restarts  map[slotKey][]time.Time
 	updates   map[string]*rollout   // services' updates under way, by service ID
@@ -92,7 +94,7 @@ type memory struct {
 }
 
 func newMemory() *memory {
-	return &memory{busy: map[slotKey]bool{}, loose: map[slotKey]*task{}, shut: map[string]bool{},
+	return &memory{busy: map[slotKey]bool{}, loose: map[slotKey]*task{}, shut: map[string]bool{}, unhealthy: map[string]bool{},
 		endedAt: map[string]time.Time{}, restarts: map[slotKey][]time.Time{}, updates: map[string]*rollout{},
 		skip: map[slotKey]time.Time{}, firstSeen: map[string]time.Time{}}
 }

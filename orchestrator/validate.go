@@ -40,6 +40,12 @@ func (o *API) validate(spec *swarm.ServiceSpec, id string) error {
 	if err := fillMode(&spec.Mode); err != nil {
 		return err
 	}
+	if err := checkHonoured(spec); err != nil {
+		return err
+	}
+	if err := o.checkFiles(cs); err != nil {
+		return err
+	}
 	fillDefaults(spec)
 	if err := checkPorts(spec, o.cfg.Networks != nil); err != nil {
 		return err

@@ -11,7 +11,7 @@ type route struct {
 // routes is the whole API surface, the busiest calls first (they are matched in order). Everything not listed
 // answers 404 with a JSON message.
 func (s *Server) routes() []route {
-	return append(append(s.coreRoutes(), s.swarmRoutes()...), s.resourceRoutes()...)
+	return append(append(append(s.coreRoutes(), s.swarmRoutes()...), s.secretRoutes()...), s.resourceRoutes()...)
 }
 
 func (s *Server) coreRoutes() []route {

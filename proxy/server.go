@@ -22,6 +22,7 @@ type Config struct {
 	Backend      Backend
 	Swarm        Swarm           // services, tasks and nodes; nil: answered as a classic manager
 	Networks     ClusterNetworks // cluster (overlay) networks; nil: refused
+	Secrets      Secrets         // swarm mode's secrets and configs; nil: none (their paths answer 404)
 	Role         func() Role     // primary or replica; nil means primary
 	CORS         bool
 	Pprof        bool

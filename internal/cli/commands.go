@@ -57,6 +57,8 @@ var manageCmd = command{
 		{Names: []string{"refresh-on-node-filter"}, Kind: kBool, Usage: "refresh an engine's containers before listing with a node filter"},
 		{Names: []string{"container-name-refresh-filter"}, Usage: "refresh all engines before listing with this name filter"},
 		{Names: []string{"pprof"}, Kind: kBool, Usage: "serve /debug/pprof on the API listener"},
+		{Names: []string{"secrets-key"}, Env: "SWARM_SECRETS_KEY", Usage: "file of the key that seals swarm mode's secrets " +
+			"in Consul (made on first use; give every manager the same file); without it secrets are refused"},
 		helpFlag,
 	},
 }

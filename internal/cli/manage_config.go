@@ -18,6 +18,7 @@ func manageConfig(app string, fv values, pos []string, getenv func(string) strin
 	cfg.RefreshOnNodeFilter = fv.Bool("refresh-on-node-filter")
 	cfg.ContainerNameRefreshFilter = fv.String("container-name-refresh-filter")
 	cfg.Pprof = fv.Bool("pprof")
+	cfg.SecretsKey = fv.String("secrets-key")
 	steps := []func(*manage.Config, values) error{
 		manageScheduling, manageHosts, manageTiming, manageReplication, manageTLS, manageClusterOpts,
 	}

@@ -3,6 +3,7 @@ package simengine
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ func (e *Engine) routes() {
 	m.HandleFunc("GET /containers/{id}/json", e.inspect)
 	m.HandleFunc("POST /containers/{id}/{action}", e.action)
 	m.HandleFunc("DELETE /containers/{id}", e.remove)
+	m.HandleFunc("PUT /containers/{id}/archive", e.extract)
 	// Answers that never change are encoded once: the manager's periodic refresh asks for them on every
 	// engine, and the fleet shares the machine with the manager it measures.
 	m.HandleFunc("GET /images/json", fixed(e.images))
@@ -244,6 +246,26 @@ func (e *Engine) setState(id, state string) {
 	}
 	e.containers[id] = &nc
 	e.listed = nil
+}
+
+// extract keeps the archive extracted into a container (nothing is extracted: Archive returns it).
+func (e *Engine) extract(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.lookup(r.PathValue("id"))
+	if c == nil {
+		http.Error(w, `{"message":"No such container"}`, http.StatusNotFound)
+		return
+	}
+	if e.archives == nil {
+		e.archives = map[string][][]byte{}
+	}
+	e.archives[c.summary.ID] = append(e.archives[c.summary.ID], body)
 }
 
 func (e *Engine) action(w http.ResponseWriter, r *http.Request) {

@@ -45,6 +45,7 @@ type Engine struct {
 	clock      int64
 	inspects   atomic.Int64 // container inspects served
 	listed     []byte       // the encoded list of every container; nil after a change
+	archives   map[string][][]byte
 }
 
 type simContainer struct {
@@ -160,6 +161,40 @@ func (e *Engine) Exit(id string, code int) {
 	e.listed = nil
 	e.mu.Unlock()
 	e.emit("container", "die", id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
+}
+
+// SetHealth gives a running container's health check a status (starting, healthy, unhealthy), as its list and
+// inspect show it, with the health_status event.
+func (e *Engine) SetHealth(id, status string) {
+	e.mu.Lock()
+	c := e.containers[id]
+	if c == nil {
+		e.mu.Unlock()
+		return
+	}
+	nc := *c
+	nc.encoded = nil
+	st := *c.inspect.State
+	st.Health = &container.Health{Status: status}
+	base := *c.inspect.ContainerJSONBase
+	base.State = &st
+	nc.inspect.ContainerJSONBase = &base
+	shown := status
+	if status == "starting" {
+		shown = "health: starting"
+	}
+	nc.summary.Status = "Up 1 second (" + shown + ")"
+	e.containers[id] = &nc
+	e.listed = nil
+	e.mu.Unlock()
+	e.emit("container", "health_status: "+status, id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
+}
+
+// Archive returns the tar archives extracted into a container (PUT /containers/{id}/archive), in order.
+func (e *Engine) Archive(id string) [][]byte {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.archives[id]
 }
 
 // Summaries lists the engine's containers as its list would, in creation order.

@@ -29,7 +29,8 @@ func (b *Bed) StartSwarm(swarm, managerAddr string) error {
 			return err
 		}
 	}
-	if err := b.daemon(nil, swarm, "manage", "manage", "-H", "tcp://"+managerAddr, "--heartbeat=2s", disc); err != nil {
+	if err := b.daemon(nil, swarm, "manage", "manage", "-H", "tcp://"+managerAddr, "--heartbeat=2s",
+		"--secrets-key="+filepath.Join(b.Dir, "secrets.key"), disc); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)

@@ -50,7 +50,8 @@ func containerRequest(s swarm.Service, taskID string, slot int, node string, ext
 
 func hostConfig(spec swarm.ServiceSpec, cs *swarm.ContainerSpec) *container.HostConfig {
 	hc := &container.HostConfig{Mounts: cs.Mounts, ReadonlyRootfs: cs.ReadOnly, CapAdd: cs.CapabilityAdd,
-		CapDrop: cs.CapabilityDrop, Init: cs.Init, Sysctls: cs.Sysctls, GroupAdd: cs.Groups}
+		CapDrop: cs.CapabilityDrop, Init: cs.Init, Sysctls: cs.Sysctls, GroupAdd: cs.Groups, OomScoreAdj: int(cs.OomScoreAdj),
+		SecurityOpt: securityOpts(cs.Privileges)}
 	hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
 	if d := cs.DNSConfig; d != nil {
 		hc.DNS, hc.DNSSearch, hc.DNSOptions = d.Nameservers, d.Search, d.Options

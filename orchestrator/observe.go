@@ -22,6 +22,7 @@ type task struct {
 	state                                    swarm.TaskState
 	message, err                             string
 	exitCode                                 int
+	unhealthy                                bool // its container runs but its health check fails: a failed task
 }
 
 // key is the task's slot: its number for replicated services, its node for global ones.
@@ -71,7 +72,22 @@ func observe(ct *cluster.Container, shutByUs bool) (*task, bool) {
 		t.NodeID = ct.Engine.ID()
 	}
 	t.state, t.message, t.err, t.exitCode = containerState(ct, shutByUs)
+	t.unhealthy = t.ct.State == "running" && strings.Contains(ct.Status, "(unhealthy)")
+	if t.unhealthy {
+		t.state, t.message, t.err = swarm.TaskStateFailed, "started", errUnhealthy
+	}
 	return t, true
+}
+
+// errUnhealthy is the error of a task whose health check failed (swarm's words).
+const errUnhealthy = "task: unhealthy container"
+
+// failedUnhealthy is a task this primary stopped because its health check failed, as it is once its container
+// stopped: failed, not shut down, so the restart policy treats it as a failure.
+func (t *task) failedUnhealthy() {
+	if t.ended() {
+		t.state, t.message, t.err = swarm.TaskStateFailed, "started", errUnhealthy
+	}
 }
 
 var exitedRe = regexp.MustCompile(`^Exited \((-?\d+)\)`)

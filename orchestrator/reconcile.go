@@ -122,6 +122,8 @@ func (p *pass) slot(s swarm.Service, k slotKey, r *rollout) {
 		}
 	case cur.running() && cur.Hash != hash:
 		steps = r.replace(p, s, k, cur)
+	case cur.unhealthy && p.reachable(cur):
+		steps = append(steps, p.o.stopUnhealthy(cur)) // then restarted as a failed task, by the policy
 	case cur.ended():
 		steps = p.restart(s, k, cur, r)
 	}
@@ -170,6 +172,8 @@ func (p *pass) stale(k slotKey, ts []*task, cur *task) []step {
 			continue
 		}
 		switch {
+		case t.unhealthy:
+			steps = append(steps, p.o.stopUnhealthy(t))
 		case t.running() && t.ct != nil && t.Hash == cur.Hash:
 			steps = append(steps, p.o.remove(t))
 		case t.running() && t.ct != nil && (cur.state == swarm.TaskStateRunning || !cur.running()):

@@ -38,6 +38,9 @@ func (o *shared) view(m *memory, scope map[string]bool) *view {
 		}
 		if m.shut[t.ID] && t.ended() {
 			t, _ = observe(t.ct, true)
+			if m.unhealthy[t.ID] {
+				t.failedUnhealthy()
+			}
 		}
 		v.add(t)
 	})

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -17,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"swarm/cluster"
+	"swarm/orchestrator"
 	"swarm/overlay/copies"
 	"swarm/overlay/netstate"
 )
@@ -227,6 +229,7 @@ func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *n
 		writeError(w, err)
 		return
 	}
+	n.awaitLeavingTasks(r.Context(), cn)
 	rs := cluster.FanOut(r.Context(), cluster.Healthy(n.b.Engines()), func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
 		return struct{}{}, copies.Remove(ctx, e, cn.ID)
 	})
@@ -246,6 +249,48 @@ func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *n
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// leavingWait bounds how long a network's removal waits for the tasks of removed services to leave it.
+const leavingWait = 30 * time.Second
+
+// awaitLeavingTasks waits (up to leavingWait) until no task of a service that no longer exists is on cn: the
+// primary removes such tasks soon after their service, and `docker stack rm` removes a stack's networks right
+// after its services, as swarm lets it.
+func (n *networkAPI) awaitLeavingTasks(ctx context.Context, cn *netstate.Network) {
+	deadline := time.Now().Add(leavingWait)
+	for n.leavingTasks(cn) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// leavingTasks counts the task containers on cn whose service no longer exists.
+func (n *networkAPI) leavingTasks(cn *netstate.Network) int {
+	if n.svcs == nil {
+		return 0
+	}
+	svcs, err := n.svcs.Services(filters.NewArgs(), false)
+	if err != nil {
+		return 0
+	}
+	live := map[string]bool{}
+	for _, s := range svcs {
+		live[s.ID] = true
+	}
+	count := 0
+	for _, e := range n.b.Engines() {
+		for _, c := range e.Containers() {
+			id := c.Labels[orchestrator.LabelServiceID]
+			if id != "" && !live[id] && c.NetworkSettings != nil && c.NetworkSettings.Networks[cn.Name] != nil {
+				count++
+			}
+		}
+	}
+	return count
 }
 
 // notServing refuses to remove a network a service is attached to (its tasks would have nowhere to run).

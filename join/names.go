@@ -2,8 +2,10 @@ package join
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -12,9 +14,15 @@ import (
 )
 
 // engineNamer is the agent's view of the engine beside it (overlay/agent.Engine).
-type engineNamer struct{ engine *client.Client }
+type engineNamer struct {
+	engine *client.Client
+	log    *slog.Logger
+}
 
-// Names finds the endpoint among the engine network's containers, then reads the container's aliases there.
+var _ agent.Engine = engineNamer{}
+
+// Names finds the endpoint among the engine network's containers, then reads the container's aliases there
+// and its health.
 func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) (agent.Naming, bool, error) {
 	nw, err := n.engine.NetworkInspect(ctx, engineNetwork, network.InspectOptions{})
 	if err != nil {
@@ -39,6 +47,9 @@ func (n engineNamer) Names(ctx context.Context, engineNetwork, endpoint string) 
 		naming := agent.Naming{Container: strings.TrimPrefix(ct.Name, "/"), Aliases: aliases}
 		if ct.Config != nil {
 			naming.Service = ct.Config.Labels[orchestrator.LabelServiceName]
+		}
+		if ct.State != nil && ct.State.Health != nil && ct.State.Health.Status != container.NoHealthcheck {
+			naming.Health = ct.State.Health.Status
 		}
 		return naming, true, nil
 	}

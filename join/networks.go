@@ -66,7 +66,7 @@ func startNetworks(ctx context.Context, cfg Config, engine *client.Client, log *
 	}
 	dns := resolver.New(resolver.Config{Book: bookOf(func() *agent.Agent { return ag }), Upstream: upstream, Logger: log})
 	ag, err = agent.New(agent.Config{Host: cfg.Advertise, VTEP: vtep, State: state, Plane: plane, Logger: log,
-		Engine: engineNamer{engine}, Resolver: dns, Mesh: routes})
+		Engine: engineNamer{engine: engine, log: log}, Resolver: dns, Mesh: routes})
 	if err != nil {
 		closeAll()
 		return nil, nil, err

@@ -64,6 +64,8 @@ type Agent struct {
 	hostAddrs   map[string]net.IP  // cluster network ID -> this host's own address there (mesh.go)
 	bridgeAddrs map[uint32]string  // VNI -> the local addresses last set on its bridge
 	applied     []mesh.Frontend    // the mesh's frontends as last applied
+	heard       map[string]heard   // container name -> its last health from the engine's events (health.go)
+	healthSeq   uint64             // how many health events were heard
 	ctx         context.Context    // Run's, for work that outlives a call (nil before Run)
 }
 
@@ -77,7 +79,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger, nets: map[string]*netstate.Network{}, cached: map[string]*netstate.Network{},
 		kick: make(chan struct{}, 1), mine: map[string]netstate.Endpoint{}, publishedAt: map[string]time.Time{}, programmed: map[uint32][]dataplane.Peer{},
-		hostAddrs: map[string]net.IP{}, bridgeAddrs: map[uint32]string{}}, nil
+		hostAddrs: map[string]net.IP{}, bridgeAddrs: map[uint32]string{}, heard: map[string]heard{}}, nil
 }
 
 // network returns the cluster network engine network engineID stands for, reading this host's attachments

@@ -11,5 +11,6 @@
 // It also keeps its host's part of the routing mesh (mesh.go, docs/mesh.md): it follows the services' records,
 // claims this host's own address on each network a service needs it on (an endpoint "host-<network>"), puts
 // that address and the services' virtual IPs on the bridges, and hands the frontends to a Mesh (overlay/mesh);
-// names answer a service's virtual IP (vip mode) or its tasks (dnsrr, tasks.NAME), never a draining task.
+// names answer a service's virtual IP (vip mode) or its tasks (dnsrr, tasks.NAME), never a draining task nor
+// one whose health check has not passed (health.go: it follows the engine's health events).
 package agent

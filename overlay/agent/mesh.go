@@ -183,11 +183,12 @@ func (a *Agent) releaseHostAddress(ctx context.Context, n *netstate.Network) {
 
 // frontends are what this host programs: for each service in vip mode, its virtual IP on each network here;
 // for each ingress port, the port on every address of the host; each spread over the service's tasks on that
-// network (but those draining), leaving with this host's address there. Sorted, so equal inputs give equal frontends.
+// network (but those draining or unhealthy: inService), leaving with this host's address there. Sorted, so
+// equal inputs give equal frontends.
 func frontends(svcs []netstate.Service, eps []netstate.Endpoint, local map[string]localNet) []mesh.Frontend {
 	tasks := map[string]map[string][]net.IP{} // network -> service name -> task addresses
 	for _, e := range eps {
-		if ip := net.ParseIP(e.IP); e.Service != "" && ip != nil && !e.Draining {
+		if ip := net.ParseIP(e.IP); e.Service != "" && ip != nil && inService(e) {
 			if tasks[e.Network] == nil {
 				tasks[e.Network] = map[string][]net.IP{}
 			}

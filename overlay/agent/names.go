@@ -17,14 +17,19 @@ type Engine interface {
 	// Endpoints returns the IDs of the endpoints the engine has on an engine network; a network the engine
 	// does not have is an errdefs not-found error.
 	Endpoints(ctx context.Context, engineNetwork string) (map[string]bool, error)
+	// FollowHealth calls changed with each change of health of the engine's containers, one call at a time,
+	// until ctx ends. Each time it (re)connects to the engine's events it first calls it with the health every
+	// container with a health check has then, since changes may have been missed meanwhile.
+	FollowHealth(ctx context.Context, changed func(HealthChange))
 }
 
-// Naming is what names an endpoint's container: its name, its aliases on the network, and the service it is a
-// task of ("" for none).
+// Naming is what names an endpoint's container: its name, its aliases on the network, the service it is a
+// task of ("" for none), and its health ("" when it has no health check, else starting, healthy or unhealthy).
 type Naming struct {
 	Container string
 	Aliases   []string
 	Service   string
+	Health    string
 }
 
 // Resolver serves DNS for a cluster network on its gateway address (resolver.Server).
@@ -84,11 +89,12 @@ func newBook(eps []netstate.Endpoint, svcs []netstate.Service) *book {
 	return b
 }
 
-// names are what an endpoint answers to: its container's name and aliases, and for a task its service's name
-// and tasks.SERVICE (the service's name answers with its virtual IP instead in vip mode: newBook).
+// names are what an endpoint answers to: its container's name and aliases, and for a task in service (neither
+// draining nor unhealthy) its service's name and tasks.SERVICE (the service's name answers with its virtual IP
+// instead in vip mode: newBook).
 func names(e netstate.Endpoint) []string {
 	out := append([]string{e.Container}, e.Aliases...)
-	if e.Service != "" && !e.Draining {
+	if e.Service != "" && inService(e) {
 		out = append(out, e.Service, "tasks."+e.Service)
 	}
 	return out
@@ -122,7 +128,7 @@ const (
 )
 
 // learnNames publishes the name and aliases of ep's container once the engine shows them (it does once the
-// join it is making returns).
+// join it is making returns), with its health: a task with a health check is in service only once it passed.
 func (a *Agent) learnNames(engineNetwork string, ep netstate.Endpoint) {
 	if a.cfg.Engine == nil {
 		return
@@ -130,10 +136,12 @@ func (a *Agent) learnNames(engineNetwork string, ep netstate.Endpoint) {
 	ctx, cancel := context.WithTimeout(a.life(), nameWait)
 	defer cancel()
 	for {
+		asked := a.healthHeard()
 		n, ok, err := a.cfg.Engine.Names(ctx, engineNetwork, ep.ID)
 		if err == nil && ok {
 			ep.Container, ep.Aliases, ep.Service = n.Container, n.Aliases, n.Service
 			a.mu.Lock()
+			ep.Unhealthy = a.unhealthySince(n, asked)
 			if _, ok := a.mine[ep.ID]; ok {
 				a.mine[ep.ID] = ep
 			}

@@ -14,7 +14,7 @@ import (
 // Run follows every endpoint of the cluster until ctx ends, keeping each local network's forwarding entries to
 // exactly the endpoints of the other hosts. It first replays this host's networks from Consul (after a restart
 // the kernel still holds them; this makes sure). Consul being unreachable is retried with backoff; the kernel
-// keeps the last entries meanwhile.
+// keeps the last entries meanwhile. It also follows the health of this host's containers (health.go).
 func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.ctx = ctx
@@ -23,6 +23,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	reads, svcReads := make(chan read), make(chan []netstate.Service)
 	go a.follow(ctx, reads)
 	go a.followServices(ctx, svcReads)
+	go a.followHealth(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -43,6 +44,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			case len(missing) > 0:
 				a.republish(ctx, missing)
 			}
+			a.correctHealth(ctx, rd.eps)
 			a.mu.Lock()
 			if rd.eps == nil {
 				rd.eps = []netstate.Endpoint{} // read: none (nil is "not read yet")

@@ -3,6 +3,7 @@ package netstate
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
@@ -20,6 +21,9 @@ type Endpoint struct {
 	Aliases   []string `json:"aliases,omitempty"`
 	Service   string   `json:"service,omitempty"`  // the service the container is a task of
 	Draining  bool     `json:"draining,omitempty"` // the task is being stopped: the mesh sends it nothing new
+	// Unhealthy: the container has a health check that has not passed (yet, or any more); a task is then left
+	// out of the mesh and of its service's names, as a draining one. A container without a check never is.
+	Unhealthy bool `json:"unhealthy,omitempty"`
 }
 
 func (s *Store) endpointKey(e Endpoint) string {
@@ -56,6 +60,54 @@ func (s *Store) NameEndpoint(ctx context.Context, e Endpoint) (bool, error) {
 		}
 		// Written meanwhile (published again): name the new record.
 	}
+}
+
+// SetUnhealthy sets the Unhealthy flag in the record of e (its Network, Host and ID) and changes nothing else
+// there: Draining, written by the primary manager, and any field this version does not know are kept. An
+// endpoint withdrawn meanwhile stays withdrawn. It reports whether it wrote (false: no record, or it says so
+// already).
+func (s *Store) SetUnhealthy(ctx context.Context, e Endpoint, unhealthy bool) (bool, error) {
+	for {
+		cur, _, err := s.kv.Get(s.endpointKey(e), (&api.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return false, unavailable("reading endpoint "+e.ID, err)
+		}
+		if cur == nil {
+			return false, nil
+		}
+		val, changed, err := withUnhealthy(cur.Value, unhealthy)
+		if err != nil || !changed {
+			return false, err
+		}
+		ok, _, err := s.kv.CAS(&api.KVPair{Key: cur.Key, Value: val, ModifyIndex: cur.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx))
+		if err != nil {
+			return false, unavailable("setting the health of endpoint "+e.ID, err)
+		}
+		if ok {
+			return true, nil
+		}
+		// Written meanwhile (drained, named, published again): set the flag in the new record.
+	}
+}
+
+// withUnhealthy is the record val with its "unhealthy" field set (absent when false, as Endpoint writes it),
+// every other field as it was; changed is false when val says so already.
+func withUnhealthy(val []byte, unhealthy bool) (out []byte, changed bool, err error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(val, &fields); err != nil {
+		return nil, false, fmt.Errorf("an endpoint's record is not JSON: %w", err)
+	}
+	var was bool
+	json.Unmarshal(fields["unhealthy"], &was)
+	if was == unhealthy {
+		return nil, false, nil
+	}
+	delete(fields, "unhealthy")
+	if unhealthy {
+		fields["unhealthy"] = json.RawMessage("true")
+	}
+	out, err = json.Marshal(fields)
+	return out, true, err
 }
 
 // DeleteEndpoint withdraws e (its Network, Host and ID); withdrawing one that is not there changes nothing.

@@ -430,3 +430,36 @@ func TestDrainingMarksTheEndpointsOfOneContainer(t *testing.T) {
 		t.Errorf("draining again marked %d", n)
 	}
 }
+
+// The health flag of one endpoint is set by check-and-set: the rest of its record (draining) is kept, and an
+// endpoint withdrawn is not brought back.
+func TestTheHealthFlagChangesNothingElseAndNoWithdrawnEndpoint(t *testing.T) {
+	s, _ := storeFor(t, Config{})
+	ctx := context.Background()
+	e := Endpoint{Network: "n1", ID: "e1", Host: "h1", IP: "10.0.0.2", Container: "web.1.x", Service: "web"}
+	if err := s.PutEndpoint(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DrainContainer(ctx, "web.1.x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ set, wrote bool }{{true, true}, {true, false}, {false, true}, {false, false}} {
+		wrote, err := s.SetUnhealthy(ctx, e, c.set)
+		if err != nil || wrote != c.wrote {
+			t.Fatalf("SetUnhealthy(%v): wrote %v, %v; want wrote %v", c.set, wrote, err, c.wrote)
+		}
+		eps, _, err := s.Endpoints(ctx, 0)
+		if err != nil || len(eps) != 1 || eps[0].Unhealthy != c.set || !eps[0].Draining || eps[0].Container != "web.1.x" {
+			t.Fatalf("after SetUnhealthy(%v): %+v, %v", c.set, eps, err)
+		}
+	}
+	if err := s.DeleteEndpoint(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, err := s.SetUnhealthy(ctx, e, true); wrote || err != nil {
+		t.Fatalf("SetUnhealthy of a withdrawn endpoint: wrote %v, %v", wrote, err)
+	}
+	if eps, _, _ := s.Endpoints(ctx, 0); len(eps) != 0 {
+		t.Fatalf("a withdrawn endpoint came back: %+v", eps)
+	}
+}

@@ -223,24 +223,21 @@ func (n *networkAPI) inspectCluster(w http.ResponseWriter, r *http.Request, cn *
 }
 
 // removeCluster removes every engine's copy, then the network; an engine whose containers still use its copy
-// refuses, and the network stays.
+// refuses, and the network stays. Tasks of services just removed are waited for (up to leavingWait): the
+// primary removes them soon after their service, and `docker stack rm` removes a stack's networks right after
+// its services, as swarm lets it.
 func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *netstate.Network) {
 	if err := n.notServing(cn); err != nil {
 		writeError(w, err)
 		return
 	}
-	n.awaitLeavingTasks(r.Context(), cn)
-	rs := cluster.FanOut(r.Context(), cluster.Healthy(n.b.Engines()), func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
-		return struct{}{}, copies.Remove(ctx, e, cn.ID)
-	})
-	var errs []string
-	for _, res := range rs {
-		if res.Err != nil {
-			errs = append(errs, res.Err.Error())
-		}
+	deadline := time.Now().Add(leavingWait)
+	n.awaitLeavingTasks(r.Context(), cn, deadline)
+	errs := n.removeCopies(r.Context(), cn)
+	for len(errs) > 0 && n.leavingTasks(cn) > 0 && time.Now().Before(deadline) && sleepCtx(r.Context(), 100*time.Millisecond) {
+		errs = n.removeCopies(r.Context(), cn) // a task placed as its service went, now leaving too
 	}
 	if len(errs) > 0 {
-		sort.Strings(errs)
 		writeError(w, errdefs.Conflict(fmt.Errorf("error while removing network: %s", strings.Join(errs, "; "))))
 		return
 	}
@@ -251,24 +248,41 @@ func (n *networkAPI) removeCluster(w http.ResponseWriter, r *http.Request, cn *n
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// removeCopies removes every healthy engine's copy of cn and returns the engines' refusals, sorted.
+func (n *networkAPI) removeCopies(ctx context.Context, cn *netstate.Network) []string {
+	rs := cluster.FanOut(ctx, cluster.Healthy(n.b.Engines()), func(ctx context.Context, e *cluster.Engine) (struct{}, error) {
+		return struct{}{}, copies.Remove(ctx, e, cn.ID)
+	})
+	var errs []string
+	for _, res := range rs {
+		if res.Err != nil {
+			errs = append(errs, res.Err.Error())
+		}
+	}
+	sort.Strings(errs)
+	return errs
+}
+
 // leavingWait bounds how long a network's removal waits for the tasks of removed services to leave it.
 const leavingWait = 30 * time.Second
 
-// awaitLeavingTasks waits (up to leavingWait) until no task of a service that no longer exists is on cn: the
-// primary removes such tasks soon after their service, and `docker stack rm` removes a stack's networks right
-// after its services, as swarm lets it.
-func (n *networkAPI) awaitLeavingTasks(ctx context.Context, cn *netstate.Network) {
-	deadline := time.Now().Add(leavingWait)
-	for n.leavingTasks(cn) > 0 && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
+// awaitLeavingTasks waits, until deadline at most, until no task of a service that no longer exists is on cn.
+func (n *networkAPI) awaitLeavingTasks(ctx context.Context, cn *netstate.Network, deadline time.Time) {
+	for n.leavingTasks(cn) > 0 && time.Now().Before(deadline) && sleepCtx(ctx, 100*time.Millisecond) {
 	}
 }
 
-// leavingTasks counts the task containers on cn whose service no longer exists.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// leavingTasks counts the task containers whose service no longer exists and that are on cn, or may be (one
+// just created, whose networks are not read yet).
 func (n *networkAPI) leavingTasks(cn *netstate.Network) int {
 	if n.svcs == nil {
 		return 0
@@ -285,7 +299,10 @@ func (n *networkAPI) leavingTasks(cn *netstate.Network) int {
 	for _, e := range n.b.Engines() {
 		for _, c := range e.Containers() {
 			id := c.Labels[orchestrator.LabelServiceID]
-			if id != "" && !live[id] && c.NetworkSettings != nil && c.NetworkSettings.Networks[cn.Name] != nil {
+			if id == "" || live[id] {
+				continue
+			}
+			if c.NetworkSettings == nil || len(c.NetworkSettings.Networks) == 0 || c.NetworkSettings.Networks[cn.Name] != nil {
 				count++
 			}
 		}

@@ -183,6 +183,20 @@ func TestAStackDeploysWithSecretsConfigsAndRollingUpdates(t *testing.T) {
 		}
 	}
 
+	// --prune: a service no longer in the file goes, the others stay as they are.
+	pruned := filepath.Join(dir, "pruned.yml")
+	full, _ := os.ReadFile(stackFiles(t, dir, "v2"))
+	start, end := strings.Index(string(full), "  front:"), strings.Index(string(full), "networks:\n  back:")
+	write(t, pruned, string(full[:start])+string(full[end:]))
+	web = runningTasks(t, m, "app_web")
+	cli(t, m, true, "stack", "deploy", "--prune", "--resolve-image", "never", "-c", pruned, "app")
+	if got := cli(t, m, true, "stack", "services", "app", "--format", "{{.Name}}"); got != "app_web\napp_worker" {
+		t.Fatalf("stack services after deploy --prune without front: %q", got)
+	}
+	if now := runningTasks(t, m, "app_web"); !sameSet(web, now) {
+		t.Fatalf("web's tasks changed on a deploy that only pruned front: %v → %v", web, now)
+	}
+
 	cli(t, m, true, "stack", "rm", "app")
 	stackGone(t, m, bed, client, "app")
 	seedStacks(t, m, bed, dir)
@@ -268,6 +282,9 @@ func secretNowhere(t *testing.T, m *clustertest.Manager, client *api.Client, tas
 		if out := cli(t, m, true, args...); strings.Contains(out, stackSecret) {
 			t.Fatalf("docker %s shows the secret's value", strings.Join(args, " "))
 		}
+	}
+	if metrics, err := m.Get("/metrics"); err != nil || strings.Contains(string(metrics), stackSecret) {
+		t.Fatalf("/metrics: the secret shows, or it failed: %v", err)
 	}
 	pairs, _, err := client.KV().List(prefix+"/", nil)
 	if err != nil {

@@ -142,6 +142,8 @@ func endpointSpec(s swarm.ServiceSpec) swarm.EndpointSpec {
 
 // CreateService validates spec, fills swarm's defaults and stores the service; the primary creates its tasks.
 func (o *API) CreateService(ctx context.Context, spec swarm.ServiceSpec, registryAuth string) (swarm.ServiceCreateResponse, error) {
+	o.writing.Lock()
+	defer o.writing.Unlock()
 	if err := o.validate(&spec, ""); err != nil {
 		return swarm.ServiceCreateResponse{}, err
 	}
@@ -170,6 +172,8 @@ func (o *API) CreateService(ctx context.Context, spec swarm.ServiceSpec, registr
 // UpdateService replaces a service's spec (or, with Rollback "previous", goes back to the previous one), if
 // version is its current version. A change of what tasks run starts a rolling update.
 func (o *API) UpdateService(ctx context.Context, ref string, version uint64, spec swarm.ServiceSpec, opts swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
+	o.writing.Lock()
+	defer o.writing.Unlock()
 	s, err := o.findService(ref)
 	if err != nil {
 		return swarm.ServiceUpdateResponse{}, err

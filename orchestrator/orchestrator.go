@@ -70,6 +70,9 @@ type shared struct {
 type API struct {
 	*shared
 	info infoMemo
+	// writing makes each create and update of a service one step on this manager (replicas forward theirs to
+	// the primary): a name or a published port is checked and taken at once, never by two services.
+	writing sync.Mutex
 }
 
 // reconciler keeps each service's tasks as its spec asks, while this manager is the primary.

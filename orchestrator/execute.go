@@ -131,14 +131,20 @@ func (o *reconciler) stop(t *task) step {
 		m.shut[t.ID] = true
 		m.mu.Unlock()
 		o.drain(ctx, t)
-		call := cluster.Call{Method: http.MethodPost, Path: "/containers/" + t.ct.ID + "/stop", Changes: cluster.Changes{Container: t.ct.ID}}
-		err := t.ct.Engine.Do(ctx, call, nil)
-		var ee *cluster.EngineError
-		if errors.As(err, &ee) && (ee.Status == http.StatusNotModified || ee.Status == http.StatusNotFound) {
-			return nil
-		}
-		return err
+		return stopContainer(ctx, t)
 	}
+}
+
+// stopContainer stops a task's container, giving its process the container's grace period (its stop timeout)
+// before it is killed; one already stopped or gone is no error.
+func stopContainer(ctx context.Context, t *task) error {
+	call := cluster.Call{Method: http.MethodPost, Path: "/containers/" + t.ct.ID + "/stop", Changes: cluster.Changes{Container: t.ct.ID}}
+	err := t.ct.Engine.Do(ctx, call, nil)
+	var ee *cluster.EngineError
+	if errors.As(err, &ee) && (ee.Status == http.StatusNotModified || ee.Status == http.StatusNotFound) {
+		return nil
+	}
+	return err
 }
 
 // stopUnhealthy stops a task whose health check failed, which then counts as failed (swarm's rule).
@@ -153,7 +159,8 @@ func (o *reconciler) stopUnhealthy(t *task) step {
 	}
 }
 
-// remove removes a task's container (and its anonymous volumes), stopping it first if it runs.
+// remove removes a task's container (and its anonymous volumes); one that runs is taken out of the mesh and
+// stopped first, with its grace period, as swarm shuts tasks down (scale-down, a removed service, a stale copy).
 func (o *reconciler) remove(t *task) step {
 	return func(ctx context.Context, m *memory) error {
 		if t.ct == nil {
@@ -169,6 +176,9 @@ func (o *reconciler) remove(t *task) step {
 		m.mu.Unlock()
 		if t.ct.State == "running" {
 			o.drain(ctx, t)
+			if err := stopContainer(ctx, t); err != nil {
+				o.log.Debug("orchestrator: stopping a task before removing it", "task", t.ID, "err", err)
+			}
 		}
 		return o.removeContainer(ctx, t.ct.Engine, t.ct.ID)
 	}

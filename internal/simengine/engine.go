@@ -46,6 +46,7 @@ type Engine struct {
 	inspects   atomic.Int64 // container inspects served
 	listed     []byte       // the encoded list of every container; nil after a change
 	archives   map[string][][]byte
+	changes    []string // requests other than GETs, "METHOD /path"
 }
 
 type simContainer struct {
@@ -102,7 +103,19 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Api-Version", e.opts.APIVersion)
+	if r.Method != http.MethodGet {
+		e.mu.Lock()
+		e.changes = append(e.changes, r.Method+" "+r.URL.Path)
+		e.mu.Unlock()
+	}
 	e.mux.ServeHTTP(w, r)
+}
+
+// Changes are the requests other than GETs the engine was sent, in order: "METHOD /path" (unversioned).
+func (e *Engine) Changes() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return append([]string(nil), e.changes...)
 }
 
 // Inspects is the number of container inspects the engine has answered.

@@ -200,9 +200,15 @@ func TestARereadBetweenTwoEventsDoesNotCoverTheLaterOne(t *testing.T) {
 	var out struct{ ID string }
 	json.Unmarshal(rec.Body.Bytes(), &out)
 	sim.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1.41/containers/"+out.ID+"/start", nil))
-	time.Sleep(150 * time.Millisecond) // its events were re-read
-	if ct := e.store.get(out.ID); ct == nil || ct.State != "running" {
-		t.Fatalf("the started container is not cached as running: %+v", ct)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) { // its events are re-read
+		ct := e.store.get(out.ID)
+		if ct != nil && ct.State == "running" {
+			time.Sleep(150 * time.Millisecond) // and any re-read still due has run
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the started container is not cached as running: %+v", ct)
+		}
 	}
 	ev := func(a events.Action) *events.Message {
 		return &events.Message{Type: events.ContainerEventType, Action: a, Actor: events.Actor{ID: out.ID}, TimeNano: time.Now().UnixNano()}

@@ -56,7 +56,7 @@ func (o *API) validate(spec *swarm.ServiceSpec, id string) error {
 func fillMode(m *swarm.ServiceMode) error {
 	switch {
 	case m.ReplicatedJob != nil || m.GlobalJob != nil:
-		return errdefs.InvalidParameter(fmt.Errorf("job modes (replicated-job, global-job) are not supported by this cluster yet: use replicated or global"))
+		return errdefs.InvalidParameter(fmt.Errorf("job modes (replicated-job, global-job; compose: deploy.mode) are not supported by this cluster yet: use replicated or global"))
 	case m.Global != nil:
 		return nil
 	case m.Replicated == nil:

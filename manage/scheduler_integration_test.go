@@ -93,7 +93,8 @@ func TestSchedulingThroughDockerCLI(t *testing.T) {
 			t.Fatalf("constraint:node!=node-1 placed on %s", n)
 		}
 		expect(t, "unmet constraint", d.rejected("run", "-d", "-e", "constraint:disk==hdd", "busybox", "true"),
-			`no suitable node (constraint "disk==hdd" not met on 3 nodes)`)
+			"Unable to find a node that satisfies the following conditions \n[available container slots]\n[disk==hdd (soft=false)]\n"+
+				`no suitable node (constraint "disk==hdd" not met on 3 nodes)`)
 		expectContains(t, "malformed constraint", d.rejected("run", "-d", "-e", "constraint:disk=ssd", "busybox", "true"),
 			`invalid constraint expression "disk=ssd": use key==value or key!=value`)
 	})
@@ -112,7 +113,16 @@ func TestSchedulingThroughDockerCLI(t *testing.T) {
 		d.ok("run", "-d", "--name", "softmiss", "-e", "affinity:container==~nosuch", "busybox", "sleep", "1000")
 		expectContains(t, "soft affinity to a missing container places", d.nodeOf("softmiss"), "node-")
 		expect(t, "hard affinity to a missing container", d.rejected("run", "-d", "-e", "affinity:container==nosuch", "busybox", "true"),
-			`no suitable node (affinity "container==nosuch" not met on 3 nodes)`)
+			"Unable to find a node that satisfies the following conditions \n[available container slots]\n[container==nosuch (soft=false)]\n"+
+				`no suitable node (affinity "container==nosuch" not met on 3 nodes)`)
+		expect(t, "a missing dependency", d.rejected("run", "-d", "--volumes-from", "nosuch", "busybox", "true"),
+			"Unable to find a node that satisfies the following conditions \n[available container slots]\n[--volumes-from=nosuch]\n"+
+				`no suitable node (container "nosuch" (--volumes-from) not on 3 nodes)`)
+		expect(t, "a whitelist of no node", d.rejected("run", "-d", "-e", "whitelist:node==nosuch", "busybox", "true"),
+			"Unable to find a node that satisfies the following conditions \n[available container slots]\n[nosuch]\n"+
+				`no suitable node (not in whitelist "nosuch" on 3 nodes)`)
+		expect(t, "more memory than any node has", d.rejected("run", "-d", "-m", "100000g", "busybox", "true"),
+			"no resources available to schedule container\nno suitable node (not enough free memory on 3 nodes)")
 		d.ok("run", "-d", "--name", "away", "-e", "affinity:container!=anchor", "-e", "constraint:node!=node-0", "busybox", "sleep", "1000")
 		expect(t, "anti-affinity and constraint", d.nodeOf("away"), "node-1")
 	})
@@ -126,7 +136,7 @@ func TestSchedulingThroughDockerCLI(t *testing.T) {
 		}
 		expect(t, "three -p 8080:80", d.placements(web), "node-0:1 node-1:1 node-2:1")
 		expect(t, "fourth -p 8080:80", d.rejected("run", "-d", "-p", "8080:80", "busybox", "sleep", "1000"),
-			"no suitable node (port 8080 in use on 3 nodes)")
+			"Unable to find a node that satisfies the following conditions \n[port 8080 (Bridge mode)]\nno suitable node (port 8080 in use on 3 nodes)")
 	})
 
 	t.Run("parallel ports", func(t *testing.T) {

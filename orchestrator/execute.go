@@ -106,7 +106,7 @@ func (o *reconciler) loose(m *memory, s swarm.Service, k slotKey, id string, err
 		created: time.Now(), state: swarm.TaskStateRejected, message: "rejected", err: err.Error()}
 	var nn *scheduler.NoNodeError
 	if errors.As(err, &nn) {
-		t.state, t.message = swarm.TaskStatePending, "pending task scheduling"
+		t.state, t.message, t.err = swarm.TaskStatePending, "pending task scheduling", nn.Explanation() // one line, for service ps
 	}
 	if k.node != "" && errors.As(err, &nn) { // a global slot whose node does not fit: no task at all
 		m.mu.Lock()

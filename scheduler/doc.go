@@ -8,7 +8,9 @@
 // a node whose swarm-mode Availability is pause or drain takes no new container, `docker run` included). Each
 // filter rejects a node with a reason; a node is counted once, under the first filter that rejects it, and
 // when nothing fits the error (*NoNodeError) reads e.g. `no suitable node (2 nodes not available for new tasks;
-// 1 node unhealthy; constraint "region==eu" not met on 2 nodes)`, availability first, then in pipeline order.
+// 1 node unhealthy; constraint "region==eu" not met on 2 nodes)`, availability first, then in pipeline order,
+// after the original's words for the same failure (original.go): the filters applied one after the other, the
+// conditions of each up to the one that left no node.
 // Constraints take the original's keys (node: the ID or the name; any other key: that engine label) and swarm
 // mode's: node.id, node.hostname, node.ip (an address or a CIDR block holding it), node.role,
 // node.platform.os, node.platform.arch, node.labels.K (the node's labels) and engine.labels.K; any other

@@ -64,12 +64,22 @@ func (r *rejections) add(stage int, reason string) {
 	r.counts[reason]++
 }
 
-// NoNodeError says why no node could take a container, counting the nodes each reason rejected.
+// NoNodeError says why no node could take a container: first in the original's words (which scripts look
+// for), then ours, counting the nodes each reason rejected.
 type NoNodeError struct {
-	Reasons []string // rendered reasons, e.g. `constraint "region==eu" not met on 2 nodes`
+	Original string   // e.g. "Unable to find a node that satisfies the following conditions \n[region==eu (soft=false)]"
+	Reasons  []string // rendered reasons, e.g. `constraint "region==eu" not met on 2 nodes`
 }
 
 func (e *NoNodeError) Error() string {
+	if e.Original == "" {
+		return e.Explanation()
+	}
+	return e.Original + "\n" + e.Explanation()
+}
+
+// Explanation is our line alone: `no suitable node (...)`, for places one line fits (a task's error).
+func (e *NoNodeError) Explanation() string {
 	return "no suitable node (" + strings.Join(e.Reasons, "; ") + ")"
 }
 

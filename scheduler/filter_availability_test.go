@@ -54,7 +54,7 @@ func TestAvailabilityIsHonouredByEveryPlacement(t *testing.T) {
 				p, err := s.PlaceSorted(req(t, tt.env), tt.nodes)
 				got := "error: "
 				if err != nil {
-					got += err.Error()
+					got += explanation(err)
 				} else {
 					got = p.Node.Name
 					p.Done()
@@ -76,7 +76,7 @@ func TestPlainIndexSeesAvailabilityChange(t *testing.T) {
 		t.Helper()
 		p, err := s.PlaceSorted(plain, nodes)
 		if err != nil {
-			return "error: " + err.Error()
+			return "error: " + explanation(err)
 		}
 		p.Done()
 		return p.Node.Name

@@ -49,5 +49,5 @@ func errString(err error) string {
 	if err == nil {
 		return ""
 	}
-	return err.Error()
+	return explanation(err)
 }

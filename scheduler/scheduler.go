@@ -231,10 +231,11 @@ func (s *Scheduler) place(req *Request, nodes []*Node, sorted bool) (*Placement,
 // allocated per node.
 func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error) {
 	if len(nodes) == 0 {
-		return nil, &NoNodeError{Reasons: []string{"no nodes in the cluster"}}
+		return nil, &NoNodeError{Original: msgNoNodes, Reasons: []string{"no nodes in the cluster"}}
 	}
 	r.soft = soft
 	var rej rejections
+	last := unfilteredStage // the stage where the original's filters, one after the other, left no node
 	var top weighted
 	var pool []weighted // the candidates of choose
 	collect := s.strategy == "random" || (len(r.spread) > 0 && r.group != nil)
@@ -246,12 +247,14 @@ func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error
 		}
 		if stage, reason := s.check(r, n); reason != "" {
 			rej.add(stage, reason)
+			last = max(last, stage)
 			continue
 		}
 		w, reason := s.weigh(r, n)
 		switch {
 		case reason != "":
 			rej.add(len(s.filters), reason)
+			last = resourcesStage
 		case collect:
 			pool = append(pool, w)
 		case top.n.Node == nil || s.before(w, top, r.sortedNodes):
@@ -264,7 +267,9 @@ func (s *Scheduler) pick(r *request, nodes []*Node, soft bool) (*nodeView, error
 	if top.n.Node != nil {
 		return &top.n, nil
 	}
-	return nil, rej.err()
+	e := rej.err()
+	e.Original = s.originalText(r, last)
+	return nil, e
 }
 
 // check returns the first filter (its stage) that rejects the node, and why.

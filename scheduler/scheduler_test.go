@@ -54,7 +54,7 @@ func place(t *testing.T, s *Scheduler, r *Request, nodes ...*Node) string {
 	t.Helper()
 	p, err := s.Place(r, nodes)
 	if err != nil {
-		return "error: " + err.Error()
+		return "error: " + explanation(err)
 	}
 	p.Done()
 	return p.Node.Name
@@ -233,7 +233,7 @@ func TestParallelPortPlacementsNeverDoubleBook(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				if err.Error() != "no suitable node (port 80 in use on 3 nodes)" {
+				if explanation(err) != "no suitable node (port 80 in use on 3 nodes)" {
 					t.Errorf("unexpected error: %v", err)
 				}
 				failed++

@@ -125,6 +125,17 @@ func TestSchedulingThroughDockerCLI(t *testing.T) {
 			"no resources available to schedule container\nno suitable node (not enough free memory on 3 nodes)")
 		d.ok("run", "-d", "--name", "away", "-e", "affinity:container!=anchor", "-e", "constraint:node!=node-0", "busybox", "sleep", "1000")
 		expect(t, "anti-affinity and constraint", d.nodeOf("away"), "node-1")
+		// As the original: references written with the engine's leading slash, and `\!` in a label (its docs'
+		// escape for bash).
+		d.ok("run", "-d", "--name", "slashvol", "--volumes-from", "/anchor", "busybox", "sleep", "1000")
+		expect(t, "--volumes-from /anchor", d.nodeOf("slashvol"), "node-2")
+		d.ok("run", "-d", "--name", "slashnet", "--net", "container:/anchor", "busybox", "sleep", "1000")
+		expect(t, "--net container:/anchor", d.nodeOf("slashnet"), "node-2")
+		d.ok("run", "-d", "--name", "slashlink", "--link", "/anchor:a2", "busybox", "sleep", "1000")
+		expect(t, "--link /anchor:a2", d.nodeOf("slashlink"), "node-2")
+		d.ok("run", "-d", "--name", "escaped", "--label", `com.docker.swarm.affinities=["container\!=anchor"]`,
+			"-e", "constraint:node!=node-0", "busybox", "sleep", "1000")
+		expect(t, `affinities=["container\!=anchor"]`, d.nodeOf("escaped"), "node-1")
 	})
 
 	t.Run("ports", func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 )
 
 // dependencyFilter keeps a container with the containers it depends on: --volumes-from X, --link X:alias and
-// --net container:X must all be on the node.
+// --net container:X must all be on the node (X may be written /X, as the engine accepts it).
 type dependencyFilter struct{}
 
 func (dependencyFilter) applies(r *request) bool { return len(r.deps) > 0 }
@@ -27,13 +27,13 @@ type dependency struct{ name, via string }
 func dependencies(hc *container.HostConfig) []dependency {
 	var out []dependency
 	for _, v := range hc.VolumesFrom {
-		out = append(out, dependency{strings.SplitN(v, ":", 2)[0], "--volumes-from"})
+		out = append(out, dependency{strings.TrimPrefix(strings.SplitN(v, ":", 2)[0], "/"), "--volumes-from"})
 	}
 	for _, l := range hc.Links {
 		out = append(out, dependency{strings.TrimPrefix(strings.SplitN(l, ":", 2)[0], "/"), "--link"})
 	}
 	if mode := string(hc.NetworkMode); strings.HasPrefix(mode, "container:") {
-		out = append(out, dependency{strings.TrimPrefix(mode, "container:"), "--net"})
+		out = append(out, dependency{strings.TrimPrefix(strings.TrimPrefix(mode, "container:"), "/"), "--net"})
 	}
 	return out
 }

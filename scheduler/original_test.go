@@ -90,3 +90,23 @@ func TestTheOriginalsWordsComeFirst(t *testing.T) {
 		})
 	}
 }
+
+// The original's docs escape `!` for bash in label values (`["container\!=c1"]`); that escape means `!`, and
+// no other backslash escape is taken beyond JSON's own.
+func TestAnEscapedBangInALabelMeansBang(t *testing.T) {
+	cfg := &container.Config{Labels: map[string]string{LabelAffinities: `["container\!=c1"]`, LabelConstraints: `["node\!=b"]`}}
+	if err := ParseRequest(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Labels[LabelAffinities] != `["container!=c1"]` || cfg.Labels[LabelConstraints] != `["node!=b"]` {
+		t.Fatalf("labels after parsing: %v", cfg.Labels)
+	}
+	bad := &container.Config{Labels: map[string]string{LabelAffinities: `["container\?=c1"]`}}
+	if err := ParseRequest(bad); err == nil {
+		t.Fatal(`a label with the escape \? was taken`)
+	}
+	p, err := mustNew(t, Config{}).Place(&Request{Config: cfg}, []*Node{node("a", nil, ctr("c1", "c1")), node("b", nil), node("c", nil)})
+	if err != nil || p.Node.Name != "c" {
+		t.Fatalf("placed on %v (%v), want c: away from c1 and not b", p, err)
+	}
+}

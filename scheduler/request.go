@@ -72,6 +72,9 @@ func labelList(labels map[string]string, label, kind string) ([]string, error) {
 		return nil, nil
 	}
 	var vals []string
+	// The original's docs write `["container\!=c1"]`, the backslash keeping interactive bash from expanding
+	// `!`; it meant `!`. That escape, and only it, is taken (JSON itself has no such escape).
+	raw = strings.ReplaceAll(raw, `\!`, "!")
 	if err := json.Unmarshal([]byte(raw), &vals); err != nil {
 		return nil, &ExprError{Kind: kind, Expr: raw, Msg: fmt.Sprintf("invalid label %s=%s: a JSON array of strings is expected, e.g. [\"region==eu\"]", label, raw)}
 	}

@@ -280,7 +280,7 @@ func TestEngineFailureAndRecovery(t *testing.T) {
 	t.Logf("engine %s Unhealthy %.1fs after its dockerd stopped", victim, time.Since(start).Seconds())
 	expectContains(t, "ps -a on a down node", d.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}", "--filter", "name=f0"), "Host Down")
 	err = d.fails("logs", "f0")
-	expectContains(t, "call on down node", err.Error(), victim)
+	expectContains(t, "call on down node", err.Error(), "running on unhealthy node "+victim) // the original's words
 	for i := 0; i < 4; i++ {
 		name := fmt.Sprintf("after%d", i)
 		d.ok("run", "-d", "--name", name, "busybox", "sleep", "1000")

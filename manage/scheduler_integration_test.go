@@ -4,6 +4,7 @@ package manage_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -97,6 +98,16 @@ func TestSchedulingThroughDockerCLI(t *testing.T) {
 				`no suitable node (constraint "disk==hdd" not met on 3 nodes)`)
 		expectContains(t, "malformed constraint", d.rejected("run", "-d", "-e", "constraint:disk=ssd", "busybox", "true"),
 			`invalid constraint expression "disk=ssd": use key==value or key!=value`)
+		expectContains(t, "bad reschedule policy", d.rejected("run", "-d", "-e", "reschedule:false", "busybox", "true"),
+			"invalid reschedule policy: false\n")
+		// docker save of images that no one node holds: the original's words, then ours.
+		for i, tag := range []string{"onlyzero:1", "onlyone:1"} {
+			if out, err := clustertest.Docker("tcp://"+bed.Engines[i].Addr, nil, "", "tag", "busybox", tag); err != nil {
+				t.Fatalf("tag %s on %s: %v %s", tag, bed.Engines[i].Name, err, out)
+			}
+		}
+		expectContains(t, "save of images no node holds together", d.rejected("save", "-o", filepath.Join(t.TempDir(), "images.tar"), "onlyzero:1", "onlyone:1"),
+			"Unable to find a healthy engine containing all images\n")
 	})
 
 	t.Run("affinities and dependencies", func(t *testing.T) {

@@ -88,12 +88,24 @@ func (c *containerAPI) container(w http.ResponseWriter, r *http.Request) (*clust
 	return ct, true
 }
 
+// unhealthyNodeError is a call about a container whose node is unhealthy: the original's words first, then ours.
+type unhealthyNodeError struct {
+	id   string
+	down *cluster.NodeDownError
+}
+
+func (e unhealthyNodeError) Error() string {
+	return fmt.Sprintf("Container %s running on unhealthy node %s\n%v", e.id, e.down.Node, e.down)
+}
+
+func (e unhealthyNodeError) Unwrap() error { return e.down }
+
 // healthyContainer resolves {name} to a container whose engine is healthy; on failure the error is written.
 func (c *containerAPI) healthyContainer(w http.ResponseWriter, r *http.Request) (*cluster.Container, bool) {
 	ct, ok := c.container(w, r)
 	if ok && !ct.Engine.Healthy() {
-		writeError(w, &cluster.NodeDownError{Node: ct.Engine.Name(), Addr: ct.Engine.Addr(),
-			Err: fmt.Errorf("container %s is on an unhealthy node (%s)", shortID(ct.ID), ct.Engine.State())})
+		writeError(w, unhealthyNodeError{id: ct.ID, down: &cluster.NodeDownError{Node: ct.Engine.Name(), Addr: ct.Engine.Addr(),
+			Err: fmt.Errorf("container %s is on an unhealthy node (%s)", shortID(ct.ID), ct.Engine.State())}})
 		return nil, false
 	}
 	return ct, ok

@@ -250,7 +250,8 @@ func (i *imageAPI) saveImages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeError(w, errdefs.NotFound(fmt.Errorf("no single node holds all of %s", strings.Join(names, ", "))))
+	writeError(w, errdefs.NotFound(fmt.Errorf("Unable to find a healthy engine containing all images\nno single healthy node holds all of %s",
+		strings.Join(names, ", "))))
 }
 
 func holdsAll(e *cluster.Engine, names []string) bool {

@@ -110,3 +110,11 @@ func TestAnEscapedBangInALabelMeansBang(t *testing.T) {
 		t.Fatalf("placed on %v (%v), want c: away from c1 and not b", p, err)
 	}
 }
+
+// A bad reschedule policy is refused in the original's words first.
+func TestABadReschedulePolicyInTheOriginalsWords(t *testing.T) {
+	err := ParseRequest(&container.Config{Env: []string{"reschedule:false"}})
+	if err == nil || err.Error() != "invalid reschedule policy: false\n(use on-node-failure or off)" {
+		t.Fatalf("reschedule:false: %v", err)
+	}
+}

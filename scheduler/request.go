@@ -122,7 +122,7 @@ func checkReschedule(policies []string) error {
 	}
 	for _, p := range policies {
 		if p != "on-node-failure" && p != "off" {
-			return &ExprError{Kind: "reschedule", Expr: p, Msg: fmt.Sprintf("invalid reschedule policy %q: use on-node-failure or off", p)}
+			return &ExprError{Kind: "reschedule", Expr: p, Msg: fmt.Sprintf("invalid reschedule policy: %s\n(use on-node-failure or off)", p)}
 		}
 	}
 	return nil

@@ -113,18 +113,47 @@ func (c *creator) create(ctx context.Context, req CreateRequest) (*CreateRespons
 	if err != nil {
 		return nil, err
 	}
+	var pulling *pullFailed // the image could not be pulled where the container was placed first
 	for attempt := 0; attempt <= c.retries; attempt++ {
 		var resp *CreateResponse
-		if resp, err = c.createOnce(ctx, req, name, &cr, pinned); err == nil {
+		if resp, err = c.createOnce(ctx, req, name, &cr, pinned, pulling != nil); err == nil {
 			return resp, nil
+		}
+		if pulling == nil && errors.As(err, &pulling) { // placed again, on a node that holds the image, as the original did
+			attempt--
+			continue
 		}
 		var nn *scheduler.NoNodeError
 		if errors.As(err, &nn) || errdefs.IsInvalidParameter(err) || errdefs.IsConflict(err) {
+			if pulling != nil && nn != nil {
+				err = fmt.Errorf("%w\n%s could not be pulled (%v), and no node that holds it can take the container", nn, cr.Config.Image, pulling)
+			}
 			break
 		}
 	}
 	release()
 	return nil, err
+}
+
+// pullFailed is a create whose image could not be pulled on the node chosen.
+type pullFailed struct{ err error }
+
+func (p *pullFailed) Error() string { return p.err.Error() }
+func (p *pullFailed) Unwrap() error { return p.err }
+
+// onImageHolders is cfg for the scheduler only, with an affinity to the nodes that hold its image: where a
+// create goes once the image could not be pulled where it was first placed (an image built or loaded on some
+// nodes only). The engine gets the container's own config.
+func onImageHolders(cfg *container.Config) *container.Config {
+	out := *cfg
+	out.Labels = maps.Clone(cfg.Labels)
+	var affs []string
+	if raw := out.Labels[scheduler.LabelAffinities]; raw != "" {
+		json.Unmarshal([]byte(raw), &affs)
+	}
+	b, _ := json.Marshal(append(affs, "image=="+cfg.Image))
+	out.Labels[scheduler.LabelAffinities] = string(b)
+	return &out
 }
 
 // claimAddress takes the fixed address a com.docker.swarm.pipework label asks for (a pool request gets the
@@ -171,9 +200,13 @@ func (c *creator) claimAddress(cr *container.CreateRequest, name string) (releas
 }
 
 // createOnce places the container and creates it on the chosen engine.
-func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned bool) (*CreateResponse, error) {
+func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string, cr *container.CreateRequest, pinned, onHolders bool) (*CreateResponse, error) {
 	start := time.Now()
-	p, err := c.placer.place(&scheduler.Request{Name: name, Config: cr.Config, HostConfig: cr.HostConfig,
+	cfg := cr.Config
+	if onHolders {
+		cfg = onImageHolders(cr.Config)
+	}
+	p, err := c.placer.place(&scheduler.Request{Name: name, Config: cfg, HostConfig: cr.HostConfig,
 		Group: req.Group, Spread: req.Spread})
 	if err != nil {
 		c.metrics.Placement(time.Since(start), "no_suitable_node")
@@ -200,7 +233,7 @@ func (c *creator) createOnce(ctx context.Context, req CreateRequest, name string
 	if isNoSuchImage(err) {
 		if perr := pullImage(ctx, e, cr.Config.Image, req.Platform, req.RegistryAuth); perr != nil {
 			done("")
-			return nil, perr
+			return nil, &pullFailed{perr}
 		}
 		resp, err = createOn(ctx, e, req, name, body)
 	}

@@ -149,6 +149,24 @@ func TestSchedulingThroughDockerCLI(t *testing.T) {
 		expect(t, `affinities=["container\!=anchor"]`, d.nodeOf("escaped"), "node-1")
 	})
 
+	t.Run("an image only some nodes hold", func(t *testing.T) {
+		// Its registry refuses at once: a pull fails wherever the image is not, and the create goes to its holder.
+		const img = "127.0.0.1:1/onlyzero:1"
+		if out, err := clustertest.Docker("tcp://"+bed.Engines[0].Addr, nil, "", "tag", "busybox", img); err != nil {
+			t.Fatalf("tag on node-0: %v %s", err, out)
+		}
+		d := dockerFor(t, m, nil)
+		var names []string
+		for i := 0; i < 3; i++ {
+			names = append(names, fmt.Sprintf("holder%d", i))
+			d.ok("run", "-d", "--name", names[i], img, "sleep", "1000")
+		}
+		expect(t, "three runs of an image only node-0 holds", d.placements(names), "node-0:3")
+		msg := d.rejected("run", "-d", "-e", "constraint:node!=node-0", img, "true")
+		expectContains(t, "no holder may take it", msg, "could not be pulled")
+		expectContains(t, "no holder may take it", msg, "no node that holds it can take the container")
+	})
+
 	t.Run("ports", func(t *testing.T) {
 		d := dockerFor(t, m, nil)
 		var web []string

@@ -43,7 +43,8 @@ func TestCallsKeepTheCacheRightBeforeTheirAnswerIsRead(t *testing.T) {
 	})
 	e := c.Engines()[0]
 	id := sim.Create("web", "busybox", nil)
-	waitFor(t, func() bool { return e.store.get(id) != nil }) // its create event's re-read
+	e.store.reread(t.Context(), id) // its create event may come before the engine's event stream is followed
+	waitFor(t, func() bool { return e.store.get(id) != nil })
 	time.Sleep(50 * time.Millisecond)
 
 	inspects.Store(0)

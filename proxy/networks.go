@@ -28,6 +28,10 @@ func (n *networkAPI) listNetworks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("invalid filters: %w", err))
 		return
 	}
+	if err := checkNetworkFilters(f); err != nil {
+		writeError(w, err)
+		return
+	}
 	var out []network.Inspect
 	for _, e := range n.b.Engines() {
 		if !e.Healthy() || (f.Contains("node") && !f.ExactMatch("node", e.Name())) {
@@ -56,6 +60,24 @@ func (n *networkAPI) listNetworks(w http.ResponseWriter, r *http.Request) {
 		out = []network.Inspect{}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// networkFilters are the filters a network list takes: the engine's, and node.
+var networkFilters = map[string]bool{"dangling": true, "driver": true, "id": true, "label": true, "name": true,
+	"scope": true, "type": true, "node": true}
+
+// checkNetworkFilters refuses what an engine (and the original) refuses: an unknown filter, and a type other
+// than custom or builtin, in the engine's words.
+func checkNetworkFilters(f filters.Args) error {
+	if err := f.Validate(networkFilters); err != nil {
+		return errdefs.InvalidParameter(err)
+	}
+	for _, v := range f.Get("type") {
+		if v != "custom" && v != "builtin" {
+			return errdefs.InvalidParameter(fmt.Errorf("invalid filter: 'type'='%s'", v))
+		}
+	}
+	return nil
 }
 
 func matchNetwork(n network.Inspect, f filters.Args) bool {

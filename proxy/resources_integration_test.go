@@ -108,6 +108,12 @@ func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
 	if got := d("network", "ls", "--format", "{{.Name}}", "--filter", "name=n1"); got != "node-1/n1" {
 		t.Fatalf("network ls: %q", got)
 	}
+	if got := d("network", "ls", "--format", "{{.Name}}", "--filter", "type=custom", "--filter", "name=n1"); got != "node-1/n1" {
+		t.Fatalf("network ls --filter type=custom: %q", got)
+	}
+	if out, err := m.Docker(nil, "network", "ls", "--filter", "type=foo"); err == nil || !strings.Contains(err.Error(), "invalid filter: 'type'='foo'") {
+		t.Fatalf("network ls --filter type=foo: %v %s, want the engine's refusal", err, out)
+	}
 	d("run", "-d", "--name", "onnet", "--net", "node-1/n1", "busybox", "sleep", "1000")
 	if got := d("inspect", "-f", "{{.Node.Name}}", "onnet"); got != "node-1" {
 		t.Fatalf("--net node-1/n1 placed on %s", got)

@@ -118,6 +118,14 @@ func TestImagesNetworksVolumesThroughTheManager(t *testing.T) {
 	if got := d("inspect", "-f", "{{.Node.Name}}", "onnet"); got != "node-1" {
 		t.Fatalf("--net node-1/n1 placed on %s", got)
 	}
+	// As the original: a whitelist label creates the volume on the nodes it names only.
+	d("volume", "create", "--label", `com.docker.swarm.whitelists=["node==node-0|node-2"]`, "wlvol")
+	for i, want := range []bool{true, false, true} {
+		_, err := clustertest.Docker("tcp://"+bed.Engines[i].Addr, nil, "", "volume", "inspect", "wlvol")
+		if (err == nil) != want {
+			t.Fatalf("node-%d holds wlvol: %v, want %v", i, err == nil, want)
+		}
+	}
 	d("volume", "create", "node-2/vol2")
 	d("run", "-d", "--name", "onvol", "-v", "node-2/vol2:/d", "busybox", "sleep", "1000")
 	if got := d("inspect", "-f", "{{.Node.Name}}", "onvol"); got != "node-2" {

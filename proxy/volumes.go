@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/versions"
@@ -17,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"swarm/cluster"
+	"swarm/scheduler"
 )
 
 // Volumes, as the original: local volumes are listed as node/name; node/name creates on that node only,
@@ -93,9 +95,14 @@ func (v *volumeAPI) createVolume(w http.ResponseWriter, r *http.Request) {
 	if req.Name == "" { // one name for every engine, as the engines would each pick their own
 		req.Name = randomHex(32)
 	}
-	engines := createdOn(v.b.Engines(), pinned)
+	engines, err := whitelisted(createdOn(v.b.Engines(), pinned), req.Labels)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if len(engines) == 0 {
-		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to create volume %s on", req.Name)))
+		writeError(w, errdefs.Unavailable(fmt.Errorf("no healthy node to create volume %s on%s", req.Name,
+			map[bool]string{true: " among those its " + scheduler.LabelWhitelists + " label names"}[req.Labels[scheduler.LabelWhitelists] != ""])))
 		return
 	}
 	had := map[*cluster.Engine]bool{} // engines that held the volume before: an engine's create then returns it
@@ -116,6 +123,31 @@ func (v *volumeAPI) createVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, rs[0].Value)
+}
+
+// whitelisted keeps the engines a com.docker.swarm.whitelists label names (["node==node-1|node-2"], each list
+// a node must be in), as the original created such a volume on those nodes only.
+func whitelisted(engines []*cluster.Engine, labels map[string]string) ([]*cluster.Engine, error) {
+	raw := labels[scheduler.LabelWhitelists]
+	if raw == "" {
+		return engines, nil
+	}
+	var lists []string
+	if err := json.Unmarshal([]byte(raw), &lists); err != nil {
+		return nil, errdefs.InvalidParameter(fmt.Errorf("invalid label %s=%s: a JSON array of strings is expected, e.g. [\"node==node-1|node-2\"]",
+			scheduler.LabelWhitelists, raw))
+	}
+	out := engines
+	for _, l := range lists {
+		_, names, ok := strings.Cut(l, "==")
+		if !ok {
+			return nil, errdefs.InvalidParameter(fmt.Errorf("invalid whitelist expression %q: use node==name1|name2", l))
+		}
+		out = slices.DeleteFunc(slices.Clone(out), func(e *cluster.Engine) bool {
+			return !slices.Contains(strings.Split(names, "|"), e.Name())
+		})
+	}
+	return out, nil
 }
 
 func (v *volumeAPI) removeVolume(w http.ResponseWriter, r *http.Request) {

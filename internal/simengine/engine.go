@@ -157,28 +157,27 @@ func (e *Engine) SetState(id, state string) { e.setState(id, state) }
 // Exit ends a running container with an exit code, as its process exiting would (with the die event).
 func (e *Engine) Exit(id string, code int) {
 	e.setState(id, "exited")
-	e.mu.Lock()
-	c := e.containers[id]
-	if c == nil {
-		e.mu.Unlock()
-		return
-	}
-	nc := *c
-	st := *c.inspect.State
-	st.ExitCode = code
-	base := *c.inspect.ContainerJSONBase
-	base.State = &st
-	nc.inspect.ContainerJSONBase = &base
-	nc.summary.Status = fmt.Sprintf("Exited (%d) 1 second ago", code)
-	e.containers[id] = &nc
-	e.listed = nil
-	e.mu.Unlock()
-	e.emit("container", "die", id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
+	e.changeState(id, "die", func(st *container.State, c *simContainer) {
+		st.ExitCode = code
+		c.summary.Status = fmt.Sprintf("Exited (%d) 1 second ago", code)
+	})
 }
 
 // SetHealth gives a running container's health check a status (starting, healthy, unhealthy), as its list and
 // inspect show it, with the health_status event.
 func (e *Engine) SetHealth(id, status string) {
+	shown := status
+	if status == "starting" {
+		shown = "health: starting"
+	}
+	e.changeState(id, "health_status: "+status, func(st *container.State, c *simContainer) {
+		st.Health = &container.Health{Status: status}
+		c.summary.Status = "Up 1 second (" + shown + ")"
+	})
+}
+
+// changeState changes a container's state (a copy: earlier readers keep theirs) and emits the event action.
+func (e *Engine) changeState(id, action string, change func(*container.State, *simContainer)) {
 	e.mu.Lock()
 	c := e.containers[id]
 	if c == nil {
@@ -188,19 +187,14 @@ func (e *Engine) SetHealth(id, status string) {
 	nc := *c
 	nc.encoded = nil
 	st := *c.inspect.State
-	st.Health = &container.Health{Status: status}
 	base := *c.inspect.ContainerJSONBase
+	change(&st, &nc)
 	base.State = &st
 	nc.inspect.ContainerJSONBase = &base
-	shown := status
-	if status == "starting" {
-		shown = "health: starting"
-	}
-	nc.summary.Status = "Up 1 second (" + shown + ")"
 	e.containers[id] = &nc
 	e.listed = nil
 	e.mu.Unlock()
-	e.emit("container", "health_status: "+status, id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
+	e.emit("container", action, id, strings.TrimPrefix(c.summary.Names[0], "/"), c.summary.Image, c.summary.Labels)
 }
 
 // Archive returns the tar archives extracted into a container (PUT /containers/{id}/archive), in order.

@@ -43,23 +43,7 @@ func (s *Store) PutEndpoint(ctx context.Context, e Endpoint) error {
 // there: an endpoint withdrawn meanwhile stays withdrawn. It reports whether it wrote.
 func (s *Store) NameEndpoint(ctx context.Context, e Endpoint) (bool, error) {
 	val, _ := json.Marshal(e)
-	for {
-		cur, _, err := s.kv.Get(s.endpointKey(e), (&api.QueryOptions{}).WithContext(ctx))
-		if err != nil {
-			return false, unavailable("reading endpoint "+e.ID, err)
-		}
-		if cur == nil {
-			return false, nil
-		}
-		ok, _, err := s.kv.CAS(&api.KVPair{Key: cur.Key, Value: val, ModifyIndex: cur.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx))
-		if err != nil {
-			return false, unavailable("naming endpoint "+e.ID, err)
-		}
-		if ok {
-			return true, nil
-		}
-		// Written meanwhile (published again): name the new record.
-	}
+	return s.rewriteEndpoint(ctx, e, "naming", func([]byte) ([]byte, bool, error) { return val, true, nil })
 }
 
 // SetUnhealthy sets the Unhealthy flag in the record of e (its Network, Host and ID) and changes nothing else
@@ -67,6 +51,15 @@ func (s *Store) NameEndpoint(ctx context.Context, e Endpoint) (bool, error) {
 // endpoint withdrawn meanwhile stays withdrawn. It reports whether it wrote (false: no record, or it says so
 // already).
 func (s *Store) SetUnhealthy(ctx context.Context, e Endpoint, unhealthy bool) (bool, error) {
+	return s.rewriteEndpoint(ctx, e, "setting the health of", func(cur []byte) ([]byte, bool, error) {
+		return withUnhealthy(cur, unhealthy)
+	})
+}
+
+// rewriteEndpoint writes what change makes of e's stored record, with a check-and-set, again on the newer
+// record when another write came between; a record that is not there is left so. It reports whether it wrote
+// (change may decline: write false).
+func (s *Store) rewriteEndpoint(ctx context.Context, e Endpoint, what string, change func(cur []byte) ([]byte, bool, error)) (bool, error) {
 	for {
 		cur, _, err := s.kv.Get(s.endpointKey(e), (&api.QueryOptions{}).WithContext(ctx))
 		if err != nil {
@@ -75,18 +68,17 @@ func (s *Store) SetUnhealthy(ctx context.Context, e Endpoint, unhealthy bool) (b
 		if cur == nil {
 			return false, nil
 		}
-		val, changed, err := withUnhealthy(cur.Value, unhealthy)
-		if err != nil || !changed {
+		val, write, err := change(cur.Value)
+		if err != nil || !write {
 			return false, err
 		}
 		ok, _, err := s.kv.CAS(&api.KVPair{Key: cur.Key, Value: val, ModifyIndex: cur.ModifyIndex}, (&api.WriteOptions{}).WithContext(ctx))
 		if err != nil {
-			return false, unavailable("setting the health of endpoint "+e.ID, err)
+			return false, unavailable(what+" endpoint "+e.ID, err)
 		}
 		if ok {
 			return true, nil
 		}
-		// Written meanwhile (drained, named, published again): set the flag in the new record.
 	}
 }
 

@@ -5,8 +5,9 @@
 // # Contract
 //
 // A Mesh owns ONE nftables table of its own (family ip, default name "swarm_mesh") in one network namespace, and
-// nothing else there, except two accept rules at the top of the host's iptables FORWARD chain (see IPTables, or any
-// Forwarder). Apply replaces the whole content of that table in a single netlink transaction (the table is
+// nothing else there, except two accept rules at the top of the host's iptables FORWARD chain and one guard at
+// the top of INPUT (see IPTables, or any Forwarder), and route_localnet on the frontends' bridges, so that
+// published ports answer on 127.0.0.1 too. Apply replaces the whole content of that table in a single netlink transaction (the table is
 // created if missing, deleted and re-created in the same batch), so there is never a moment without rules and a
 // refused Apply leaves the kernel as it was. Flush deletes the table and revokes the forward rules. Describe reads
 // the table back from the kernel.

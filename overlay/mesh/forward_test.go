@@ -3,6 +3,7 @@ package mesh
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,17 +51,18 @@ func TestIPTablesIdempotent(t *testing.T) {
 	want := []string{
 		`-o_swbr+_-m_conntrack_--ctstate_DNAT_-m_comment_--comment_swarm_routing_mesh_-j_ACCEPT`,
 		`-i_swbr+_-m_conntrack_--ctstate_DNAT_-m_comment_--comment_swarm_routing_mesh_-j_ACCEPT`,
+		`-i_swbr+_-d_127.0.0.0/8_-m_conntrack_!_--ctstate_RELATED,ESTABLISHED,DNAT_-m_comment_--comment_swarm_routing_mesh_-j_DROP`,
 	}
-	if len(rules) != 2 || rules[0] != want[0] || rules[1] != want[1] {
+	if !slices.Equal(rules, want) {
 		t.Fatalf("rules %q", rules)
 	}
 	inserts := 0
 	for _, l := range lines("log") {
-		if strings.HasPrefix(l, "-w_5_-I_FORWARD_1_") {
+		if strings.HasPrefix(l, "-w_5_-I_FORWARD_1_") || strings.HasPrefix(l, "-w_5_-I_INPUT_1_-i_swbr+_-d_127.0.0.0/8") {
 			inserts++
 		}
 	}
-	if inserts != 2 {
+	if inserts != 3 {
 		t.Fatalf("%d inserts: %q", inserts, lines("log"))
 	}
 	for range 2 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -144,8 +145,56 @@ func (m *Mesh) Apply(fes []Frontend) error {
 		if err := m.fw.Allow(); err != nil {
 			return fmt.Errorf("mesh: allow forwarding: %w", err)
 		}
+		if err := m.routeLocalnet(plan); err != nil {
+			return err
+		}
 	}
 	return m.dropStale(prev, m.last)
+}
+
+// routeLocalnet lets the frontends' bridges route 127.0.0.0/8, so that a published port also answers on
+// localhost (a connection to 127.0.0.1 is translated in the output hook and leaves through a bridge; the
+// kernel drops a loopback source on any other interface otherwise). The Forwarder's guard drops what else would
+// reach 127.0.0.0/8 through them. Done after Allow, so the guard is always there first.
+func (m *Mesh) routeLocalnet(fes []Frontend) error {
+	done := map[string]bool{}
+	for _, fe := range fes {
+		if fe.Bridge == "" || done[fe.Bridge] {
+			continue
+		}
+		done[fe.Bridge] = true
+		path := "/proc/sys/net/ipv4/conf/" + fe.Bridge + "/route_localnet"
+		if err := m.inNamespace(func() error { return os.WriteFile(path, []byte("1"), 0o644) }); err != nil {
+			return fmt.Errorf("mesh: let %s route localhost: %w", fe.Bridge, err)
+		}
+	}
+	return nil
+}
+
+// inNamespace runs f on a thread in the mesh's namespace (files under /proc/sys/net are the namespace's of the
+// thread that opens them).
+func (m *Mesh) inNamespace(f func() error) error {
+	if m.ns < 0 {
+		return f()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	if err := netns.Set(m.ns); err != nil {
+		return err
+	}
+	defer func() {
+		if netns.Set(orig) != nil {
+			// A thread left in another namespace must not run other goroutines: keep it locked, so it ends
+			// with this goroutine.
+			runtime.LockOSThread()
+		}
+	}()
+	return f()
 }
 
 // batchMu serializes the building of batches: the nftables package numbers anonymous sets with a global

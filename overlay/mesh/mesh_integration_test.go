@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
@@ -125,6 +126,9 @@ func TestIntegrationMesh(t *testing.T) {
 	mustDescribe(t, m, "web tcp *:81 -> 10.88.0.2:80 10.88.0.3:80 (snat 10.88.0.250 via swbr4242)\n")
 	expect(t, "ingress", ask(t, x.client, "tcp", ingressAddr, 40), 40, snat, "t2", "t3")
 	forwardRules(t, x, 2)
+	// On the host itself, localhost too (the bridge routes 127.0.0.0/8; INPUT guards it).
+	expect(t, "ingress on localhost", ask(t, x.host, "tcp", "127.0.0.1:81", 20), 20, snat, "t2", "t3")
+	loopbackGuarded(t, x, m)
 
 	// And a virtual IP, TCP and UDP.
 	mustApply(t, m, vip("3", "2"), ingress("3", "2"))
@@ -202,5 +206,55 @@ func TestIntegrationMesh(t *testing.T) {
 	refused(t, "ingress with an empty table", ask(t, x.client, "tcp", ingressAddr, 3), 3)
 	if err := m2.Flush(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// loopbackGuarded checks that a container on the bridge cannot reach the host's loopback services, though the
+// bridge routes 127.0.0.0/8 for the mesh: vc, made to send to 127.0.0.99 through its gateway, gets no answer
+// from a server there; with the mesh's INPUT rule deleted it would (so the check can fail), and an Apply puts
+// the rule back.
+func loopbackGuarded(t *testing.T, x *topo, m *Mesh) {
+	t.Helper()
+	const guard = "-d 127.0.0.0/8 -i swbr+ -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment swarm\\ routing\\ mesh -j DROP"
+	var ln net.Listener
+	inNS(t, x.host, func() {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.99:9999"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	sh(t, "ip", "-n", x.vc, "route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local")
+	sh(t, "ip", "netns", "exec", x.vc, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet")
+	sh(t, "ip", "-n", x.vc, "route", "add", "127.0.0.99/32", "via", "10.88.0.1")
+	reached := func() bool {
+		ok := false
+		inNS(t, x.vc, func() {
+			if c, err := net.DialTimeout("tcp", "127.0.0.99:9999", time.Second); err == nil {
+				ok = true
+				c.Close()
+			}
+		})
+		return ok
+	}
+	if reached() {
+		t.Fatal("a container reached the host's loopback through the bridge")
+	}
+	sh(t, "ip", "netns", "exec", x.host, "sh", "-c", "iptables -w 5 -D INPUT "+guard)
+	if !reached() {
+		t.Fatal("without the guard the container still cannot reach the host's loopback: this check proves nothing")
+	}
+	mustApply(t, m, ingress("2", "3"))
+	if reached() {
+		t.Fatal("after Apply a container reaches the host's loopback: the guard was not put back")
 	}
 }

@@ -414,7 +414,7 @@ func (s *svcCheck) badInput() {
 func (s *svcCheck) removeLeavesNoContainer() {
 	t := s.t
 	s.d.ok("service", "rm", "web", "api")
-	err := clustertest.WaitFor(20*time.Second, func() error {
+	err := clustertest.WaitFor(40*time.Second, func() error { // each stops with its grace period (10 s) first
 		out := s.d.ok("ps", "-a", "-q", "--filter", "label=com.docker.swarm.service.id")
 		if out != "" {
 			return fmt.Errorf("task containers left: %q", out)

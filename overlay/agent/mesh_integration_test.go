@@ -149,7 +149,8 @@ func TestAPublishedPortAnswersOnEveryHostAndSpreadsOverEveryTask(t *testing.T) {
 		t.Fatalf("network rm ingress while a service publishes a port: %v %q", err, out)
 	}
 	cli(t, m, true, "service", "rm", "lbapp1")
-	if err := clustertest.WaitFor(10*time.Second, func() error {
+	// Its tasks stop with their grace period (10 s: httpd as process 1 ignores SIGTERM), then go.
+	if err := clustertest.WaitFor(40*time.Second, func() error {
 		for _, node := range []int{0, 1, 2} {
 			if got := printMesh(t, bin, bed.Engines[node]); strings.Contains(got, "lbapp1") {
 				return fmt.Errorf("node-%d still has rules of the removed service:\n%s", node, got)

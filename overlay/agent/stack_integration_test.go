@@ -170,6 +170,9 @@ func TestAStackDeploysWithSecretsConfigsAndRollingUpdates(t *testing.T) {
 		if got, err := fetch(fmt.Sprintf("http://%s:8089/", e.IP)); err != nil || got != "front" {
 			t.Fatalf("%s:8089 (front, on the mesh): %q %v", e.Name, got, err)
 		}
+		if got, err := get(dialer(e.Netns, ""), "127.0.0.1:8089"); err != nil || got != "front" {
+			t.Fatalf("localhost:8089 on %s: %q %v", e.Name, got, err)
+		}
 	}
 	secretNowhere(t, m, client, web[0])
 

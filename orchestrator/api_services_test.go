@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/errdefs"
 
@@ -74,4 +76,65 @@ func TestScalingDownStopsATaskBeforeRemovingIt(t *testing.T) {
 	if len(removed) != 1 || removed[0] == kept {
 		t.Fatalf("removed %v, kept %s", removed, kept)
 	}
+}
+
+// A rolling update takes the next slot only once the new task of the last one passes its health check: a task
+// whose check has not passed yet is starting, not running.
+func TestAnUpdateWaitsForItsNewTaskToBeHealthy(t *testing.T) {
+	b := newBed(t, 1)
+	spec := replicated("web", "nginx:1", 2)
+	spec.TaskTemplate.ContainerSpec.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "true"}}
+	s := b.create(spec)
+	b.waitFor("2 tasks", func() bool { n, _ := b.running("web"); return n == 2 })
+	for _, c := range b.tasks("web")["node-1"] {
+		b.sims[0].SetHealth(c.ID, "healthy")
+	}
+	b.waitFor("2 tasks running", func() bool { return runningTasks(b, "web") == 2 })
+	s, _ = b.o.Service(s.ID, false)
+	spec = s.Spec
+	spec.TaskTemplate.ContainerSpec.Image = "nginx:2"
+	spec.UpdateConfig.Monitor = time.Millisecond
+	if _, err := b.o.UpdateService(context.Background(), s.ID, s.Version.Index, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var fresh string
+	b.waitFor("a first new task", func() bool {
+		for _, c := range b.tasks("web")["node-1"] {
+			if c.Image == "nginx:2" && c.State == "running" {
+				fresh = c.ID
+			}
+		}
+		return fresh != ""
+	})
+	time.Sleep(300 * time.Millisecond) // passes at 20 ms: the update would have gone on by now
+	if n := images(b, "nginx:2"); n != 1 {
+		t.Fatalf("%d new tasks while the first one's health check has not passed, want 1", n)
+	}
+	b.sims[0].SetHealth(fresh, "healthy")
+	b.waitFor("a second new task", func() bool { return images(b, "nginx:2") == 2 })
+}
+
+// runningTasks counts the service's tasks in state running, as the API shows them.
+func runningTasks(b *bed, service string) int {
+	ts, _ := b.o.Tasks(filters.NewArgs(filters.Arg("service", service), filters.Arg("desired-state", "running")))
+	n := 0
+	for _, t := range ts {
+		if t.Status.State == swarm.TaskStateRunning {
+			n++
+		}
+	}
+	return n
+}
+
+// images counts the service's running task containers of image.
+func images(b *bed, image string) int {
+	n := 0
+	for _, cs := range b.tasks("web") {
+		for _, c := range cs {
+			if c.Image == image && c.State == "running" {
+				n++
+			}
+		}
+	}
+	return n
 }

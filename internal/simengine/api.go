@@ -236,16 +236,24 @@ func (e *Engine) setState(id, state string) {
 	} else if !st.Running {
 		st.FinishedAt = now
 	}
-	switch state {
-	case "running":
+	switch {
+	case state == "running" && hasHealthcheck(c.inspect.Config) && !c.inspect.State.Running:
+		// A container with a health check starts as the engine shows it: starting until its first check.
+		nc.summary.Status = "Up 1 second (health: starting)"
+		st.Health = &container.Health{Status: "starting"}
+	case state == "running":
 		nc.summary.Status = "Up 1 second"
-	case "paused":
+	case state == "paused":
 		nc.summary.Status = "Up 1 second (Paused)"
 	default:
 		nc.summary.Status = "Exited (0) 1 second ago"
 	}
 	e.containers[id] = &nc
 	e.listed = nil
+}
+
+func hasHealthcheck(cfg *container.Config) bool {
+	return cfg != nil && cfg.Healthcheck != nil && len(cfg.Healthcheck.Test) > 0 && cfg.Healthcheck.Test[0] != "NONE"
 }
 
 // extract keeps the archive extracted into a container (nothing is extracted: Archive returns it).

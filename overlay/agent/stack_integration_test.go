@@ -200,7 +200,18 @@ func TestAStackDeploysWithSecretsConfigsAndRollingUpdates(t *testing.T) {
 		t.Fatalf("web's tasks changed on a deploy that only pruned front: %v → %v", web, now)
 	}
 
+	// stack rm takes the stack's objects and nothing else.
+	cli(t, m, true, "network", "create", "-d", "overlay", "keepnet")
+	cli(t, m, true, "config", "create", "keepcfg", filepath.Join(dir, "page.html"))
 	cli(t, m, true, "stack", "rm", "app")
+	if got := cli(t, m, true, "network", "ls", "-q", "--filter", "name=keepnet"); got == "" {
+		t.Fatal("stack rm removed a network that is not the stack's")
+	}
+	if got := cli(t, m, true, "config", "ls", "-q", "--filter", "name=keepcfg"); got == "" {
+		t.Fatal("stack rm removed a config that is not the stack's")
+	}
+	cli(t, m, true, "network", "rm", "keepnet")
+	cli(t, m, true, "config", "rm", "keepcfg")
 	stackGone(t, m, bed, client, "app")
 	seedStacks(t, m, bed, dir)
 }
@@ -226,7 +237,7 @@ services:
 	cli(t, m, true, "stack", "deploy", "-c", path, "seeds")
 	waitReplicas(t, m, "seeds", map[string]string{"seeds_web": "2/2", "seeds_registry": "1/1"})
 	for _, e := range bed.Engines {
-		err := clustertest.WaitFor(20*time.Second, func() error {
+		err := clustertest.WaitFor(60*time.Second, func() error {
 			if seen, err := spread(fmt.Sprintf("http://%s:8090/", e.IP), 10); err != nil || len(seen) != 2 {
 				return fmt.Errorf("%s:8090 reached %v (%v), want both web tasks", e.Name, seen, err)
 			}
@@ -237,7 +248,9 @@ services:
 			return nil
 		})
 		if err != nil {
-			t.Fatal(err)
+			bin := testbed.BuildBinary(t, "swarm/cmd/swarm")
+			t.Fatalf("%v\nthe mesh on %s:\n%s\ntasks:\n%s", err, e.Name, printMesh(t, bin, e),
+				cli(t, m, true, "ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Networks}}"))
 		}
 	}
 	cli(t, m, true, "stack", "rm", "seeds")

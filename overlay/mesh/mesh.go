@@ -3,6 +3,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"runtime"
@@ -164,7 +165,8 @@ func (m *Mesh) routeLocalnet(fes []Frontend) error {
 		}
 		done[fe.Bridge] = true
 		path := "/proc/sys/net/ipv4/conf/" + fe.Bridge + "/route_localnet"
-		if err := m.inNamespace(func() error { return os.WriteFile(path, []byte("1"), 0o644) }); err != nil {
+		err := m.inNamespace(func() error { return os.WriteFile(path, []byte("1"), 0o644) })
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // a bridge that is going away needs nothing
 			return fmt.Errorf("mesh: let %s route localhost: %w", fe.Bridge, err)
 		}
 	}

@@ -16,5 +16,9 @@
 // out at the service's pace (update.go). With cluster networks (Config.Networks) a service's tasks join them,
 // its endpoint (ingress ports, virtual IPs) is worked out at create and update (endpoint.go), the primary
 // writes the routing mesh's record of each service (records.go), and a running task is drained from the mesh
-// before it is stopped or removed. Actions run concurrently, at most one per slot at a time.
+// before it is stopped or removed. A task's secrets and configs (Config.Secrets) are copied into its container
+// before it starts (files.go); a spec asking what no task would get is refused, naming it (honoured.go). A
+// task with a health check runs only once it passes; one whose check fails is stopped and counts as failed.
+// Removed tasks are stopped with their grace period first. Actions run concurrently, at most one per slot at a
+// time.
 package orchestrator
